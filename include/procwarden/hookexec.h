@@ -1,0 +1,58 @@
+/*
+ * hookexec.h - the hook executor: a separate process that runs hooks.
+ *
+ * Started (forked) before the agent confines itself.  The agent sends it
+ * fixed-layout requests over a SOCK_SEQPACKET socketpair, without blocking
+ * (a full socket is a counted skip); the executor checks every length, runs
+ * the hook with execve (never a shell) under a timeout, a concurrency cap and
+ * a per-rule rate limit, and sends back one `hook` record (a JSON line) per
+ * request, ran or skipped.  The agent reads results from hookexec_fd().
+ */
+#ifndef PROCWARDEN_HOOKEXEC_H
+#define PROCWARDEN_HOOKEXEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct hookexec;
+
+struct hookexec_opts {
+	unsigned max_concurrent;  /* 0: 8 */
+	unsigned rate_per_rule;   /* hooks per rule per rate_window_s; 0: 10 */
+	unsigned rate_window_s;   /* 0: 10 */
+	size_t max_output;        /* bytes of stdout and of stderr kept each; 0: 4096 */
+};
+
+/* What to run for one matched launch.  Everything is copied. */
+struct hook_request {
+	const char *const *argv;  /* NULL-terminated; argv[0] an absolute path */
+	unsigned timeout_s;       /* 0: 10 */
+	const char *rule;         /* PROCWARDEN_RULE */
+	int32_t pid, ppid;        /* PROCWARDEN_PID, PROCWARDEN_PPID */
+	uint32_t uid;             /* PROCWARDEN_UID */
+	const char *exe;          /* PROCWARDEN_EXE */
+	const char *cmdline;      /* PROCWARDEN_CMDLINE */
+	const char *record;       /* the exec record JSON, given on the hook's stdin */
+	size_t record_len;
+};
+
+/* Fork the executor.  0 and *ret, or negative errno. */
+int hookexec_start(const struct hookexec_opts *o, struct hookexec **ret);
+/* Queue a request without blocking.  0; -EAGAIN when the socket is full
+ * (counted as skipped); -E2BIG when the request does not fit a message. */
+int hookexec_submit(struct hookexec *h, const struct hook_request *req);
+/* fd to poll for results (POLLIN). */
+int hookexec_fd(const struct hookexec *h);
+/* Read one result: a complete `hook` record JSON line (with '\n') into buf.
+ * Returns its length, -EAGAIN when none is waiting, or negative errno. */
+ssize_t hookexec_read(struct hookexec *h, char *buf, size_t size);
+/* The executor's pid (its descendants are hook processes). */
+pid_t hookexec_pid(const struct hookexec *h);
+/* Requests refused before reaching the executor (socket full). */
+uint64_t hookexec_local_skips(const struct hookexec *h);
+/* Stop: close the socket, let running hooks finish up to 2 s, kill the rest,
+ * reap the executor.  Accepts NULL. */
+void hookexec_stop(struct hookexec *h);
+
+#endif

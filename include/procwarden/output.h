@@ -1,0 +1,47 @@
+/*
+ * output.h - where records go: a log file or stdout, and syslog.
+ *
+ * output_write() never blocks and never does I/O: it copies the line into a
+ * bounded byte ring and returns; a writer thread writes the file and syslog.
+ * A full ring refuses the line and counts it (a slow disk never stalls the
+ * evaluator).  output_reopen() asks the writer to reopen the log file
+ * (logrotate); output_flush() waits until everything queued is written.
+ */
+#ifndef PROCWARDEN_OUTPUT_H
+#define PROCWARDEN_OUTPUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct output;
+
+struct output_opts {
+	const char *log_path; /* append to this file; NULL or "-": standard output */
+	bool syslog;          /* also to syslog, facility LOG_AUTHPRIV */
+	size_t ring_bytes;    /* 0: 1 MiB */
+};
+
+/* Open the log and start the writer thread.  0 and *ret, or negative errno
+ * (the log file could not be opened: nothing started). */
+int output_new(const struct output_opts *o, struct output **ret);
+/* Queue one line (len bytes, ending in '\n') with a syslog priority (LOG_*;
+ * -1: not for syslog).  0, or -ENOBUFS when the ring is full (counted). */
+int output_write(struct output *o, const char *line, size_t len, int syslog_prio);
+/* Ask the writer to reopen the log file; returns at once. */
+void output_reopen(struct output *o);
+/* Wait until every queued line is written (bounded by timeout_ms; 0 = 5 s).
+ * Returns 0, or -ETIMEDOUT. */
+int output_flush(struct output *o, unsigned timeout_ms);
+/* Flush, stop the writer, close the file.  Accepts NULL. */
+void output_free(struct output *o);
+
+struct output_stats {
+	uint64_t lines;   /* written */
+	uint64_t drops;   /* refused: ring full */
+	uint64_t errors;  /* write errors (disk full, ...) */
+	uint64_t reopens;
+};
+void output_get_stats(const struct output *o, struct output_stats *ret);
+
+#endif

@@ -1,0 +1,85 @@
+/*
+ * proc.h - reading processes from /proc: parsers, snapshots and scans.
+ *
+ * The parsers work on buffers (unit-tested from fixtures); proc_snapshot()
+ * reads a live process in the order that keeps most of a short-lived one
+ * (exe link first: it is gone at exit, while a zombie keeps stat and status).
+ * Nothing here prints or allocates per call beyond the caller's buffers.
+ */
+#ifndef PROCWARDEN_PROC_H
+#define PROCWARDEN_PROC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "procwarden/procinfo.h"
+
+/* What /proc/PID/stat gives us. */
+struct proc_stat {
+	int32_t pid;
+	char state;
+	int32_t ppid;
+	uint64_t start_time; /* field 22, clock ticks since boot */
+	char comm[PW_COMM_MAX];
+};
+
+/* Parse the text of /proc/PID/stat (comm may hold spaces and ')': the comm
+ * ends at the LAST ')').  Returns 0, or -EINVAL on malformed text. */
+int proc_parse_stat(const char *buf, size_t len, struct proc_stat *ret);
+
+/* Parse Uid:/Gid: lines of /proc/PID/status: real and effective ids.
+ * Returns 0, or -EINVAL when a line is missing or malformed. */
+int proc_parse_status_ids(const char *buf, size_t len, uint32_t *uid, uint32_t *euid,
+			  uint32_t *gid, uint32_t *egid);
+
+/* Copy a raw /proc/PID/cmdline buffer into pi->argv/argc/argv_len, making
+ * sure every string is NUL-terminated and bounded by PW_ARGV_MAX (sets
+ * PI_ARGV_TRUNCATED when cut).  An empty buffer gives argc 0. */
+void proc_set_argv(struct proc_info *pi, const char *buf, size_t len, int truncated);
+
+/* Store a readlink() result of /proc/PID/exe in pi->exe and classify it:
+ * " (deleted)" suffix sets PI_EXE_DELETED, "/memfd:" prefix sets PI_EXE_MEMFD
+ * (the text is kept as the kernel shows it). */
+void proc_set_exe(struct proc_info *pi, const char *link, size_t len);
+
+/* Join argv with single spaces into buf (NUL-terminated, truncated to size).
+ * Returns the length written. */
+size_t proc_cmdline(const struct proc_info *pi, char *buf, size_t size);
+
+/* Options for proc_snapshot(). */
+enum {
+	PROC_SNAP_PARENT = 1u << 0,    /* read parent exe and comm */
+	PROC_SNAP_ANCESTORS = 1u << 1, /* walk ancestors up to pid 1 */
+};
+
+/* Per-field failure counters, kept by the caller across snapshots. */
+struct proc_read_stats {
+	uint64_t snapshots;
+	uint64_t gone; /* processes gone before everything could be read */
+	uint64_t miss_exe, miss_argv, miss_comm, miss_ids, miss_stat, miss_parent;
+};
+
+/* Read process pid into *pi (zeroed first).  procfd is an open O_PATH or
+ * O_DIRECTORY fd of /proc (or -1 to use the path "/proc").  Fields that
+ * could not be read are left empty and counted in *st (may be NULL); a
+ * process that vanished gets PI_GONE.  Returns 0 when at least stat or
+ * status was read, -ESRCH when nothing at all could be read (pi still holds
+ * the pid and PI_GONE). */
+int proc_snapshot(int procfd, pid_t pid, unsigned opts, struct proc_info *pi,
+		  struct proc_read_stats *st);
+
+/* Start time (stat field 22) of pid, or 0 on failure. */
+uint64_t proc_start_time(int procfd, pid_t pid);
+
+/* Called by proc_scan() for each process; return non-zero to stop. */
+typedef int (*proc_scan_fn)(pid_t pid, uint64_t start_time, void *arg);
+
+/* Visit every process in /proc whose start time is >= min_start (0: all),
+ * in ascending pid order.  Returns the number visited or a negative errno. */
+int proc_scan(int procfd, uint64_t min_start, proc_scan_fn fn, void *arg);
+
+/* Clock ticks per second (sysconf(_SC_CLK_TCK)), cached. */
+long proc_clk_tck(void);
+
+#endif

@@ -1,0 +1,68 @@
+/*
+ * procinfo.h - a snapshot of one process, read from /proc at exec time.
+ *
+ * struct proc_info is a fixed-size value type (no pointers): it is filled by
+ * proc_snapshot() in the consumer thread, read by the policy evaluator and
+ * formatted into records.  Strings are NUL-terminated and always bounded.
+ */
+#ifndef PROCWARDEN_PROCINFO_H
+#define PROCWARDEN_PROCINFO_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define PW_PATH_MAX 4096     /* exe and parent_exe, including the NUL */
+#define PW_ARGV_MAX 32768    /* bytes of NUL-separated argv kept */
+#define PW_COMM_MAX 16       /* TASK_COMM_LEN */
+#define PW_ANCESTORS_MAX 16  /* ancestors kept above the parent */
+#define PW_ANCESTOR_BUF 8192 /* NUL-separated ancestor exes */
+
+/* Which fields were read (bits of proc_info.have). */
+enum {
+	PI_HAVE_EXE = 1u << 0,
+	PI_HAVE_ARGV = 1u << 1,
+	PI_HAVE_COMM = 1u << 2,
+	PI_HAVE_IDS = 1u << 3, /* uid, euid, gid, egid (status) */
+	PI_HAVE_STAT = 1u << 4, /* ppid, start_time (stat) */
+	PI_HAVE_PARENT_EXE = 1u << 5,
+	PI_HAVE_PARENT_COMM = 1u << 6,
+	PI_HAVE_ANCESTORS = 1u << 7,
+};
+
+/* Facts about the process (bits of proc_info.flags). */
+enum {
+	PI_GONE = 1u << 0,           /* exited before everything could be read */
+	PI_EXE_DELETED = 1u << 1,    /* exe link ends in " (deleted)" */
+	PI_EXE_MEMFD = 1u << 2,      /* exe is "/memfd:NAME (deleted)" */
+	PI_ARGV_TRUNCATED = 1u << 3, /* argv longer than PW_ARGV_MAX */
+	PI_KTHREAD = 1u << 4,        /* empty cmdline and no exe: kernel thread */
+	PI_EXE_TRUNCATED = 1u << 5,
+};
+
+struct proc_info {
+	int32_t pid;
+	int32_t ppid;
+	uint32_t uid, euid, gid, egid;
+	uint64_t start_time; /* stat field 22: clock ticks since boot */
+	uint32_t have;       /* PI_HAVE_* */
+	uint32_t flags;      /* PI_* */
+	uint32_t argc;
+	uint32_t argv_len;      /* bytes used in argv, NULs included */
+	uint32_t n_ancestors;   /* entries in ancestors (grandparent upwards) */
+	uint32_t ancestors_len; /* bytes used in ancestors */
+	char comm[PW_COMM_MAX];
+	char parent_comm[PW_COMM_MAX];
+	char exe[PW_PATH_MAX];        /* as readlink shows it, " (deleted)" kept */
+	char parent_exe[PW_PATH_MAX];
+	char argv[PW_ARGV_MAX];       /* argc NUL-terminated strings back to back */
+	char ancestors[PW_ANCESTOR_BUF]; /* exes of grandparent .. pid 1, NUL-separated */
+};
+
+/* True when exe is a memfd or a deleted file. */
+static inline int proc_info_fileless(const struct proc_info *pi)
+{
+	return (pi->flags & (PI_EXE_DELETED | PI_EXE_MEMFD)) != 0;
+}
+
+#endif
