@@ -22,6 +22,7 @@ struct hookexec_opts {
 	unsigned rate_per_rule;   /* hooks per rule per rate_window_s; 0: 10 */
 	unsigned rate_window_s;   /* 0: 10 */
 	size_t max_output;        /* bytes of stdout and of stderr kept each; 0: 4096 */
+	unsigned max_queue;       /* added: requests waiting for a slot; 0: 256 */
 };
 
 /* What to run for one matched launch.  Everything is copied. */
@@ -37,6 +38,11 @@ struct hook_request {
 	size_t record_len;
 };
 
+/* Limits of the wire format (added). */
+#define HOOKEXEC_MAX_MSG 65536u    /* one request: header, argv, strings, record */
+#define HOOKEXEC_MAX_ARGS 256u     /* argv entries per request */
+#define HOOKEXEC_MAX_RECORD 65536u /* one result line; size hookexec_read()'s buf so */
+
 /* Fork the executor.  0 and *ret, or negative errno. */
 int hookexec_start(const struct hookexec_opts *o, struct hookexec **ret);
 /* Queue a request without blocking.  0; -EAGAIN when the socket is full
@@ -45,7 +51,11 @@ int hookexec_submit(struct hookexec *h, const struct hook_request *req);
 /* fd to poll for results (POLLIN). */
 int hookexec_fd(const struct hookexec *h);
 /* Read one result: a complete `hook` record JSON line (with '\n') into buf.
- * Returns its length, -EAGAIN when none is waiting, or negative errno. */
+ * Returns its length, -EAGAIN when none is waiting, or negative errno
+ * (-EPIPE: the executor is gone; -EMSGSIZE: the line did not fit buf and is
+ * lost).  The line is NUL-terminated, so buf needs one byte more than it.
+ * A request the executor could not decode comes back as an `error` record
+ * ({"type":"error","time":…,"source":"hookexec","message":…}). */
 ssize_t hookexec_read(struct hookexec *h, char *buf, size_t size);
 /* The executor's pid (its descendants are hook processes). */
 pid_t hookexec_pid(const struct hookexec *h);
@@ -54,5 +64,21 @@ uint64_t hookexec_local_skips(const struct hookexec *h);
 /* Stop: close the socket, let running hooks finish up to 2 s, kill the rest,
  * reap the executor.  Accepts NULL. */
 void hookexec_stop(struct hookexec *h);
+
+/* The wire format (added; exposed for the tests and fuzzers).  A request is
+ * a fixed header (magic, version, total length, timeout, pid, ppid, uid, argc
+ * and the length of each part) followed by the argv strings, rule, exe,
+ * cmdline and record, each NUL-terminated. */
+
+/* Encode req into buf.  Returns the message length, -EINVAL (no argv, argv[0]
+ * not absolute, a NUL inside the record) or -E2BIG (more than
+ * HOOKEXEC_MAX_ARGS arguments, more than HOOKEXEC_MAX_MSG or size bytes). */
+int hookexec_encode(const struct hook_request *req, void *buf, size_t size);
+/* Decode and check a message of exactly len bytes.  On success fills *ret
+ * with pointers into msg (and argv, which needs HOOKEXEC_MAX_ARGS + 1
+ * entries) and returns 0; otherwise -EBADMSG with *ret_why saying what was
+ * wrong (a static string) and *ret untouched. */
+int hookexec_decode(const void *msg, size_t len, struct hook_request *ret, const char **argv,
+		    const char **ret_why);
 
 #endif

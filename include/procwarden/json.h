@@ -23,6 +23,10 @@ struct jbuf {
 	char stack[16]; /* '}' or ']' to close each level */
 	bool need_comma;
 	bool truncated;
+	/* Added: truncation state (see json.c). */
+	bool after_key;   /* a key was written; 4 bytes are held for its value */
+	bool drop_value;  /* the key did not fit: drop the value that follows */
+	int skipped;      /* levels not opened (no room or too deep); closes pop these first */
 };
 
 /* Start writing into buf (cap >= 64). */
@@ -35,7 +39,7 @@ void json_arr_close(struct jbuf *j);         /* ] */
 void json_key(struct jbuf *j, const char *key); /* "key": (key is trusted ASCII) */
 
 /* Values (inside an array, or after json_key). */
-void json_str(struct jbuf *j, const char *s);               /* NUL-terminated */
+void json_str(struct jbuf *j, const char *s);               /* NUL-terminated; NULL: null */
 void json_strn(struct jbuf *j, const char *s, size_t len);  /* any bytes */
 void json_int(struct jbuf *j, int64_t v);
 void json_uint(struct jbuf *j, uint64_t v);
@@ -48,6 +52,7 @@ void json_kv_str(struct jbuf *j, const char *key, const char *s);
 void json_kv_int(struct jbuf *j, const char *key, int64_t v);
 void json_kv_uint(struct jbuf *j, const char *key, uint64_t v);
 void json_kv_bool(struct jbuf *j, const char *key, bool v);
+void json_kv_strn(struct jbuf *j, const char *key, const char *s, size_t len); /* added */
 
 /* Close every open level, append '\n', NUL-terminate.  Returns the length
  * (without the NUL). */

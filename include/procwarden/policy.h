@@ -82,6 +82,10 @@ size_t policy_rule_count(const struct policy *p);
 const char *policy_rule_name(const struct policy *p, uint32_t rule);
 int policy_rule_severity(const struct policy *p, uint32_t rule);
 unsigned policy_needs(const struct policy *p); /* POLICY_NEED_* */
+/* A rule's description (owned by the policy), or NULL. */
+const char *policy_rule_description(const struct policy *p, uint32_t rule);
+/* A rule's own ACT_* bits; *ret_signal (may be NULL) gets its kill signal. */
+uint32_t policy_rule_actions(const struct policy *p, uint32_t rule, int *ret_signal);
 /* Files loaded, in order, for `check`'s one-line summaries. */
 size_t policy_file_count(const struct policy *p);
 /* Name, number of rules and number of actions of file i. */

@@ -20,27 +20,37 @@ struct proc_stat {
 	int32_t pid;
 	char state;
 	int32_t ppid;
-	uint64_t start_time; /* field 22, clock ticks since boot */
-	char comm[PW_COMM_MAX];
+	uint64_t start_time;    /* field 22, clock ticks since boot */
+	uint32_t flags;         /* field 9, the task's PF_* flags */
+	char comm[PW_COMM_MAX]; /* cut to PW_COMM_MAX - 1 bytes if longer */
 };
 
+/* PF_KTHREAD in proc_stat.flags: the task is a kernel thread. */
+#define PW_PF_KTHREAD 0x00200000u
+
 /* Parse the text of /proc/PID/stat (comm may hold spaces and ')': the comm
- * ends at the LAST ')').  Returns 0, or -EINVAL on malformed text. */
+ * ends at the LAST ')').  Returns 0, or -EINVAL on malformed text (then
+ * *ret is untouched). */
 int proc_parse_stat(const char *buf, size_t len, struct proc_stat *ret);
 
 /* Parse Uid:/Gid: lines of /proc/PID/status: real and effective ids.
- * Returns 0, or -EINVAL when a line is missing or malformed. */
+ * Returns 0, or -EINVAL when a line is missing or malformed (then the
+ * outputs are untouched). */
 int proc_parse_status_ids(const char *buf, size_t len, uint32_t *uid, uint32_t *euid,
 			  uint32_t *gid, uint32_t *egid);
 
 /* Copy a raw /proc/PID/cmdline buffer into pi->argv/argc/argv_len, making
  * sure every string is NUL-terminated and bounded by PW_ARGV_MAX (sets
- * PI_ARGV_TRUNCATED when cut).  An empty buffer gives argc 0. */
+ * PI_ARGV_TRUNCATED when cut, or when truncated says the read was cut).  An
+ * empty buffer gives argc 0.  Sets PI_HAVE_ARGV.  buf may point into
+ * pi->argv itself (the copy is a memmove). */
 void proc_set_argv(struct proc_info *pi, const char *buf, size_t len, int truncated);
 
 /* Store a readlink() result of /proc/PID/exe in pi->exe and classify it:
  * " (deleted)" suffix sets PI_EXE_DELETED, "/memfd:" prefix sets PI_EXE_MEMFD
- * (the text is kept as the kernel shows it). */
+ * (the text is kept as the kernel shows it).  A link longer than PW_PATH_MAX-1
+ * is cut (PI_EXE_TRUNCATED), keeping a " (deleted)" suffix visible.  Sets
+ * PI_HAVE_EXE when len > 0. */
 void proc_set_exe(struct proc_info *pi, const char *link, size_t len);
 
 /* Join argv with single spaces into buf (NUL-terminated, truncated to size).
@@ -63,14 +73,20 @@ struct proc_read_stats {
 /* Read process pid into *pi (zeroed first).  procfd is an open O_PATH or
  * O_DIRECTORY fd of /proc (or -1 to use the path "/proc").  Fields that
  * could not be read are left empty and counted in *st (may be NULL); a
- * process that vanished gets PI_GONE.  Returns 0 when at least stat or
- * status was read, -ESRCH when nothing at all could be read (pi still holds
- * the pid and PI_GONE). */
+ * process that vanished (or is a zombie) gets PI_GONE.  Returns 0 when
+ * anything was read (normally stat or status), -ESRCH when nothing at all
+ * could be read (pi still holds the pid and PI_GONE), or another negative
+ * errno when nothing could be read for another reason (EACCES, EMFILE...).
+ * Not async-signal-safe; safe to call from several threads at once. */
 int proc_snapshot(int procfd, pid_t pid, unsigned opts, struct proc_info *pi,
 		  struct proc_read_stats *st);
 
 /* Start time (stat field 22) of pid, or 0 on failure. */
 uint64_t proc_start_time(int procfd, pid_t pid);
+
+/* Read and parse /proc/PID/stat.  Returns 0 and *ret, or a negative errno
+ * (-ENOENT/-ESRCH: gone, -EINVAL: malformed). */
+int proc_read_stat(int procfd, pid_t pid, struct proc_stat *ret);
 
 /* Called by proc_scan() for each process; return non-zero to stop. */
 typedef int (*proc_scan_fn)(pid_t pid, uint64_t start_time, void *arg);

@@ -1,0 +1,39 @@
+/*
+ * agent.h - the agent: source -> ring -> evaluator -> actions, wired.
+ *
+ * agent_run() owns everything it starts: the listener (nl_source), the
+ * output writer, the hook executor, the current policy.  The calling thread
+ * becomes the evaluator: it pops events, snapshots /proc, evaluates the
+ * policy, signals through pidfds at once, and hands slow work (records,
+ * hooks) to queues that never block it.  Signals are read from a signalfd:
+ * SIGHUP reloads (atomically) and reopens the log, SIGTERM/SIGINT stop.
+ */
+#ifndef PROCWARDEN_AGENT_H
+#define PROCWARDEN_AGENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct agent_opts {
+	const char **policy_paths; /* --policy, in order; none: configured default */
+	size_t n_policy_paths;
+	const char *log_path;      /* NULL or "-": standard output */
+	bool syslog;
+	bool dry_run;
+	bool no_scan;
+	const char *metrics_path;  /* NULL: none */
+	unsigned metrics_interval_s; /* 0: 5 */
+	size_t rcvbuf;             /* 0: 8 MiB */
+	unsigned batch;            /* recvmmsg batch; 0: default */
+	size_t ring_capacity;      /* 0: default */
+	bool insecure_permissions;
+	bool no_seccomp;
+};
+
+/* Run until SIGTERM/SIGINT.  Returns the exit code: 0 after a clean stop,
+ * 1 when the policy does not load, 2 when the agent cannot start (messages
+ * printed to standard error by the caller layer: agent_run prints only
+ * through its own records and, before the log exists, to stderr). */
+int agent_run(const struct agent_opts *o);
+
+#endif

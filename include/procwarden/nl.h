@@ -1,0 +1,87 @@
+/*
+ * nl.h - the proc connector event source (netlink, CN_IDX_PROC).
+ *
+ * nl_decode() turns one datagram into events (pure; unit-tested from byte
+ * fixtures).  struct nl_source owns the socket and the listener thread: the
+ * thread only receives (recvmmsg batches), checks that each message comes
+ * from the kernel, decodes, pins exec'd processes with a pidfd and pushes
+ * struct pw_event into a bounded SPSC ring.  It never blocks on anything but
+ * the socket; a full ring and every ENOBUFS overrun are counted, and an
+ * overrun queues a PW_EV_OVERRUN marker so the consumer can rescan /proc.
+ */
+#ifndef PROCWARDEN_NL_H
+#define PROCWARDEN_NL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "procwarden/event.h"
+
+struct ring;
+
+/* Result of decoding one datagram. */
+enum nl_decode_result {
+	NL_DEC_EVENT = 1,   /* *ev holds an event (type != PW_EV_NONE) */
+	NL_DEC_ACK = 2,     /* *ev holds an ack: a = error, b = cn ack, pid = cn seq */
+	NL_DEC_SKIP = 0,    /* not for us (other connector index, NLMSG_NOOP, ...) */
+};
+
+/* Decode one datagram of len bytes received from netlink port sender_port
+ * (0 = the kernel).  Returns NL_DEC_* or a negative errno: -EPERM when the
+ * sender is not the kernel, -EBADMSG when any length or field is malformed.
+ * Never reads past len. */
+int nl_decode(const void *buf, size_t len, uint32_t sender_port, struct pw_event *ev);
+
+/* Build a classic BPF program that accepts connector messages for
+ * CN_IDX_PROC whose event type is in mask (acks always), drops the rest.
+ * Writes at most max instructions into prog (struct sock_filter[]); returns
+ * the count or -ENOSPC. */
+int nl_build_filter(uint32_t mask, void *prog, size_t max);
+
+struct nl_source_opts {
+	uint32_t events;        /* PW_EV_* mask the consumer wants (0: all) */
+	size_t rcvbuf;          /* SO_RCVBUFFORCE bytes; 0: leave the default */
+	unsigned batch;         /* datagrams per recvmmsg (1: recvmsg); 0: 64 */
+	size_t ring_capacity;   /* events; 0: 16384 */
+	unsigned ack_timeout_ms; /* wait for the subscription ack; 0: 1000 */
+	bool no_kernel_filter;  /* do not use struct proc_input (testing) */
+};
+
+struct nl_stats {
+	uint64_t datagrams;   /* received */
+	uint64_t events;      /* decoded and queued */
+	uint64_t overruns;    /* ENOBUFS seen */
+	uint64_t foreign;     /* messages not from the kernel, ignored */
+	uint64_t malformed;   /* bad lengths, ignored */
+	uint64_t ring_drops;  /* ring full: events lost (an overrun marker follows) */
+	uint64_t pidfd_fail;  /* exec events whose process was gone before pinning */
+	uint64_t wakeups;     /* recvmmsg calls that returned data */
+	size_t rcvbuf;        /* effective receive buffer (SO_RCVBUF) */
+	bool kernel_filter;   /* the connector's own event filter is in use */
+	bool socket_filter;   /* the BPF socket filter is attached */
+};
+
+struct nl_source;
+
+/* Open the socket, size the buffer, attach the filter, subscribe and wait
+ * for the kernel's acknowledgement.  On failure returns a negative errno
+ * and, when why is given, a sentence for people naming the cause (privilege,
+ * namespace, CONFIG_PROC_EVENTS).  -ENOTCONN: no acknowledgement. */
+int nl_source_open(const struct nl_source_opts *o, struct nl_source **ret, char *why,
+		   size_t whylen);
+/* Start the listener thread (all signals blocked in it). */
+int nl_source_start(struct nl_source *s);
+/* The ring the listener fills; owned by the source. */
+struct ring *nl_source_ring(struct nl_source *s);
+/* Unsubscribe (PROC_CN_MCAST_IGNORE) and stop the thread; idempotent. */
+void nl_source_stop(struct nl_source *s);
+/* Stop, close every pidfd still queued, free.  Accepts NULL. */
+void nl_source_free(struct nl_source *s);
+void nl_source_stats(const struct nl_source *s, struct nl_stats *ret);
+/* The socket (for tests and the hardening code). */
+int nl_source_fd(const struct nl_source *s);
+/* Tid of the listener thread, or 0. */
+int nl_source_tid(const struct nl_source *s);
+
+#endif

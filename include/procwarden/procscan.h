@@ -1,0 +1,43 @@
+/*
+ * procscan.h - /proc as an event source: the startup scan and the rescan
+ * after an overrun.  Each process found is handed over as a synthesized
+ * PW_EV_EXEC event, pinned with a pidfd like the listener's.
+ */
+#ifndef PROCWARDEN_PROCSCAN_H
+#define PROCWARDEN_PROCSCAN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "procwarden/event.h"
+
+/* Called for each process; takes ownership of ev->pidfd (may be -1). */
+typedef void (*procscan_fn)(const struct pw_event *ev, void *arg);
+
+/* The rescan looks this far back before the last delivered event, because a
+ * process forked before it may have exec'd after it (and been lost). */
+#define PROCSCAN_MARGIN_NS 2000000000ull
+
+/* Start time (clock ticks) carried by a scan event (in a and b). */
+static inline uint64_t procscan_event_ticks(const struct pw_event *ev)
+{
+	return (uint64_t)ev->a | (uint64_t)ev->b << 32;
+}
+
+/* A direct-mapped memory of (pid, start time) of processes already reported,
+ * so that a rescan skips what the listener delivered. */
+#define SEEN_SLOTS 8192
+struct seen_set {
+	int32_t pid[SEEN_SLOTS];
+	uint64_t start[SEEN_SLOTS];
+};
+void seen_add(struct seen_set *s, int32_t pid, uint64_t start_ticks);
+bool seen_has(const struct seen_set *s, int32_t pid, uint64_t start_ticks);
+
+/* Visit every process started at or after since_mono_ns (CLOCK_MONOTONIC;
+ * 0 = every process), except the caller itself.  The event's ktime_ns is the
+ * process's start time.  procfd: an fd of /proc or -1.  Returns the number
+ * of processes handed over, or a negative errno. */
+int procscan_run(int procfd, uint64_t since_mono_ns, procscan_fn fn, void *arg);
+
+#endif

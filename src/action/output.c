@@ -1,0 +1,413 @@
+/*
+ * output.c - records to the log file (or stdout) and syslog.
+ *
+ * Overview: owns a bounded byte ring of lines, the log fd and one writer
+ * thread.  Producers (the evaluator, the agent loop) hold the lock only to
+ * copy a line into the free part of the ring; a full ring refuses the line
+ * and counts it.  The writer owns the used part of the ring between taking a
+ * snapshot and releasing it, so it writes straight from the ring without the
+ * lock: lines go to the fd with writev() in batches and, when enabled, each
+ * line to syslog.  Write errors (disk full, a closed pipe) are counted and the
+ * lines dropped, so the ring keeps draining.  A reopen request is served at
+ * the ring position where it was asked for: lines queued before it go to the
+ * old file, lines queued after it to the new one.
+ *
+ * Ring layout: records of an 8-byte header (length, syslog priority) and the
+ * line padded to 8 bytes; a record never wraps (a pad record fills the end).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "procwarden/output.h"
+
+#define RING_DEFAULT (1u << 20)
+#define RING_MIN 64u
+#define REC_PAD UINT32_MAX /* header length of a pad record */
+#define BATCH_IOV 64
+#define FLUSH_DEFAULT_MS 5000u
+
+struct rec_hdr {
+	uint32_t len; /* line bytes (with '\n'), or REC_PAD */
+	int32_t prio; /* syslog priority, -1: none */
+};
+
+struct output {
+	pthread_mutex_t lock;
+	pthread_cond_t wake;    /* writer: work or stop */
+	pthread_cond_t drained; /* flushers: seq_out advanced */
+	pthread_t writer;
+	bool writer_started;
+
+	char *ring;
+	size_t cap, head, tail, used; /* under lock; [head, head+used) is the writer's */
+	uint64_t seq_in, seq_out;     /* records queued / handled (written or failed) */
+	uint64_t reopen_seq;          /* serve the reopen when seq_out reaches this */
+	bool reopen_pending, stop;
+
+	char *path; /* NULL: stdout */
+	int fd;     /* touched by the writer thread only, after output_new */
+	bool use_syslog;
+
+	uint64_t lines, drops, errors, reopens; /* __atomic */
+};
+
+/* Round n up to a multiple of 8. */
+static size_t align8(size_t n)
+{
+	return (n + 7) & ~(size_t)7;
+}
+
+/* Open the log file for appending. */
+static int open_log(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+
+	return fd >= 0 ? fd : -errno;
+}
+
+/* Add n to one of the counters. */
+static void count(uint64_t *c, uint64_t n)
+{
+	__atomic_fetch_add(c, n, __ATOMIC_RELAXED);
+}
+
+/* Write iov[0..n) completely (EINTR, partial writes); -errno on failure. */
+static int write_all(int fd, struct iovec *iov, int n)
+{
+	int i = 0;
+
+	while (i < n) {
+		ssize_t w;
+
+		/* cancellable only here: output_free() cancels a writer stuck on a
+		 * pipe nobody reads */
+		pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
+		w = writev(fd, iov + i, n - i);
+		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		while (i < n && (size_t)w >= iov[i].iov_len) {
+			w -= (ssize_t)iov[i].iov_len;
+			i++;
+		}
+		if (i < n) {
+			iov[i].iov_base = (char *)iov[i].iov_base + w;
+			iov[i].iov_len -= (size_t)w;
+		}
+	}
+	return 0;
+}
+
+/* Write one batch of lines and send them to syslog; counts lines and
+ * errors. */
+static void write_batch(struct output *o, struct iovec *iov, const int *prio, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (o->use_syslog && prio[i] >= 0)
+			syslog(LOG_AUTHPRIV | (prio[i] & LOG_PRIMASK), "%.*s",
+			       (int)(iov[i].iov_len - 1), (const char *)iov[i].iov_base);
+	if (write_all(o->fd, iov, n) < 0)
+		count(&o->errors, (uint64_t)n);
+	else
+		count(&o->lines, (uint64_t)n);
+}
+
+/* Serve a reopen request: swap in a new fd, keep the old one on failure. */
+static void do_reopen(struct output *o)
+{
+	int fd;
+
+	if (!o->path)
+		return;
+	fd = open_log(o->path);
+	if (fd < 0) {
+		count(&o->errors, 1);
+		return;
+	}
+	close(o->fd);
+	o->fd = fd;
+	count(&o->reopens, 1);
+}
+
+/* Handle up to max records from the snapshot [head, head+used); returns the
+ * ring bytes consumed and sets *nrec to the records handled. */
+static size_t drain(struct output *o, size_t head, size_t used, uint64_t max, uint64_t *nrec)
+{
+	struct iovec iov[BATCH_IOV];
+	int prio[BATCH_IOV];
+	size_t off = 0;
+	int n = 0;
+
+	*nrec = 0;
+	while (off < used && *nrec < max) {
+		struct rec_hdr h;
+		size_t pos = (head + off) % o->cap;
+
+		memcpy(&h, o->ring + pos, sizeof(h));
+		if (h.len == REC_PAD) {
+			off += o->cap - pos;
+			continue;
+		}
+		iov[n].iov_base = o->ring + pos + sizeof(h);
+		iov[n].iov_len = h.len;
+		prio[n] = h.prio;
+		n++;
+		off += sizeof(h) + align8(h.len);
+		(*nrec)++;
+		if (n == BATCH_IOV) {
+			write_batch(o, iov, prio, n);
+			n = 0;
+		}
+	}
+	if (n)
+		write_batch(o, iov, prio, n);
+	return off;
+}
+
+/* The writer thread: wait for lines or a reopen, write them, repeat until
+ * stopped with the ring empty. */
+static void *writer_main(void *arg)
+{
+	struct output *o = arg;
+	sigset_t all;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+	pthread_mutex_lock(&o->lock);
+	for (;;) {
+		size_t head, used, done;
+		uint64_t max = UINT64_MAX, nrec;
+
+		if (o->reopen_pending && o->seq_out >= o->reopen_seq) {
+			o->reopen_pending = false;
+			pthread_mutex_unlock(&o->lock);
+			do_reopen(o);
+			pthread_mutex_lock(&o->lock);
+			continue;
+		}
+		if (!o->used) {
+			if (o->stop)
+				break;
+			pthread_cond_wait(&o->wake, &o->lock);
+			continue;
+		}
+		head = o->head;
+		used = o->used;
+		if (o->reopen_pending)
+			max = o->reopen_seq - o->seq_out;
+		pthread_mutex_unlock(&o->lock);
+
+		done = drain(o, head, used, max, &nrec);
+
+		pthread_mutex_lock(&o->lock);
+		o->head = (o->head + done) % o->cap;
+		o->used -= done;
+		if (!o->used)
+			o->head = o->tail = 0; /* keep records contiguous: fewer pads */
+		o->seq_out += nrec;
+		pthread_cond_broadcast(&o->drained);
+	}
+	pthread_mutex_unlock(&o->lock);
+	return NULL;
+}
+
+/* Initialise a condition variable on CLOCK_MONOTONIC. */
+static int cond_init_mono(pthread_cond_t *c)
+{
+	pthread_condattr_t a;
+	int r;
+
+	pthread_condattr_init(&a);
+	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	r = pthread_cond_init(c, &a);
+	pthread_condattr_destroy(&a);
+	return -r;
+}
+
+int output_new(const struct output_opts *opts, struct output **ret)
+{
+	struct output *o;
+	sigset_t all, old;
+	int r;
+
+	o = calloc(1, sizeof(*o));
+	if (!o)
+		return -ENOMEM;
+	o->fd = -1;
+	o->cap = opts->ring_bytes ? align8(opts->ring_bytes) : RING_DEFAULT;
+	if (o->cap < RING_MIN)
+		o->cap = RING_MIN;
+	o->use_syslog = opts->syslog;
+	pthread_mutex_init(&o->lock, NULL);
+	pthread_cond_init(&o->wake, NULL);
+	r = cond_init_mono(&o->drained);
+	if (r < 0)
+		goto fail;
+	o->ring = malloc(o->cap);
+	if (!o->ring) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	if (opts->log_path && strcmp(opts->log_path, "-") != 0) {
+		o->path = strdup(opts->log_path);
+		if (!o->path) {
+			r = -ENOMEM;
+			goto fail;
+		}
+		o->fd = open_log(o->path);
+	} else {
+		o->fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+		if (o->fd < 0)
+			o->fd = -errno;
+	}
+	if (o->fd < 0) {
+		r = o->fd;
+		o->fd = -1;
+		goto fail;
+	}
+	if (o->use_syslog)
+		openlog("procwarden", LOG_PID | LOG_NDELAY, LOG_AUTHPRIV);
+
+	/* the thread inherits this mask: no signal ever lands on it */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = -pthread_create(&o->writer, NULL, writer_main, o);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r < 0) {
+		if (o->use_syslog)
+			closelog();
+		goto fail;
+	}
+	o->writer_started = true;
+	*ret = o;
+	return 0;
+fail:
+	output_free(o);
+	return r;
+}
+
+int output_write(struct output *o, const char *line, size_t len, int syslog_prio)
+{
+	struct rec_hdr h;
+	bool add_nl;
+	size_t need, contig, pad = 0;
+
+	if (!len)
+		return -EINVAL;
+	add_nl = line[len - 1] != '\n';
+	h.len = (uint32_t)(len + add_nl);
+	h.prio = syslog_prio < 0 ? -1 : syslog_prio;
+	need = sizeof(h) + align8(len + add_nl);
+
+	pthread_mutex_lock(&o->lock);
+	contig = o->cap - o->tail;
+	if (need > contig)
+		pad = contig;
+	if (len >= UINT32_MAX || need + pad > o->cap - o->used) {
+		o->drops++;
+		pthread_mutex_unlock(&o->lock);
+		return -ENOBUFS;
+	}
+	if (pad) {
+		struct rec_hdr p = {.len = REC_PAD, .prio = -1};
+
+		memcpy(o->ring + o->tail, &p, sizeof(p));
+		o->tail = 0;
+		o->used += pad;
+	}
+	memcpy(o->ring + o->tail, &h, sizeof(h));
+	memcpy(o->ring + o->tail + sizeof(h), line, len);
+	if (add_nl)
+		o->ring[o->tail + sizeof(h) + len] = '\n';
+	o->tail = (o->tail + need) % o->cap;
+	o->used += need;
+	o->seq_in++;
+	pthread_cond_signal(&o->wake);
+	pthread_mutex_unlock(&o->lock);
+	return 0;
+}
+
+void output_reopen(struct output *o)
+{
+	pthread_mutex_lock(&o->lock);
+	o->reopen_pending = true;
+	o->reopen_seq = o->seq_in;
+	pthread_cond_signal(&o->wake);
+	pthread_mutex_unlock(&o->lock);
+}
+
+int output_flush(struct output *o, unsigned timeout_ms)
+{
+	struct timespec dl;
+	uint64_t target;
+	int r = 0;
+
+	if (!timeout_ms)
+		timeout_ms = FLUSH_DEFAULT_MS;
+	clock_gettime(CLOCK_MONOTONIC, &dl);
+	dl.tv_sec += timeout_ms / 1000;
+	dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (dl.tv_nsec >= 1000000000L) {
+		dl.tv_sec++;
+		dl.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&o->lock);
+	target = o->seq_in;
+	while (o->seq_out < target && r == 0)
+		if (pthread_cond_timedwait(&o->drained, &o->lock, &dl) == ETIMEDOUT)
+			r = o->seq_out < target ? -ETIMEDOUT : 0;
+	pthread_mutex_unlock(&o->lock);
+	return r;
+}
+
+void output_free(struct output *o)
+{
+	if (!o)
+		return;
+	if (o->writer_started) {
+		int r = output_flush(o, 0);
+
+		pthread_mutex_lock(&o->lock);
+		o->stop = true;
+		if (r < 0) /* stuck on a pipe nobody reads: cancelled in writev() */
+			pthread_cancel(o->writer);
+		pthread_cond_signal(&o->wake);
+		pthread_mutex_unlock(&o->lock);
+		pthread_join(o->writer, NULL);
+		if (o->use_syslog)
+			closelog();
+	}
+	if (o->fd >= 0)
+		close(o->fd);
+	pthread_cond_destroy(&o->drained);
+	pthread_cond_destroy(&o->wake);
+	pthread_mutex_destroy(&o->lock);
+	free(o->ring);
+	free(o->path);
+	free(o);
+}
+
+void output_get_stats(const struct output *o, struct output_stats *ret)
+{
+	struct output *w = (struct output *)(uintptr_t)o; /* the lock is not part of the value */
+
+	pthread_mutex_lock(&w->lock);
+	ret->drops = w->drops;
+	pthread_mutex_unlock(&w->lock);
+	ret->lines = __atomic_load_n(&o->lines, __ATOMIC_RELAXED);
+	ret->errors = __atomic_load_n(&o->errors, __ATOMIC_RELAXED);
+	ret->reopens = __atomic_load_n(&o->reopens, __ATOMIC_RELAXED);
+}

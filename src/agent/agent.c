@@ -1,0 +1,738 @@
+/*
+ * agent.c - `procwarden run`: the evaluator thread and the agent's lifecycle.
+ *
+ * Overview: agent_run() subscribes (nl_source), scans the processes already
+ * running, writes a `start` record, and then the calling thread evaluates:
+ * pop an event from the listener's ring, snapshot /proc at once, evaluate
+ * the current policy (one reference held for the whole evaluation), send the
+ * signal through the pinned pidfd after checking the process is the one the
+ * event was about (start time), then hand the record to the output writer
+ * and hooks to the hook executor -- both through bounded queues that refuse
+ * (and count) rather than wait.  The state lives in struct agent; nothing is
+ * global but the policy pointer it holds.  Signals come from a signalfd:
+ * SIGHUP reloads (a failed load leaves the running policy in force) and
+ * reopens the log; SIGTERM/SIGINT unsubscribe, drain, flush and stop.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "agent/record.h"
+#include "agent/agent_int.h"
+#include "procwarden/agent.h"
+#include "procwarden/clock.h"
+#include "procwarden/hookexec.h"
+#include "procwarden/json.h"
+#include "procwarden/nl.h"
+#include "procwarden/output.h"
+#include "procwarden/policy.h"
+#include "procwarden/proc.h"
+#include "procwarden/procscan.h"
+#include "procwarden/ring.h"
+
+#define RECORD_SIZE 65536 /* one record line at most (argv is cut to fit) */
+#define BATCH_EVENTS 256  /* events handled between two looks at signals */
+
+enum { SRC_NETLINK, SRC_RESCAN, SRC_SCAN };
+static const char *const source_names[] = {"netlink", "rescan", "scan"};
+
+/* Send a signal through a pidfd. */
+static int pidfd_signal(int pidfd, int sig)
+{
+	return syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0 ? -errno : 0;
+}
+
+/* Parent pid of pid from /proc/PID/stat, or -1. */
+static int32_t read_ppid(int procfd, int32_t pid)
+{
+	char path[32], buf[1024];
+	struct proc_stat st;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%d/stat", pid);
+	fd = openat(procfd, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	if (proc_parse_stat(buf, (size_t)n, &st) < 0)
+		return -1;
+	return st.ppid;
+}
+
+/* True when pid descends from the hook executor (a hook or its children):
+ * such launches never trigger hooks, so that a hook cannot loop. */
+static bool is_hook_descendant(const struct agent *a, int32_t ppid)
+{
+	pid_t hx = a->hx ? hookexec_pid(a->hx) : 0;
+
+	for (int depth = 0; hx > 0 && ppid > 1 && depth < 64; depth++) {
+		if (ppid == hx)
+			return true;
+		ppid = read_ppid(a->procfd, ppid);
+	}
+	return false;
+}
+
+/* Queue a finished record line for output. */
+static void emit(struct agent *a, const char *line, size_t len, int prio)
+{
+	if (output_write(a->out, line, len, a->o->syslog ? prio : -1) < 0)
+		a->c.output_drops++;
+}
+
+/* Fill parent exe and comm after the fact (when the policy did not need them,
+ * the snapshot skipped them to keep the kill path short). */
+static void fill_parent(struct agent *a, struct proc_info *pi)
+{
+	if ((pi->have & PI_HAVE_PARENT_EXE) || pi->ppid <= 0)
+		return;
+	if (proc_snapshot(a->procfd, pi->ppid, 0, a->pi2, NULL) < 0)
+		return;
+	if (a->pi2->have & PI_HAVE_EXE) {
+		memcpy(pi->parent_exe, a->pi2->exe, sizeof(pi->parent_exe));
+		pi->have |= PI_HAVE_PARENT_EXE;
+	}
+	if (a->pi2->have & PI_HAVE_COMM) {
+		memcpy(pi->parent_comm, a->pi2->comm, sizeof(pi->parent_comm));
+		pi->have |= PI_HAVE_PARENT_COMM;
+	}
+}
+
+/* Write an `error` record (rate-limited per kind by the caller). */
+static void emit_error(struct agent *a, const char *what, const char *detail)
+{
+	struct jbuf j;
+
+	record_begin(&j, a->line, RECORD_SIZE, "error");
+	json_kv_str(&j, "error", what);
+	if (detail)
+		json_kv_str(&j, "detail", detail);
+	emit(a, a->line, json_finish(&j), LOG_ERR);
+}
+
+/* Submit the hooks of every hook rule of the verdict; fills act results. */
+static void run_hooks(struct agent *a, const struct policy *p, const struct policy_verdict *v,
+		      const struct proc_info *pi, struct act_result *acts, size_t *n_acts,
+		      const char *record, size_t record_len, bool skip_loop)
+{
+	char cmdline[4096];
+
+	proc_cmdline(pi, cmdline, sizeof(cmdline));
+	for (uint32_t i = 0; i < v->n_hook_rules; i++) {
+		const struct policy_hook *h;
+		uint32_t rule = v->hook_rules[i];
+		size_t nh = policy_rule_hooks(p, rule, &h);
+
+		for (size_t k = 0; k < nh && *n_acts < RECORD_MAX_ACTIONS; k++) {
+			struct act_result *ar = &acts[(*n_acts)++];
+			*ar = (struct act_result){.action = ACT_HOOK, .rule = rule, .hook = (uint32_t)k};
+			if (a->o->dry_run) {
+				ar->result = "dry-run";
+				continue;
+			}
+			if (skip_loop) {
+				ar->result = "skipped: launched by a hook";
+				a->c.hooks_skipped_loop++;
+				continue;
+			}
+			struct hook_request req = {
+				.argv = h[k].argv,
+				.timeout_s = h[k].timeout_s,
+				.rule = policy_rule_name(p, rule),
+				.pid = pi->pid,
+				.ppid = pi->ppid,
+				.uid = pi->uid,
+				.exe = pi->exe,
+				.cmdline = cmdline,
+				.record = record,
+				.record_len = record_len,
+			};
+			int r = a->hx ? hookexec_submit(a->hx, &req) : -ENOTCONN;
+			if (r == 0) {
+				ar->result = "queued";
+				a->c.hooks_submitted++;
+			} else {
+				ar->result = r == -EAGAIN ? "skipped: hook queue full" : "error";
+				a->c.hooks_local_skipped++;
+			}
+		}
+	}
+}
+
+/* Evaluate one launch and act on it.  Takes ownership of ev->pidfd. */
+static void handle_exec(struct agent *a, const struct pw_event *ev, int source)
+{
+	struct proc_info *pi = a->pi;
+	struct policy *p = policy_ref(a->pol); /* one snapshot for the whole evaluation */
+	struct policy_verdict v;
+	struct act_result acts[RECORD_MAX_ACTIONS];
+	size_t n_acts = 0;
+	unsigned snap = 0, needs = policy_needs(p);
+	bool same = true;
+	int64_t latency = -1;
+	uint64_t t0, t1;
+	int r;
+
+	if (needs & POLICY_NEED_PARENT)
+		snap |= PROC_SNAP_PARENT;
+	if (needs & POLICY_NEED_ANCESTORS)
+		snap |= PROC_SNAP_PARENT | PROC_SNAP_ANCESTORS;
+	r = proc_snapshot(a->procfd, ev->pid, snap, pi, &a->rs);
+	if (r < 0)
+		pi->flags |= PI_GONE;
+	/* the pid we read must be the process the event was about: a process
+	 * cannot have started after its own exec */
+	if (pi->have & PI_HAVE_STAT) {
+		uint64_t ev_ticks = pw_mono_to_ticks(ev->ktime_ns);
+		if (pi->start_time > ev_ticks + 2) {
+			same = false;
+			memset(pi, 0, offsetof(struct proc_info, comm));
+			pi->pid = ev->pid;
+			pi->flags = PI_GONE;
+			pi->comm[0] = pi->exe[0] = pi->parent_exe[0] = pi->parent_comm[0] = '\0';
+		}
+	}
+	if (source == SRC_SCAN && (pi->flags & PI_KTHREAD))
+		goto out;
+	if (same && (pi->have & PI_HAVE_STAT))
+		seen_add(&a->seen, pi->pid, pi->start_time);
+	a->c.launches++;
+	a->c.by_source[source]++;
+	if (pi->flags & PI_GONE)
+		a->c.gone++;
+
+	t0 = pw_now_mono();
+	policy_eval(p, pi, &v);
+	t1 = pw_now_mono();
+	a->c.eval_ns += t1 - t0;
+	a->c.evals++;
+	if (v.match_errors) {
+		a->c.match_errors += v.match_errors;
+		if (t1 - a->last_match_error_record > 1000000000ull) {
+			a->last_match_error_record = t1;
+			emit_error(a, "a regular expression hit its match limit (counted as no match)",
+				   pi->exe);
+		}
+	}
+	if (!(v.actions & (ACT_LOG | ACT_KILL | ACT_HOOK | ACT_DENY)))
+		goto out; /* nothing matched, or only an allow */
+
+	/* the kill first: nothing else may delay it */
+	if (v.signal) {
+		struct act_result *ar = &acts[n_acts++];
+		*ar = (struct act_result){.action = ACT_KILL, .signal = v.signal,
+					  .rule = v.signal_rule};
+		if (a->o->dry_run) {
+			ar->result = "dry-run";
+		} else if (ev->pidfd < 0 || !same) {
+			ar->result = "gone";
+			a->c.signals_gone++;
+		} else {
+			r = pidfd_signal(ev->pidfd, v.signal);
+			latency = (int64_t)(pw_now_mono() - ev->ktime_ns) / 1000;
+			if (r == 0) {
+				ar->result = "ok";
+				a->c.signals_sent++;
+			} else if (r == -ESRCH) {
+				ar->result = "gone";
+				a->c.signals_gone++;
+			} else {
+				ar->result = r == -EPERM ? "error: EPERM" : "error";
+				a->c.signals_failed++;
+			}
+			if (source != SRC_NETLINK)
+				latency = -1; /* the event time is a start time, not an exec */
+		}
+	}
+	if (v.actions & ACT_DENY) {
+		struct act_result *ar = &acts[n_acts++];
+		*ar = (struct act_result){.action = ACT_DENY, .result = "error: no pre-exec enforcement"};
+	}
+	if (v.actions & ACT_LOG) {
+		struct act_result *ar = &acts[n_acts++];
+		*ar = (struct act_result){.action = ACT_LOG, .result = "ok"};
+	}
+	for (uint32_t i = 0; i < v.n_rules; i++)
+		if (v.rules[i] < a->n_rule_matches)
+			a->rule_matches[v.rules[i]]++;
+	fill_parent(a, pi);
+
+	struct exec_record rec = {
+		.ev = ev,
+		.pi = pi,
+		.source = source_names[source],
+		.p = p,
+		.v = &v,
+		.acts = acts,
+		.n_acts = n_acts,
+		.latency_us = latency,
+	};
+	if ((v.actions & ACT_HOOK) && v.n_hook_rules) {
+		/* the hooks get the record as it stands before their own results */
+		size_t len = record_exec(a->line, RECORD_SIZE, &rec);
+		bool loop = !a->o->dry_run && is_hook_descendant(a, pi->ppid);
+		run_hooks(a, p, &v, pi, acts, &n_acts, a->line, len, loop);
+		rec.n_acts = n_acts;
+	}
+	size_t len = record_exec(a->line, RECORD_SIZE, &rec);
+	a->c.records++;
+	emit(a, a->line, len, pw_severity_syslog(v.severity));
+out:
+	if (ev->pidfd >= 0)
+		close(ev->pidfd);
+	policy_unref(p);
+}
+
+/* procscan callbacks. */
+static void on_scan(const struct pw_event *ev, void *arg)
+{
+	struct agent *a = arg;
+
+	if (a->hx && ev->pid == hookexec_pid(a->hx)) {
+		close(ev->pidfd);
+		return;
+	}
+	handle_exec(a, ev, SRC_SCAN);
+}
+
+static void on_rescan(const struct pw_event *ev, void *arg)
+{
+	struct agent *a = arg;
+
+	if (seen_has(&a->seen, ev->pid, procscan_event_ticks(ev))) {
+		close(ev->pidfd);
+		return;
+	}
+	a->c.rescanned++;
+	handle_exec(a, ev, SRC_RESCAN);
+}
+
+/* An overrun marker: report it, then rescan /proc for what it hid. */
+static void handle_overrun(struct agent *a, const struct pw_event *ev)
+{
+	struct nl_stats st;
+	struct jbuf j;
+	uint64_t before = a->c.rescanned;
+	int n;
+
+	a->c.overruns += ev->overruns;
+	nl_source_stats(a->src, &st);
+	record_begin(&j, a->line, RECORD_SIZE, "overrun");
+	json_kv_uint(&j, "overruns", ev->overruns);
+	json_kv_uint(&j, "overruns_total", st.overruns);
+	json_kv_uint(&j, "ring_drops_total", st.ring_drops);
+	json_kv_str(&j, "action", "rescan");
+	emit(a, a->line, json_finish(&j), LOG_WARNING);
+
+	a->c.rescans++;
+	n = procscan_run(a->procfd, a->last_ktime, on_rescan, a);
+	if (n < 0)
+		emit_error(a, "rescan of /proc after an overrun failed", strerror(-n));
+	(void)before;
+}
+
+/* Handle one event from the ring. */
+static void handle_event(struct agent *a, const struct pw_event *ev)
+{
+	if (ev->type == PW_EV_OVERRUN) {
+		handle_overrun(a, ev);
+		return;
+	}
+	a->last_ktime = ev->ktime_ns;
+	if (ev->type == PW_EV_EXEC)
+		handle_exec(a, ev, SRC_NETLINK);
+	else if (ev->pidfd >= 0)
+		close(ev->pidfd);
+}
+
+/* Tell systemd we are ready, when it asked (NOTIFY_SOCKET). */
+static void sd_notify_ready(void)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	socklen_t sl;
+	int fd;
+
+	if (!path || !path[0] || strlen(path) >= sizeof(sa.sun_path))
+		return;
+	memcpy(sa.sun_path, path, strlen(path));
+	if (sa.sun_path[0] == '@')
+		sa.sun_path[0] = '\0';
+	sl = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path));
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	(void)sendto(fd, "READY=1", 7, MSG_NOSIGNAL, (struct sockaddr *)&sa, sl);
+	close(fd);
+}
+
+/* Add the policy's files and rule count to a record. */
+static void json_policy(struct jbuf *j, const struct policy *p)
+{
+	json_key(j, "policy");
+	json_obj_open(j);
+	json_kv_uint(j, "rules", policy_rule_count(p));
+	json_key(j, "files");
+	json_arr_open(j);
+	for (size_t i = 0; i < policy_file_count(p); i++) {
+		const char *name;
+		size_t nr, na;
+		policy_file_info(p, i, &name, &nr, &na);
+		json_str(j, name);
+	}
+	json_arr_close(j);
+	json_obj_close(j);
+}
+
+/* Size the per-rule counters to the current policy (reset on reload). */
+static int reset_rule_counters(struct agent *a)
+{
+	size_t n = policy_rule_count(a->pol);
+	uint64_t *m = calloc(n ? n : 1, sizeof(*m));
+
+	if (!m)
+		return -ENOMEM;
+	free(a->rule_matches);
+	a->rule_matches = m;
+	a->n_rule_matches = n;
+	return 0;
+}
+
+/* Load the configured policy.  0, or -EINVAL with the messages in d. */
+static int load_policy(struct agent *a, struct policy **ret, struct diags *d)
+{
+	return policy_load_configured(a->o->policy_paths, a->o->n_policy_paths, NULL, ret, d);
+}
+
+/* SIGHUP: reload atomically, reopen the log. */
+static void reload(struct agent *a)
+{
+	struct policy *np = NULL;
+	struct diags d;
+	struct jbuf j;
+	int r;
+
+	output_reopen(a->out);
+	diags_init(&d);
+	r = load_policy(a, &np, &d);
+	if (r < 0) {
+		a->c.reload_failures++;
+		record_begin(&j, a->line, RECORD_SIZE, "error");
+		json_kv_str(&j, "error", "policy reload failed; the running policy stays in force");
+		json_key(&j, "messages");
+		json_arr_open(&j);
+		for (size_t i = 0; i < d.n; i++) {
+			char msg[1024];
+			if (d.v[i].line)
+				snprintf(msg, sizeof(msg), "%s:%u:%u: error: %s", d.v[i].file,
+					 d.v[i].line, d.v[i].col, d.v[i].msg);
+			else
+				snprintf(msg, sizeof(msg), "%s: error: %s", d.v[i].file, d.v[i].msg);
+			json_str(&j, msg);
+		}
+		json_arr_close(&j);
+		emit(a, a->line, json_finish(&j), LOG_ERR);
+		diags_free(&d);
+		return;
+	}
+	diags_free(&d);
+	policy_unref(a->pol);
+	a->pol = np; /* the swap: evaluations take their own reference */
+	reset_rule_counters(a);
+	a->c.reloads++;
+	record_begin(&j, a->line, RECORD_SIZE, "reload");
+	json_policy(&j, a->pol);
+	emit(a, a->line, json_finish(&j), LOG_NOTICE);
+}
+
+/* Hook results: write each `hook` record and count its outcome. */
+static void drain_hooks(struct agent *a)
+{
+	ssize_t n;
+
+	if (!a->hx)
+		return;
+	while ((n = hookexec_read(a->hx, a->hookline, RECORD_SIZE)) > 0) {
+		const char *res = strstr(a->hookline, "\"result\":\"");
+		if (res) {
+			res += 10;
+			if (!strncmp(res, "ok\"", 3))
+				a->c.hooks_ok++;
+			else if (!strncmp(res, "timeout\"", 8))
+				a->c.hooks_timeout++;
+			else if (!strncmp(res, "skipped\"", 8))
+				a->c.hooks_skipped++;
+			else
+				a->c.hooks_failed++;
+		}
+		emit(a, a->hookline, (size_t)n, LOG_INFO);
+	}
+}
+
+/* Handle signals from the signalfd; returns true when asked to stop. */
+static bool handle_signals(struct agent *a)
+{
+	struct signalfd_siginfo si;
+	bool stop = false;
+
+	while (read(a->sfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP)
+			reload(a);
+		else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+			stop = true;
+		else if (si.ssi_signo == SIGCHLD)
+			continue;
+	}
+	return stop;
+}
+
+/* The stop record with the final counters. */
+static void emit_stop(struct agent *a)
+{
+	struct nl_stats st;
+	struct jbuf j;
+
+	nl_source_stats(a->src, &st);
+	record_begin(&j, a->line, RECORD_SIZE, "stop");
+	json_kv_uint(&j, "launches", a->c.launches);
+	json_kv_uint(&j, "records", a->c.records);
+	json_kv_uint(&j, "signals_sent", a->c.signals_sent);
+	json_kv_uint(&j, "signals_gone", a->c.signals_gone);
+	json_kv_uint(&j, "signals_failed", a->c.signals_failed);
+	json_kv_uint(&j, "overruns", st.overruns);
+	json_kv_uint(&j, "ring_drops", st.ring_drops);
+	json_kv_uint(&j, "rescans", a->c.rescans);
+	json_kv_uint(&j, "gone_before_read", a->c.gone);
+	json_kv_uint(&j, "foreign_messages", st.foreign);
+	json_kv_uint(&j, "output_drops", a->c.output_drops);
+	emit(a, a->line, json_finish(&j), LOG_NOTICE);
+}
+
+int agent_run(const struct agent_opts *o)
+{
+	struct agent *a = calloc(1, sizeof(*a));
+	struct nl_source_opts so = {0};
+	struct output_opts oo = {0};
+	struct diags d;
+	char why[512];
+	sigset_t sigs;
+	int rc = 2, r;
+
+	diags_init(&d);
+	if (!a) {
+		fprintf(stderr, "procwarden: out of memory\n");
+		return 2;
+	}
+	a->o = o;
+	a->procfd = a->sfd = a->tfd = -1;
+	a->pi = malloc(sizeof(*a->pi));
+	a->pi2 = malloc(sizeof(*a->pi2));
+	a->line = malloc(RECORD_SIZE);
+	a->hookline = malloc(RECORD_SIZE);
+	if (!a->pi || !a->pi2 || !a->line || !a->hookline) {
+		fprintf(stderr, "procwarden: out of memory\n");
+		goto out;
+	}
+
+	/* 1. the policy: nothing starts if it does not load */
+	r = load_policy(a, &a->pol, &d);
+	if (r < 0) {
+		diags_print(&d, stderr);
+		fprintf(stderr, "procwarden: the policy did not load; nothing started\n");
+		rc = 1;
+		goto out;
+	}
+	if (reset_rule_counters(a) < 0)
+		goto out;
+	r = agent_check_trust(a, why, sizeof(why));
+	if (r < 0) {
+		fprintf(stderr, "procwarden: %s\n", why);
+		goto out;
+	}
+
+	/* 2. signals: blocked everywhere, read from a signalfd here */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	a->sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+	a->procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (a->sfd < 0 || a->procfd < 0) {
+		fprintf(stderr, "procwarden: cannot set up: %s\n", strerror(errno));
+		goto out;
+	}
+
+	/* 3. the hook executor, forked before anything is confined */
+	if (!o->dry_run) {
+		r = hookexec_start(NULL, &a->hx);
+		if (r < 0) {
+			fprintf(stderr, "procwarden: cannot start the hook executor: %s\n",
+				strerror(-r));
+			goto out;
+		}
+	}
+
+	/* 4. the output */
+	oo.log_path = o->log_path;
+	oo.syslog = o->syslog;
+	r = output_new(&oo, &a->out);
+	if (r < 0) {
+		fprintf(stderr, "procwarden: cannot open the log '%s': %s\n",
+			o->log_path ? o->log_path : "-", strerror(-r));
+		goto out;
+	}
+
+	/* 5. subscribe: the kernel must acknowledge, or we say why and stop */
+	so.events = PW_EV_EXEC;
+	so.rcvbuf = o->rcvbuf ? o->rcvbuf : (8u << 20);
+	so.batch = o->batch;
+	so.ring_capacity = o->ring_capacity;
+	r = nl_source_open(&so, &a->src, why, sizeof(why));
+	if (r < 0) {
+		fprintf(stderr, "procwarden: %s\n", why);
+		goto out;
+	}
+	r = nl_source_start(a->src);
+	if (r < 0) {
+		fprintf(stderr, "procwarden: cannot start the listener: %s\n", strerror(-r));
+		goto out;
+	}
+
+	/* 6. what already runs gets the same policy */
+	int scanned = 0;
+	if (!o->no_scan) {
+		scanned = procscan_run(a->procfd, 0, on_scan, a);
+		if (scanned < 0) {
+			fprintf(stderr, "procwarden: cannot scan /proc: %s\n", strerror(-scanned));
+			goto out;
+		}
+	}
+
+	/* 7. metrics timer */
+	if (o->metrics_path) {
+		unsigned iv = o->metrics_interval_s ? o->metrics_interval_s : 5;
+		struct itimerspec its = {.it_interval = {.tv_sec = iv}, .it_value = {.tv_sec = iv}};
+		a->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+		if (a->tfd < 0 || timerfd_settime(a->tfd, 0, &its, NULL) < 0) {
+			fprintf(stderr, "procwarden: timerfd: %s\n", strerror(errno));
+			goto out;
+		}
+		agent_write_metrics(a);
+	}
+
+	/* 8. confinement (after everything is open) */
+	r = agent_confine(a, why, sizeof(why));
+	if (r < 0) {
+		fprintf(stderr, "procwarden: %s\n", why);
+		goto out;
+	}
+
+	{
+		struct nl_stats st;
+		struct jbuf j;
+		nl_source_stats(a->src, &st);
+		record_begin(&j, a->line, RECORD_SIZE, "start");
+		json_kv_str(&j, "version", PW_VERSION);
+		json_kv_int(&j, "pid", getpid());
+		json_policy(&j, a->pol);
+		json_kv_bool(&j, "dry_run", o->dry_run);
+		json_kv_int(&j, "scanned", scanned);
+		json_kv_bool(&j, "kernel_filter", st.kernel_filter);
+		json_kv_bool(&j, "socket_filter", st.socket_filter);
+		json_kv_uint(&j, "rcvbuf", st.rcvbuf);
+		json_kv_bool(&j, "insecure_permissions", o->insecure_permissions);
+		json_kv_str(&j, "seccomp", a->confined ? "on" : "off");
+		emit(a, a->line, json_finish(&j), LOG_NOTICE);
+	}
+	sd_notify_ready();
+
+	/* 9. the evaluator loop */
+	struct ring *ring = nl_source_ring(a->src);
+	struct pw_event ev;
+	bool stop = false;
+	while (!stop) {
+		int n = 0;
+		while (n < BATCH_EVENTS && ring_pop(ring, &ev) == 0) {
+			handle_event(a, &ev);
+			n++;
+		}
+		struct pollfd p[4] = {
+			{.fd = a->sfd, .events = POLLIN},
+			{.fd = a->hx ? hookexec_fd(a->hx) : -1, .events = POLLIN},
+			{.fd = a->tfd, .events = POLLIN},
+			{.fd = ring_fd(ring), .events = POLLIN},
+		};
+		int timeout = 0;
+		bool waiting = false;
+		if (n < BATCH_EVENTS && ring_prepare_wait(ring)) {
+			timeout = -1;
+			waiting = true;
+		}
+		r = poll(p, waiting ? 4 : 3, timeout);
+		if (waiting)
+			ring_finish_wait(ring);
+		if (r <= 0)
+			continue;
+		if (p[0].revents & POLLIN)
+			stop = handle_signals(a);
+		if (p[1].revents & (POLLIN | POLLHUP))
+			drain_hooks(a);
+		if (p[2].revents & POLLIN) {
+			uint64_t exp;
+			if (read(a->tfd, &exp, sizeof(exp)) > 0)
+				agent_write_metrics(a);
+		}
+	}
+
+	/* 10. stop: unsubscribe, drain, flush */
+	nl_source_stop(a->src);
+	while (ring_pop(ring, &ev) == 0)
+		handle_event(a, &ev);
+	drain_hooks(a);
+	emit_stop(a);
+	if (o->metrics_path)
+		agent_write_metrics(a);
+	rc = 0;
+out:
+	hookexec_stop(a->hx);
+	nl_source_free(a->src);
+	if (a->out) {
+		output_flush(a->out, 5000);
+		output_free(a->out);
+	}
+	policy_unref(a->pol);
+	diags_free(&d);
+	if (a->sfd >= 0)
+		close(a->sfd);
+	if (a->tfd >= 0)
+		close(a->tfd);
+	if (a->procfd >= 0)
+		close(a->procfd);
+	free(a->rule_matches);
+	free(a->pi);
+	free(a->pi2);
+	free(a->line);
+	free(a->hookline);
+	free(a);
+	return rc;
+}

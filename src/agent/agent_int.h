@@ -1,0 +1,62 @@
+/* Internal to src/agent: the agent's state, shared by its files. */
+#ifndef PROCWARDEN_AGENT_INT_H
+#define PROCWARDEN_AGENT_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "procwarden/agent.h"
+#include "procwarden/proc.h"
+#include "procwarden/procscan.h"
+
+struct nl_source;
+struct output;
+struct hookexec;
+struct policy;
+
+/* Counters of the evaluator thread (only it writes them). */
+struct agent_counters {
+	uint64_t launches;
+	uint64_t by_source[3]; /* netlink, rescan, scan */
+	uint64_t records;
+	uint64_t gone;
+	uint64_t signals_sent, signals_gone, signals_failed;
+	uint64_t hooks_submitted, hooks_local_skipped, hooks_skipped_loop;
+	uint64_t hooks_ok, hooks_failed, hooks_timeout, hooks_skipped;
+	uint64_t overruns, rescans, rescanned;
+	uint64_t eval_ns, evals, match_errors;
+	uint64_t output_drops;
+	uint64_t reloads, reload_failures;
+};
+
+struct agent {
+	const struct agent_opts *o;
+	struct nl_source *src;
+	struct output *out;
+	struct hookexec *hx;
+	struct policy *pol; /* the current policy: swapped whole on reload */
+	uint64_t *rule_matches; /* per rule of pol */
+	size_t n_rule_matches;
+	int procfd, sfd, tfd;
+	struct proc_info *pi, *pi2;
+	struct proc_read_stats rs;
+	struct agent_counters c;
+	uint64_t last_ktime; /* kernel time of the last event delivered */
+	uint64_t last_match_error_record;
+	struct seen_set seen; /* launches evaluated, so that rescans skip them */
+	bool confined;
+	char *line;     /* record buffer */
+	char *hookline; /* hook result buffer */
+};
+
+/* Write the Prometheus text file atomically (temp file + rename). */
+int agent_write_metrics(struct agent *a);
+/* Refuse policy files and hooks that others could have written (unless
+ * --insecure-permissions).  0, or negative errno with why filled. */
+int agent_check_trust(struct agent *a, char *why, size_t whylen);
+/* Drop privileges and install the seccomp filter.  0, or negative errno
+ * with why filled. */
+int agent_confine(struct agent *a, char *why, size_t whylen);
+
+#endif

@@ -1,0 +1,590 @@
+/*
+ * cmd_monitor.c - `procwarden monitor`: every proc connector event, live.
+ *
+ * Overview: the main thread is the listener's consumer.  It pops events from
+ * the ring, reads /proc for exec'd processes at once (snapshot), keeps a small
+ * pid cache so that exit and id events can be named, prints one line per
+ * event (text columns, or JSON lines with --json), rescans /proc after an
+ * overrun, and on SIGINT/SIGTERM (read from a signalfd) unsubscribes and
+ * prints a summary to standard error.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "procwarden/cli.h"
+#include "procwarden/clock.h"
+#include "procwarden/event.h"
+#include "procwarden/json.h"
+#include "procwarden/nl.h"
+#include "procwarden/policy.h"
+#include "procwarden/proc.h"
+#include "procwarden/procscan.h"
+#include "procwarden/ring.h"
+
+#define CACHE_SIZE 8192 /* power of two */
+
+/* What we remember of a live process, to name its later events. */
+struct pid_entry {
+	int32_t pid;
+	int32_t ppid;
+	uint32_t uid;
+	char comm[PW_COMM_MAX];
+	char exe[256];
+};
+
+struct monitor {
+	bool json;
+	uint32_t mask;
+	int procfd;
+	FILE *out;
+	struct nl_source *src;
+	struct proc_info *pi;
+	struct proc_read_stats rs;
+	uint64_t by_type[32];
+	uint64_t overrun_events;
+	uint64_t rescanned;
+	uint64_t last_ktime; /* kernel time of the last event delivered */
+	struct seen_set seen; /* execs reported, so that rescans skip them */
+	struct pid_entry cache[CACHE_SIZE];
+	char line[65536];
+};
+
+/* Index of a bit. */
+static int bit_index(uint32_t t)
+{
+	return t ? __builtin_ctz(t) : 0;
+}
+
+/* Cache slot for pid (open addressing is overkill: a direct-mapped cache). */
+static struct pid_entry *cache_slot(struct monitor *m, int32_t pid)
+{
+	return &m->cache[(uint32_t)pid & (CACHE_SIZE - 1)];
+}
+
+/* Cached entry for pid or NULL. */
+static struct pid_entry *cache_get(struct monitor *m, int32_t pid)
+{
+	struct pid_entry *e = cache_slot(m, pid);
+
+	return e->pid == pid ? e : NULL;
+}
+
+/* Copy a string, cut to fit. */
+static void copy_str(char *dst, size_t size, const char *src)
+{
+	size_t n = strnlen(src, size - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+/* Fill e for pid from /proc (stat and status), best effort. */
+static void cache_fill_from_proc(struct monitor *m, struct pid_entry *e, int32_t pid)
+{
+	struct proc_info *pi = m->pi;
+
+	if (proc_snapshot(m->procfd, pid, 0, pi, NULL) < 0)
+		return;
+	e->pid = pid;
+	e->ppid = pi->ppid;
+	e->uid = pi->uid;
+	copy_str(e->comm, sizeof(e->comm), pi->comm);
+	copy_str(e->exe, sizeof(e->exe), pi->exe);
+}
+
+/* Format the exit status of an exit event. */
+static void exit_desc(uint32_t code, int *ret_code, int *ret_sig, bool *core)
+{
+	*ret_sig = (int)(code & 0x7f);
+	*core = (code & 0x80) != 0;
+	*ret_code = *ret_sig ? -1 : (int)((code >> 8) & 0xff);
+}
+
+/* Human-readable time of an event (local wall clock, microseconds). */
+static void text_time(uint64_t ktime, char *buf, size_t size)
+{
+	uint64_t real = pw_mono_to_real(ktime);
+	time_t sec = (time_t)(real / 1000000000ull);
+	struct tm tm;
+
+	localtime_r(&sec, &tm);
+	snprintf(buf, size, "%02d:%02d:%02d.%06u", tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 (unsigned)(real % 1000000000ull / 1000));
+}
+
+/* Append argv to a text line with spaces; control characters shown as '?'. */
+static size_t text_argv(const struct proc_info *pi, char *buf, size_t size)
+{
+	size_t n = proc_cmdline(pi, buf, size);
+
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
+			buf[i] = '?';
+	return n;
+}
+
+/* Print an exec event (from the kernel or a rescan). */
+static void print_exec(struct monitor *m, const struct pw_event *ev, const char *source)
+{
+	struct proc_info *pi = m->pi;
+	char tbuf[40];
+	int r;
+
+	r = proc_snapshot(m->procfd, ev->pid, PROC_SNAP_PARENT, pi, &m->rs);
+	if (r < 0)
+		pi->flags |= PI_GONE;
+	/* the pidfd tells whether the process we pinned is still the one we read */
+	if (ev->pidfd >= 0) {
+		struct pollfd p = {.fd = ev->pidfd, .events = POLLIN};
+		if (poll(&p, 1, 0) == 1 && pi->start_time &&
+		    pw_ticks_to_mono(pi->start_time) > ev->ktime_ns + 20000000ull)
+			pi->flags |= PI_GONE; /* a newer process owns the pid */
+	}
+	if (r == 0) {
+		struct pid_entry *e = cache_slot(m, ev->pid);
+		if (pi->have & PI_HAVE_STAT)
+			seen_add(&m->seen, ev->pid, pi->start_time);
+		e->pid = ev->pid;
+		e->ppid = pi->ppid;
+		e->uid = pi->uid;
+		copy_str(e->comm, sizeof(e->comm), pi->comm);
+		copy_str(e->exe, sizeof(e->exe), pi->exe);
+	}
+	if (m->json) {
+		struct jbuf j;
+		json_init(&j, m->line, sizeof(m->line));
+		json_obj_open(&j);
+		json_kv_str(&j, "type", "exec");
+		pw_time_rfc3339(pw_mono_to_real(ev->ktime_ns), tbuf, sizeof(tbuf));
+		json_kv_str(&j, "time", tbuf);
+		json_kv_int(&j, "pid", ev->pid);
+		if (pi->have & PI_HAVE_STAT)
+			json_kv_int(&j, "ppid", pi->ppid);
+		if (pi->have & PI_HAVE_IDS) {
+			json_kv_uint(&j, "uid", pi->uid);
+			json_kv_uint(&j, "euid", pi->euid);
+			json_kv_uint(&j, "gid", pi->gid);
+			json_kv_uint(&j, "egid", pi->egid);
+		}
+		if (pi->have & PI_HAVE_EXE)
+			json_kv_str(&j, "exe", pi->exe);
+		else
+			json_kv_str(&j, "exe", "");
+		json_key(&j, "argv");
+		json_arr_open(&j);
+		for (uint32_t i = 0, off = 0; i < pi->argc && off < pi->argv_len; i++) {
+			json_str(&j, pi->argv + off);
+			off += (uint32_t)strlen(pi->argv + off) + 1;
+		}
+		json_arr_close(&j);
+		if (pi->have & PI_HAVE_COMM)
+			json_kv_str(&j, "comm", pi->comm);
+		if (pi->have & PI_HAVE_PARENT_EXE)
+			json_kv_str(&j, "parent_exe", pi->parent_exe);
+		if (pi->have & PI_HAVE_PARENT_COMM)
+			json_kv_str(&j, "parent_comm", pi->parent_comm);
+		if (proc_info_fileless(pi))
+			json_kv_bool(&j, "fileless", true);
+		if (pi->flags & PI_ARGV_TRUNCATED)
+			json_kv_bool(&j, "argv_truncated", true);
+		json_kv_str(&j, "source", source);
+		if (pi->flags & PI_GONE)
+			json_kv_bool(&j, "gone", true);
+		json_kv_uint(&j, "cpu", ev->cpu);
+		size_t n = json_finish(&j);
+		fwrite(m->line, 1, n, m->out);
+	} else {
+		char args[2048];
+		text_time(ev->ktime_ns, tbuf, sizeof(tbuf));
+		text_argv(pi, args, sizeof(args));
+		fprintf(m->out, "%s %-8s %7d %7d %6u %s %s%s%s\n", tbuf,
+			strcmp(source, "netlink") ? "exec*" : "exec", ev->pid, pi->ppid, pi->uid,
+			pi->exe[0] ? pi->exe : "<unknown>", args,
+			(pi->flags & PI_GONE) ? " [gone]" : "", proc_info_fileless(pi) ? " [fileless]" : "");
+	}
+	if (ev->pidfd >= 0)
+		close(ev->pidfd);
+}
+
+/* Print any other event. */
+static void print_other(struct monitor *m, const struct pw_event *ev)
+{
+	struct pid_entry *e = cache_get(m, ev->pid);
+	struct pid_entry tmp = {0};
+	char tbuf[40];
+	int code = 0, sig = 0;
+	bool core = false;
+
+	if (ev->type == PW_EV_FORK) {
+		/* the child inherits its parent's names and ids */
+		struct pid_entry *pe = cache_get(m, ev->ppid);
+		if (!pe) {
+			cache_fill_from_proc(m, &tmp, ev->ppid);
+			pe = tmp.pid ? &tmp : NULL;
+		}
+		if (ev->pid == ev->tid) {
+			struct pid_entry *ce = cache_slot(m, ev->pid);
+			if (pe)
+				*ce = *pe;
+			else
+				memset(ce, 0, sizeof(*ce));
+			ce->pid = ev->pid;
+			ce->ppid = ev->ppid;
+			e = ce;
+		} else {
+			e = pe;
+		}
+	} else if (!e && ev->type != PW_EV_EXIT) {
+		cache_fill_from_proc(m, &tmp, ev->pid);
+		e = tmp.pid ? &tmp : NULL;
+	}
+	if (ev->type == PW_EV_EXIT)
+		exit_desc(ev->a, &code, &sig, &core);
+	if (ev->type == PW_EV_UID && e && ev->pid == e->pid)
+		e->uid = ev->a;
+
+	int32_t ppid = ev->ppid ? ev->ppid : (e ? e->ppid : 0);
+	if (ev->type == PW_EV_PTRACE || ev->type == PW_EV_UID || ev->type == PW_EV_GID ||
+	    ev->type == PW_EV_SID || ev->type == PW_EV_COMM)
+		ppid = e ? e->ppid : 0;
+
+	if (m->json) {
+		struct jbuf j;
+		json_init(&j, m->line, sizeof(m->line));
+		json_obj_open(&j);
+		json_kv_str(&j, "type", pw_event_name(ev->type));
+		pw_time_rfc3339(pw_mono_to_real(ev->ktime_ns), tbuf, sizeof(tbuf));
+		json_kv_str(&j, "time", tbuf);
+		json_kv_int(&j, "pid", ev->pid);
+		if (ev->tid != ev->pid)
+			json_kv_int(&j, "tid", ev->tid);
+		json_kv_int(&j, "ppid", ppid);
+		if (e) {
+			json_kv_uint(&j, "uid", e->uid);
+			json_kv_str(&j, "exe", e->exe);
+			json_kv_str(&j, "comm", e->comm);
+		}
+		switch (ev->type) {
+		case PW_EV_FORK:
+			json_kv_int(&j, "parent_pid", ev->ppid);
+			json_kv_int(&j, "child_pid", ev->pid);
+			json_kv_bool(&j, "thread", ev->pid != ev->tid);
+			break;
+		case PW_EV_EXIT:
+			if (sig) {
+				json_kv_str(&j, "signal",
+					    pw_signal_name(sig) ? pw_signal_name(sig) : "?");
+				json_kv_bool(&j, "core_dumped", core);
+			} else {
+				json_kv_int(&j, "exit_code", code);
+			}
+			json_kv_uint(&j, "exit_status", ev->a);
+			break;
+		case PW_EV_UID:
+			json_kv_uint(&j, "ruid", ev->a);
+			json_kv_uint(&j, "euid", ev->b);
+			break;
+		case PW_EV_GID:
+			json_kv_uint(&j, "rgid", ev->a);
+			json_kv_uint(&j, "egid", ev->b);
+			break;
+		case PW_EV_PTRACE:
+			json_kv_int(&j, "tracer_pid", ev->ppid);
+			json_kv_bool(&j, "attach", ev->ppid != 0);
+			break;
+		case PW_EV_COMM:
+			json_kv_str(&j, "new_comm", ev->comm);
+			break;
+		case PW_EV_COREDUMP:
+			json_kv_int(&j, "parent_pid", ev->ppid);
+			break;
+		default:
+			break;
+		}
+		json_kv_uint(&j, "cpu", ev->cpu);
+		size_t n = json_finish(&j);
+		fwrite(m->line, 1, n, m->out);
+	} else {
+		char data[128] = "";
+		switch (ev->type) {
+		case PW_EV_FORK:
+			snprintf(data, sizeof(data), "%s child=%d", ev->pid != ev->tid ? "thread" : "",
+				 ev->pid != ev->tid ? ev->tid : ev->pid);
+			break;
+		case PW_EV_EXIT:
+			if (sig)
+				snprintf(data, sizeof(data), "signal=%s%s",
+					 pw_signal_name(sig) ? pw_signal_name(sig) : "?",
+					 core ? " (core dumped)" : "");
+			else
+				snprintf(data, sizeof(data), "code=%d", code);
+			break;
+		case PW_EV_UID:
+			snprintf(data, sizeof(data), "ruid=%u euid=%u", ev->a, ev->b);
+			break;
+		case PW_EV_GID:
+			snprintf(data, sizeof(data), "rgid=%u egid=%u", ev->a, ev->b);
+			break;
+		case PW_EV_PTRACE:
+			snprintf(data, sizeof(data), "%s tracer=%d", ev->ppid ? "attach" : "detach",
+				 ev->ppid);
+			break;
+		case PW_EV_COMM:
+			snprintf(data, sizeof(data), "comm='%s'", ev->comm);
+			break;
+		default:
+			break;
+		}
+		text_time(ev->ktime_ns, tbuf, sizeof(tbuf));
+		fprintf(m->out, "%s %-8s %7d %7d %6s %s %s\n", tbuf,
+			ev->type == PW_EV_FORK && ev->pid != ev->tid ? "clone" : pw_event_name(ev->type),
+			ev->tid != ev->pid && ev->type != PW_EV_FORK ? ev->tid : ev->pid, ppid,
+			e ? (snprintf(tbuf, sizeof(tbuf), "%u", e->uid), tbuf) : "-",
+			e ? (e->exe[0] ? e->exe : e->comm) : "<unknown>", data);
+	}
+	if (ev->type == PW_EV_EXIT && ev->pid == ev->tid) {
+		struct pid_entry *s = cache_slot(m, ev->pid);
+		if (s->pid == ev->pid)
+			s->pid = 0;
+	}
+}
+
+/* Print an overrun record. */
+static void print_overrun(struct monitor *m, const struct pw_event *ev, int rescanned)
+{
+	char tbuf[40];
+	struct nl_stats st;
+
+	nl_source_stats(m->src, &st);
+	if (m->json) {
+		pw_time_rfc3339(pw_mono_to_real(ev->rtime_ns), tbuf, sizeof(tbuf));
+		fprintf(m->out,
+			"{\"type\":\"overrun\",\"time\":\"%s\",\"overruns\":%u,"
+			"\"overruns_total\":%llu,\"ring_drops_total\":%llu,\"rescanned\":%d}\n",
+			tbuf, ev->overruns, (unsigned long long)st.overruns,
+			(unsigned long long)st.ring_drops, rescanned);
+	} else {
+		text_time(ev->rtime_ns, tbuf, sizeof(tbuf));
+		fprintf(m->out,
+			"%s %-8s events lost (%u now, %llu in all); rescanned /proc: %d "
+			"processes started since the last event\n",
+			tbuf, "OVERRUN", ev->overruns, (unsigned long long)st.overruns, rescanned);
+	}
+}
+
+/* procscan callback: a rescanned process printed as an exec. */
+static void rescan_one(const struct pw_event *ev, void *arg)
+{
+	struct monitor *m = arg;
+
+	if (seen_has(&m->seen, ev->pid, procscan_event_ticks(ev))) {
+		close(ev->pidfd);
+		return;
+	}
+	m->rescanned++;
+	print_exec(m, ev, "rescan");
+}
+
+/* Handle one event popped from the ring. */
+static void handle(struct monitor *m, const struct pw_event *ev)
+{
+	if (ev->type == PW_EV_OVERRUN) {
+		int n = 0;
+		m->overrun_events++;
+		if (m->mask & PW_EV_EXEC) {
+			/* the rescanned execs come first, then the overrun record that
+			 * counts them */
+			n = procscan_run(m->procfd, m->last_ktime, rescan_one, m);
+		}
+		print_overrun(m, ev, n < 0 ? 0 : n);
+		fflush(m->out);
+		return;
+	}
+	m->by_type[bit_index(ev->type)]++;
+	m->last_ktime = ev->ktime_ns;
+	if (ev->type == PW_EV_EXEC)
+		print_exec(m, ev, "netlink");
+	else
+		print_other(m, ev);
+}
+
+/* Summary on exit, to standard error. */
+static void summary(struct monitor *m)
+{
+	static const uint32_t order[] = {PW_EV_FORK, PW_EV_EXEC,   PW_EV_EXIT,  PW_EV_UID,
+					 PW_EV_GID,  PW_EV_SID,    PW_EV_PTRACE, PW_EV_COMM,
+					 PW_EV_COREDUMP};
+	struct nl_stats st;
+	uint64_t total = 0;
+
+	nl_source_stats(m->src, &st);
+	fprintf(stderr, "procwarden monitor: events:");
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		uint64_t n = m->by_type[bit_index(order[i])];
+		total += n;
+		fprintf(stderr, " %s %llu%s", pw_event_name(order[i]), (unsigned long long)n,
+			i + 1 < sizeof(order) / sizeof(order[0]) ? "," : "");
+	}
+	fprintf(stderr, " (total %llu)\n", (unsigned long long)total);
+	fprintf(stderr,
+		"procwarden monitor: overruns %llu (events lost to a full buffer), ring drops %llu, "
+		"rescanned %llu, gone before read %llu, foreign messages ignored %llu, "
+		"malformed %llu\n",
+		(unsigned long long)st.overruns, (unsigned long long)st.ring_drops,
+		(unsigned long long)m->rescanned, (unsigned long long)m->rs.gone,
+		(unsigned long long)st.foreign, (unsigned long long)st.malformed);
+}
+
+/* Usage text. */
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: procwarden monitor [--json] [--events LIST] [--rcvbuf BYTES]\n"
+		   "                          [--batch N] [--no-kernel-filter]\n"
+		   "  --events LIST  comma-separated: fork,exec,exit,uid,gid,sid,ptrace,comm,"
+		   "coredump (default all)\n");
+}
+
+int cmd_monitor(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"json", no_argument, NULL, 'j'},
+		{"events", required_argument, NULL, 'e'},
+		{"rcvbuf", required_argument, NULL, 'b'},
+		{"batch", required_argument, NULL, 'B'},
+		{"no-kernel-filter", no_argument, NULL, 'K'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	struct nl_source_opts so = {.rcvbuf = 8u << 20};
+	struct monitor *m = calloc(1, sizeof(*m));
+	char why[512], bad[64];
+	sigset_t sigs;
+	int sfd = -1, c, rc = 2, r;
+
+	if (!m) {
+		fprintf(stderr, "procwarden monitor: out of memory\n");
+		return 2;
+	}
+	m->pi = malloc(sizeof(*m->pi));
+	m->out = stdout;
+	m->mask = PW_EV_ALL_KERNEL;
+	m->procfd = -1;
+	if (!m->pi)
+		goto out;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "je:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			m->json = true;
+			break;
+		case 'e':
+			if (pw_event_parse_list(optarg, &m->mask, bad, sizeof(bad)) < 0) {
+				fprintf(stderr, "procwarden monitor: unknown event '%s' in --events\n",
+					bad);
+				usage(stderr);
+				goto out;
+			}
+			break;
+		case 'b':
+			so.rcvbuf = strtoull(optarg, NULL, 0);
+			break;
+		case 'B':
+			so.batch = (unsigned)strtoul(optarg, NULL, 0);
+			break;
+		case 'K':
+			so.no_kernel_filter = true;
+			break;
+		case 'h':
+			usage(stdout);
+			rc = 0;
+			goto out;
+		default:
+			usage(stderr);
+			goto out;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "procwarden monitor: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		goto out;
+	}
+	so.events = m->mask;
+	m->procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0) {
+		fprintf(stderr, "procwarden monitor: signalfd: %s\n", strerror(errno));
+		goto out;
+	}
+	r = nl_source_open(&so, &m->src, why, sizeof(why));
+	if (r < 0) {
+		fprintf(stderr, "procwarden monitor: %s\n", why);
+		goto out;
+	}
+	r = nl_source_start(m->src);
+	if (r < 0) {
+		fprintf(stderr, "procwarden monitor: cannot start the listener: %s\n",
+			strerror(-r));
+		goto out;
+	}
+	if (!m->json)
+		fprintf(m->out, "%-15s %-8s %7s %7s %6s %s\n", "TIME", "EVENT", "PID", "PPID",
+			"UID", "EXE/COMM ARGS");
+	fflush(m->out);
+
+	struct ring *ring = nl_source_ring(m->src);
+	struct pw_event ev;
+	for (;;) {
+		int got = 0;
+		while (ring_pop(ring, &ev) == 0) {
+			handle(m, &ev);
+			got++;
+		}
+		if (got)
+			fflush(m->out);
+		if (ring_prepare_wait(ring)) {
+			struct pollfd p[2] = {
+				{.fd = ring_fd(ring), .events = POLLIN},
+				{.fd = sfd, .events = POLLIN},
+			};
+			poll(p, 2, 1000);
+			ring_finish_wait(ring);
+			if (p[1].revents & POLLIN) {
+				struct signalfd_siginfo si;
+				if (read(sfd, &si, sizeof(si)) == sizeof(si) &&
+				    si.ssi_signo != SIGHUP)
+					break;
+			}
+		}
+	}
+	nl_source_stop(m->src);
+	while (ring_pop(nl_source_ring(m->src), &ev) == 0)
+		handle(m, &ev);
+	fflush(m->out);
+	summary(m);
+	rc = 0;
+out:
+	nl_source_free(m->src);
+	if (sfd >= 0)
+		close(sfd);
+	if (m->procfd >= 0)
+		close(m->procfd);
+	free(m->pi);
+	free(m);
+	return rc;
+}

@@ -1,0 +1,115 @@
+/*
+ * cmd_run.c - `procwarden run`: parse the options, start the agent.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "procwarden/agent.h"
+#include "procwarden/cli.h"
+
+/* Usage text. */
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: procwarden run [--policy PATH]... [--log PATH|-] [--syslog] [--dry-run]\n"
+		"                      [--no-scan] [--metrics PATH] [--metrics-interval SECONDS]\n"
+		"                      [--rcvbuf BYTES] [--insecure-permissions]\n"
+		"  --policy PATH   a policy file or directory (*.yaml, *.yml); repeatable.\n"
+		"                  Default: /etc/procwarden/policy.d if it exists, else the\n"
+		"                  built-in default policy.\n"
+		"  --log PATH      append JSON lines to PATH ('-': standard output, the default)\n"
+		"  --syslog        also send records to syslog (facility authpriv)\n"
+		"  --dry-run       evaluate and log everything; send no signal, run no hook\n"
+		"  --no-scan       do not apply the policy to processes already running\n"
+		"  --metrics PATH  write Prometheus counters to PATH every few seconds\n"
+		"  --rcvbuf BYTES  netlink receive buffer (default 8 MiB)\n");
+}
+
+int cmd_run(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"policy", required_argument, NULL, 'p'},
+		{"log", required_argument, NULL, 'l'},
+		{"syslog", no_argument, NULL, 's'},
+		{"dry-run", no_argument, NULL, 'n'},
+		{"no-scan", no_argument, NULL, 'S'},
+		{"metrics", required_argument, NULL, 'm'},
+		{"metrics-interval", required_argument, NULL, 'i'},
+		{"rcvbuf", required_argument, NULL, 'b'},
+		{"batch", required_argument, NULL, 'B'},
+		{"ring", required_argument, NULL, 'R'},
+		{"insecure-permissions", no_argument, NULL, 'I'},
+		{"no-seccomp", no_argument, NULL, 'Z'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	struct agent_opts o = {0};
+	const char **paths = calloc((size_t)argc + 1, sizeof(*paths));
+	int c, rc;
+
+	if (!paths) {
+		fprintf(stderr, "procwarden run: out of memory\n");
+		return 2;
+	}
+	o.policy_paths = paths;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "p:l:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			paths[o.n_policy_paths++] = optarg;
+			break;
+		case 'l':
+			o.log_path = optarg;
+			break;
+		case 's':
+			o.syslog = true;
+			break;
+		case 'n':
+			o.dry_run = true;
+			break;
+		case 'S':
+			o.no_scan = true;
+			break;
+		case 'm':
+			o.metrics_path = optarg;
+			break;
+		case 'i':
+			o.metrics_interval_s = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case 'b':
+			o.rcvbuf = strtoull(optarg, NULL, 0);
+			break;
+		case 'B':
+			o.batch = (unsigned)strtoul(optarg, NULL, 0);
+			break;
+		case 'R':
+			o.ring_capacity = strtoull(optarg, NULL, 0);
+			break;
+		case 'I':
+			o.insecure_permissions = true;
+			break;
+		case 'Z':
+			o.no_seccomp = true;
+			break;
+		case 'h':
+			usage(stdout);
+			free(paths);
+			return 0;
+		default:
+			usage(stderr);
+			free(paths);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "procwarden run: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		free(paths);
+		return 2;
+	}
+	rc = agent_run(&o);
+	free(paths);
+	return rc;
+}

@@ -1,0 +1,189 @@
+/*
+ * policy_int.h - the policy module's private structures (not an interface).
+ *
+ * Overview: a struct policy owns its rules, every string and compiled regex
+ * in them, and the indexes compile.c builds over them.  load.c fills the
+ * rules, compile.c indexes them, eval.c only reads.  Nothing outside
+ * src/policy/ includes this file (the unit tests go through policy.h).
+ */
+#ifndef PROCWARDEN_POLICY_INT_H
+#define PROCWARDEN_POLICY_INT_H
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <stdint.h>
+#include <stddef.h>
+
+#include "procwarden/policy.h"
+
+/* Kinds of string pattern. */
+enum pat_kind {
+	PAT_EXACT = 0,
+	PAT_GLOB = 1,
+	PAT_REGEX = 2,
+};
+
+/* One string pattern: exact text, glob or regex. */
+struct pattern {
+	uint8_t kind;        /* enum pat_kind */
+	uint32_t len;        /* bytes of s */
+	uint32_t prefix_len; /* glob: literal bytes before the first wildcard */
+	char *s;             /* exact text or glob, NUL-terminated (owned) */
+	pcre2_code *re;      /* regex (owned) */
+};
+
+/* Any of a list of patterns (OR). */
+struct patlist {
+	struct pattern *v;
+	uint32_t n;
+	uint8_t all_exact; /* every pattern is PAT_EXACT */
+};
+
+/* A closed interval of ids. */
+struct idrange {
+	uint32_t lo, hi;
+};
+
+/* Any of a set of id intervals, sorted and merged. */
+struct idlist {
+	struct idrange *v;
+	uint32_t n;
+};
+
+/* String fields a condition can test. */
+enum str_field {
+	SF_EXE = 0,
+	SF_COMM,
+	SF_CMDLINE,
+	SF_PARENT_EXE,
+	SF_PARENT_COMM,
+	SF_ANCESTOR_EXE,
+	SF_COUNT,
+};
+
+/* Id fields a condition can test (user tests uid, group tests gid). */
+enum id_field {
+	IF_UID = 0,
+	IF_EUID,
+	IF_GID,
+	IF_EGID,
+	IF_USER,
+	IF_GROUP,
+	IF_COUNT,
+};
+
+/* One match or unless block: every key present must hold (AND). */
+struct cond {
+	uint32_t str_mask; /* bit (1 << enum str_field) for each key present */
+	uint32_t id_mask;  /* bit (1 << enum id_field) */
+	int8_t fileless;   /* -1 absent, else 0 or 1 */
+	struct patlist str[SF_COUNT];
+	struct idlist id[IF_COUNT];
+};
+
+/* One rule, as loaded. */
+struct rule {
+	char *name;
+	char *description; /* or NULL */
+	const char *file;  /* the policy's copy of the file name */
+	unsigned line, col;
+	int severity;
+	uint8_t has_match, has_unless;
+	uint8_t exe_indexed; /* reachable through the exact-exe index */
+	struct cond match;
+	struct cond unless;
+	uint32_t actions; /* ACT_* */
+	uint32_t n_actions;
+	int signal; /* with ACT_KILL */
+	struct policy_hook *hooks;
+	char ***hook_argv; /* owned argv of each hook */
+	size_t n_hooks;
+};
+
+/* A loaded file, for check's summaries. */
+struct policy_file {
+	char *name;
+	size_t rules, actions;
+};
+
+/* An open-addressing hash map from a string (not owned) to a uint32_t. */
+struct strmap_slot {
+	const char *key; /* NULL: empty */
+	uint32_t len;
+	uint32_t val;
+	uint64_t hash;
+};
+struct strmap {
+	struct strmap_slot *slots;
+	size_t cap; /* a power of two, or 0 */
+	size_t n;
+};
+
+struct policy {
+	int refs;
+	unsigned needs;
+	struct rule *rules;
+	size_t n_rules, cap_rules;
+	struct policy_file *files;
+	size_t n_files, cap_files;
+	struct strmap names;          /* rule name -> rule index */
+	struct strmap exe_index;      /* exact exe -> key index */
+	uint32_t *exe_start, *exe_cnt; /* per key: its slice of exe_rules */
+	uint32_t *exe_rules;          /* rule indices, ascending per key */
+	uint32_t *general;            /* rules not in the exe index, ascending */
+	size_t n_general;
+	pcre2_match_context *mctx; /* match limits for every regex */
+};
+
+/* ---- pattern.c ---- */
+
+/* Match limits: a hit counts as no match and as a verdict match error. */
+#define POLICY_RE_MATCH_LIMIT 100000
+#define POLICY_RE_DEPTH_LIMIT 2000
+#define POLICY_GLOB_BUDGET 100000
+
+/* Compile text (an exact string, a glob or "re:REGEX") into *pat.  Returns
+ * 0, -ENOMEM, or -EINVAL with a message in err (errlen bytes) and the byte
+ * offset of the problem inside text in *ret_off. */
+int policy_pattern_compile(struct pattern *pat, const char *text, size_t len, char *err,
+			   size_t errlen, size_t *ret_off);
+/* Free what pat owns; accepts a zeroed pattern. */
+void policy_pattern_free(struct pattern *pat);
+/* 1 when s matches, 0 when not, -1 when a match limit was hit. */
+int policy_pattern_match(const struct policy *p, const struct pattern *pat, const char *s,
+			 size_t len);
+/* True when id lies in l. */
+int policy_idlist_has(const struct idlist *l, uint32_t id);
+/* Sort and merge the intervals of l in place. */
+void policy_idlist_normalize(struct idlist *l);
+/* Create the shared match context with limits; NULL on ENOMEM. */
+pcre2_match_context *policy_match_context_new(void);
+
+/* ---- compile.c ---- */
+
+/* FNV-1a of s. */
+uint64_t policy_hash(const char *s, size_t len);
+/* Find key; returns its slot or NULL. */
+const struct strmap_slot *policy_strmap_get(const struct strmap *m, const char *key, size_t len,
+					    uint64_t hash);
+/* Insert key (not copied) with val unless present.  Returns 1 when
+ * inserted, 0 when present (*ret_val then holds its value), -ENOMEM. */
+int policy_strmap_put(struct strmap *m, const char *key, size_t len, uint32_t val, uint32_t *ret_val);
+void policy_strmap_free(struct strmap *m);
+/* Build the evaluation indexes of a fully loaded policy.  0 or -ENOMEM. */
+int policy_compile(struct policy *p);
+/* Free what a rule owns. */
+void policy_rule_free(struct rule *ru);
+/* Free a policy regardless of its reference count; accepts NULL. */
+void policy_free(struct policy *p);
+
+/* ---- names.c ---- */
+
+/* Severity from its name, or -EINVAL. */
+int policy_severity_parse(const char *name);
+/* The closest of n candidates to word (edit distance <= 2), or NULL. */
+const char *policy_suggest(const char *word, const char *const *cands, size_t n);
+/* The closest signal name ("SIGKILL") to word, or NULL. */
+const char *policy_suggest_signal(const char *word);
+
+#endif

@@ -1,0 +1,326 @@
+/*
+ * snapshot.c - read one live process from /proc into a struct proc_info.
+ *
+ * Overview: proc_snapshot() runs in the listener's consumer right after an
+ * exec event, so it reads in the order that keeps most of a process that
+ * lives microseconds: the exe link first (it goes when the mm goes, at
+ * exit), then cmdline (also gone with the mm), then stat and status (a
+ * zombie keeps both).  Then, on request, the parent and the ancestors.
+ * Every file is opened with openat() relative to the caller's /proc fd and a
+ * small path on the stack; reads go into the caller's proc_info or a
+ * bounded stack buffer, never the heap.  It owns no state: the per-field
+ * miss counters live in the caller's struct proc_read_stats.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "procwarden/proc.h"
+
+#define PROC_PATH_LEN 48   /* "/proc/" + pid + "/cmdline" fits easily */
+#define PROC_STAT_BUF 4096 /* stat is ~300 bytes; status Uid/Gid are in the first 1 KiB */
+
+/* Build the path of /proc/PID/NAME for use with at_fd(procfd). */
+static int proc_path(char *buf, size_t size, int procfd, pid_t pid, const char *name)
+{
+	int n = snprintf(buf, size, "%s%d/%s", procfd >= 0 ? "" : "/proc/", (int)pid, name);
+
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+/* The dirfd to use with proc_path(): procfd, or AT_FDCWD for "/proc/...". */
+static int at_fd(int procfd)
+{
+	return procfd >= 0 ? procfd : AT_FDCWD;
+}
+
+/* readlink /proc/PID/exe into buf (size bytes, not NUL-terminated).
+ * Returns the length, or a negative errno. */
+static ssize_t read_exe(int procfd, pid_t pid, char *buf, size_t size)
+{
+	char path[PROC_PATH_LEN];
+	ssize_t n;
+	int r;
+
+	r = proc_path(path, sizeof(path), procfd, pid, "exe");
+	if (r < 0)
+		return r;
+	n = readlinkat(at_fd(procfd), path, buf, size);
+	return n < 0 ? -errno : n;
+}
+
+/* Read up to size bytes of /proc/PID/NAME into buf.  Returns the length and
+ * sets *ret_more when the file holds more, or a negative errno. */
+static ssize_t read_file(int procfd, pid_t pid, const char *name, char *buf, size_t size,
+                         int *ret_more)
+{
+	char path[PROC_PATH_LEN];
+	size_t len = 0;
+	ssize_t n = 0;
+	int fd, r;
+
+	r = proc_path(path, sizeof(path), procfd, pid, name);
+	if (r < 0)
+		return r;
+	fd = openat(at_fd(procfd), path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	while (len < size) {
+		n = read(fd, buf + len, size - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	if (n < 0) {
+		r = -errno;
+		goto out;
+	}
+	if (ret_more) {
+		char c;
+
+		*ret_more = 0;
+		if (len == size) {
+			do
+				n = read(fd, &c, 1);
+			while (n < 0 && errno == EINTR);
+			*ret_more = n > 0;
+		}
+	}
+	r = 0;
+out:
+	close(fd);
+	return r < 0 ? r : (ssize_t)len;
+}
+
+int proc_read_stat(int procfd, pid_t pid, struct proc_stat *ret)
+{
+	char buf[PROC_STAT_BUF];
+	ssize_t n;
+
+	n = read_file(procfd, pid, "stat", buf, sizeof(buf), NULL);
+	if (n < 0)
+		return (int)n;
+	if (n == 0)
+		return -ESRCH; /* an empty stat: the task is being torn down */
+	return proc_parse_stat(buf, (size_t)n, ret);
+}
+
+/* Read the uids and gids from /proc/PID/status into pi. */
+static int read_ids(int procfd, pid_t pid, struct proc_info *pi)
+{
+	char buf[PROC_STAT_BUF];
+	ssize_t n;
+
+	n = read_file(procfd, pid, "status", buf, sizeof(buf), NULL);
+	if (n < 0)
+		return (int)n;
+	return proc_parse_status_ids(buf, (size_t)n, &pi->uid, &pi->euid, &pi->gid, &pi->egid);
+}
+
+/* Does this error mean that the process is gone (or going)? */
+static int is_gone(int err)
+{
+	return err == -ENOENT || err == -ESRCH;
+}
+
+/* Copy a readlink result into dst (size bytes), NUL-terminated and cut. */
+static void copy_link(char *dst, size_t size, const char *src, size_t len)
+{
+	if (len > size - 1)
+		len = size - 1;
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+}
+
+/* Read the parent's exe and comm (if want_parent); *ret_ppid gets the
+ * grandparent's pid, or -1 when the parent's stat could not be read.
+ * Returns 1 when the parent is a kernel thread (it has no exe), else 0. */
+static int read_parent(int procfd, struct proc_info *pi, int want_parent, pid_t *ret_ppid)
+{
+	char link[PW_PATH_MAX];
+	struct proc_stat ps;
+	ssize_t n;
+
+	*ret_ppid = -1;
+	if (want_parent) {
+		n = read_exe(procfd, pi->ppid, link, sizeof(link));
+		if (n > 0) {
+			copy_link(pi->parent_exe, sizeof(pi->parent_exe), link, (size_t)n);
+			pi->have |= PI_HAVE_PARENT_EXE;
+		}
+	}
+	if (proc_read_stat(procfd, pi->ppid, &ps) < 0)
+		return 0;
+	if (want_parent) {
+		memcpy(pi->parent_comm, ps.comm, sizeof(pi->parent_comm));
+		pi->have |= PI_HAVE_PARENT_COMM;
+	}
+	*ret_ppid = ps.ppid;
+	return (ps.flags & PW_PF_KTHREAD) != 0;
+}
+
+/* Walk from pid (the grandparent) up to pid 1, storing each exe in
+ * pi->ancestors; an exe that cannot be read is stored as "". */
+static void read_ancestors(int procfd, struct proc_info *pi, pid_t pid)
+{
+	char link[PW_PATH_MAX];
+	struct proc_stat ps;
+	size_t used = 0;
+
+	while (pid > 0 && pi->n_ancestors < PW_ANCESTORS_MAX) {
+		ssize_t n = read_exe(procfd, pid, link, sizeof(link));
+		size_t len = n > 0 ? (size_t)n : 0;
+
+		if (len > sizeof(pi->ancestors) - 1 - used)
+			break; /* full: keep whole paths only */
+		memcpy(pi->ancestors + used, link, len);
+		used += len;
+		pi->ancestors[used++] = '\0';
+		pi->n_ancestors++;
+		if (pid == 1 || proc_read_stat(procfd, pid, &ps) < 0)
+			break;
+		pid = ps.ppid;
+	}
+	pi->ancestors_len = (uint32_t)used;
+	if (pi->n_ancestors > 0)
+		pi->have |= PI_HAVE_ANCESTORS;
+}
+
+/* Read exe and cmdline, the parts that vanish first; fills *ret_*. */
+static void read_early(int procfd, pid_t pid, struct proc_info *pi, int *ret_exe_err,
+                       int *ret_argv_err, size_t *ret_argv_len)
+{
+	char link[PW_PATH_MAX];
+	ssize_t n;
+	int more = 0;
+
+	n = read_exe(procfd, pid, link, sizeof(link));
+	*ret_exe_err = n < 0 ? (int)n : 0;
+	if (n > 0)
+		proc_set_exe(pi, link, (size_t)n);
+
+	/* Straight into pi->argv; proc_set_argv() fixes it up in place. */
+	n = read_file(procfd, pid, "cmdline", pi->argv, sizeof(pi->argv), &more);
+	*ret_argv_err = n < 0 ? (int)n : 0;
+	*ret_argv_len = n > 0 ? (size_t)n : 0;
+	if (n > 0)
+		proc_set_argv(pi, pi->argv, (size_t)n, more);
+}
+
+int proc_snapshot(int procfd, pid_t pid, unsigned opts, struct proc_info *pi,
+                  struct proc_read_stats *st)
+{
+	struct proc_read_stats dummy;
+	struct proc_stat ps;
+	int exe_err, argv_err, stat_err, ids_err, gone = 0, r;
+	size_t argv_len;
+	pid_t gppid = -1;
+
+	if (!st)
+		st = &dummy;
+	memset(pi, 0, sizeof(*pi));
+	pi->pid = (int32_t)pid;
+	st->snapshots++;
+
+	read_early(procfd, pid, pi, &exe_err, &argv_err, &argv_len);
+
+	stat_err = proc_read_stat(procfd, pid, &ps);
+	if (stat_err == 0) {
+		pi->ppid = ps.ppid;
+		pi->start_time = ps.start_time;
+		memcpy(pi->comm, ps.comm, sizeof(pi->comm));
+		pi->have |= PI_HAVE_STAT | PI_HAVE_COMM;
+		if (ps.state == 'Z' || ps.state == 'X')
+			gone = 1;
+	} else {
+		st->miss_stat++;
+		st->miss_comm++;
+		gone |= is_gone(stat_err);
+	}
+
+	ids_err = read_ids(procfd, pid, pi);
+	if (ids_err == 0) {
+		pi->have |= PI_HAVE_IDS;
+	} else {
+		st->miss_ids++;
+		gone |= is_gone(ids_err);
+	}
+
+	/* No exe and no argv: a kernel thread (PF_KTHREAD) has neither; for
+	 * anything else it means the mm is gone already (exiting, zombie). */
+	if (exe_err == -ENOENT && argv_err == 0 && argv_len == 0 && stat_err == 0 &&
+	    (ps.flags & PW_PF_KTHREAD)) {
+		pi->flags |= PI_KTHREAD;
+		proc_set_argv(pi, "", 0, 0);
+	} else {
+		if (exe_err < 0) {
+			st->miss_exe++;
+			gone |= is_gone(exe_err);
+		}
+		if (argv_len == 0) {
+			st->miss_argv++;
+			gone |= argv_err == 0 || is_gone(argv_err);
+		}
+	}
+
+	if (pi->have == 0) {
+		/* Nothing at all: gone, unless something else stopped us. */
+		const int errs[] = {exe_err, argv_err, stat_err, ids_err};
+
+		r = -ESRCH;
+		for (size_t i = 0; i < sizeof(errs) / sizeof(errs[0]); i++)
+			if (errs[i] < 0 && !is_gone(errs[i])) {
+				r = errs[i];
+				break;
+			}
+		if (r == -ESRCH) {
+			pi->flags |= PI_GONE;
+			st->gone++;
+		}
+		return r;
+	}
+
+	if ((opts & (PROC_SNAP_PARENT | PROC_SNAP_ANCESTORS)) && pi->ppid > 0) {
+		const uint32_t both = PI_HAVE_PARENT_EXE | PI_HAVE_PARENT_COMM;
+		int want = (opts & PROC_SNAP_PARENT) != 0;
+		int kparent = read_parent(procfd, pi, want, &gppid);
+
+		if (want && !kparent && (pi->have & both) != both)
+			st->miss_parent++;
+		if ((opts & PROC_SNAP_ANCESTORS) && gppid > 0)
+			read_ancestors(procfd, pi, gppid);
+	}
+
+	if (gone) {
+		pi->flags |= PI_GONE;
+		st->gone++;
+	}
+	return 0;
+}
+
+uint64_t proc_start_time(int procfd, pid_t pid)
+{
+	struct proc_stat ps;
+
+	return proc_read_stat(procfd, pid, &ps) < 0 ? 0 : ps.start_time;
+}
+
+long proc_clk_tck(void)
+{
+	/* Cached: a constant of the running kernel; racing first callers agree. */
+	static _Atomic long tck;
+	long v = atomic_load_explicit(&tck, memory_order_relaxed);
+
+	if (v <= 0) {
+		v = sysconf(_SC_CLK_TCK);
+		if (v <= 0)
+			v = 100;
+		atomic_store_explicit(&tck, v, memory_order_relaxed);
+	}
+	return v;
+}

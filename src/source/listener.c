@@ -1,0 +1,436 @@
+/*
+ * listener.c - the proc connector listener thread.
+ *
+ * Overview: struct nl_source owns the netlink socket, the ring and the
+ * listener thread.  The thread is the hot path: recvmmsg a batch, check each
+ * sender is the kernel (nl_pid 0), decode with every length checked, pin
+ * exec'd processes with pidfd_open, push into the SPSC ring, kick the
+ * consumer once per batch.  No malloc, no locks, no /proc reads, no output.
+ * A full ring or an ENOBUFS overrun is counted and followed by a
+ * PW_EV_OVERRUN marker so that the consumer rescans /proc; pidfds of events
+ * that could not be queued are closed here.  Ownership of a queued pidfd
+ * passes to whoever pops the event.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/cn_proc.h>
+#include <linux/connector.h>
+#include <linux/filter.h>
+#include <linux/netlink.h>
+
+#include "procwarden/clock.h"
+#include "procwarden/nl.h"
+#include "procwarden/ring.h"
+#include "source/cnproc_internal.h"
+
+#define NL_MAX_BATCH 256
+#define NL_DGRAM 256 /* one connector datagram is 76 bytes today */
+
+struct nl_source {
+	int fd;
+	struct ring *ring;
+	struct nl_source_opts o;
+	pthread_t thread;
+	bool started;
+	bool subscribed;
+	atomic_bool stop;
+	atomic_int tid;
+	uint32_t seq;
+	bool kernel_filter;
+	bool socket_filter;
+	size_t rcvbuf;
+	/* counters written by the listener, read by anyone */
+	atomic_uint_least64_t datagrams, events, overruns, foreign, malformed, ring_drops,
+		pidfd_fail, wakeups;
+	/* an overrun not yet announced in the ring (the ring was full) */
+	uint32_t pending_overruns;
+	/* receive buffers, allocated once */
+	struct mmsghdr msgs[NL_MAX_BATCH];
+	struct iovec iov[NL_MAX_BATCH];
+	struct sockaddr_nl addrs[NL_MAX_BATCH];
+	unsigned char bufs[NL_MAX_BATCH][NL_DGRAM];
+};
+
+/* Relaxed increment of a counter. */
+static void bump(atomic_uint_least64_t *c, uint64_t n)
+{
+	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+}
+
+/* Queue a marker for overruns not yet announced; keep them pending if full. */
+static void flush_overrun(struct nl_source *s)
+{
+	struct pw_event ev;
+
+	if (!s->pending_overruns)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.type = PW_EV_OVERRUN;
+	ev.pidfd = -1;
+	ev.overruns = s->pending_overruns;
+	ev.rtime_ns = ev.ktime_ns = pw_now_mono();
+	if (ring_push(s->ring, &ev) == 0)
+		s->pending_overruns = 0;
+}
+
+/* Handle one received datagram: check, decode, pin, queue.  Returns 1 when
+ * it was the acknowledgement (seq, ack) we wait for, with its error in *err. */
+static int handle_dgram(struct nl_source *s, const void *buf, size_t len, uint32_t sender,
+			uint64_t now, uint32_t want_ack, int *err)
+{
+	struct pw_event ev;
+	int r;
+
+	bump(&s->datagrams, 1);
+	r = nl_decode(buf, len, sender, &ev);
+	if (r == -EPERM) {
+		bump(&s->foreign, 1);
+		return 0;
+	}
+	if (r < 0) {
+		bump(&s->malformed, 1);
+		return 0;
+	}
+	if (r == NL_DEC_ACK) {
+		if (want_ack && ev.b == want_ack + 1 && (uint32_t)ev.pid == s->seq) {
+			*err = (int)ev.a;
+			return 1;
+		}
+		return 0;
+	}
+	if (r != NL_DEC_EVENT || !(ev.type & s->o.events))
+		return 0;
+	ev.rtime_ns = now;
+	if (ev.type == PW_EV_EXEC) {
+		ev.pidfd = (int32_t)syscall(SYS_pidfd_open, ev.pid, 0);
+		if (ev.pidfd < 0)
+			bump(&s->pidfd_fail, 1);
+	}
+	flush_overrun(s);
+	if (s->pending_overruns || ring_push(s->ring, &ev) < 0) {
+		if (ev.pidfd >= 0)
+			close(ev.pidfd);
+		bump(&s->ring_drops, 1);
+		/* announce the loss so that the consumer rescans */
+		if (!s->pending_overruns)
+			s->pending_overruns = 1;
+		return 0;
+	}
+	bump(&s->events, 1);
+	return 0;
+}
+
+/* Receive one batch with a blocking recvmmsg (MSG_WAITFORONE).  Returns the
+ * number of datagrams, 0 on timeout/EINTR, or a negative errno. */
+static int recv_batch(struct nl_source *s, unsigned batch, uint32_t want_ack, int *ack_err,
+		      int *got_ack)
+{
+	int n;
+
+	for (unsigned i = 0; i < batch; i++) {
+		s->iov[i] = (struct iovec){.iov_base = s->bufs[i], .iov_len = NL_DGRAM};
+		s->msgs[i].msg_hdr = (struct msghdr){
+			.msg_name = &s->addrs[i],
+			.msg_namelen = sizeof(s->addrs[i]),
+			.msg_iov = &s->iov[i],
+			.msg_iovlen = 1,
+		};
+		s->msgs[i].msg_len = 0;
+	}
+	if (batch == 1) {
+		ssize_t len = recvmsg(s->fd, &s->msgs[0].msg_hdr, 0);
+		if (len >= 0)
+			s->msgs[0].msg_len = (unsigned)len;
+		n = len < 0 ? -1 : 1;
+	} else {
+		n = recvmmsg(s->fd, s->msgs, batch, MSG_WAITFORONE, NULL);
+	}
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return 0;
+		if (errno == ENOBUFS) {
+			bump(&s->overruns, 1);
+			s->pending_overruns++;
+			flush_overrun(s);
+			ring_kick(s->ring);
+			return 0;
+		}
+		return -errno;
+	}
+	bump(&s->wakeups, 1);
+	uint64_t now = pw_now_mono();
+	for (int i = 0; i < n; i++) {
+		const struct msghdr *mh = &s->msgs[i].msg_hdr;
+		uint32_t sender = s->addrs[i].nl_pid;
+
+		if (mh->msg_namelen < sizeof(struct sockaddr_nl) ||
+		    s->addrs[i].nl_family != AF_NETLINK) {
+			bump(&s->foreign, 1);
+			continue;
+		}
+		if (mh->msg_flags & MSG_TRUNC) {
+			bump(&s->malformed, 1);
+			continue;
+		}
+		if (handle_dgram(s, s->bufs[i], s->msgs[i].msg_len, sender, now, want_ack,
+				 ack_err))
+			*got_ack = 1;
+	}
+	ring_kick(s->ring);
+	return n;
+}
+
+/* Subscribe and wait for our acknowledgement (events received meanwhile are
+ * queued).  0, or negative errno with why filled. */
+static int subscribe(struct nl_source *s, char *why, size_t whylen)
+{
+	unsigned timeout = s->o.ack_timeout_ms ? s->o.ack_timeout_ms : 1000;
+	bool try_filter = !s->o.no_kernel_filter && nl_kernel_has_filter();
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		bool with_filter = try_filter && attempt == 0;
+		uint32_t ack = (uint32_t)getpid() * 2654435761u + (uint32_t)attempt * 7 + 1;
+		uint64_t deadline;
+		int r, err = 0, got = 0;
+
+		if (attempt == 1 && !try_filter)
+			break;
+		s->seq++;
+		r = nl_send_op(s->fd, PROC_CN_MCAST_LISTEN, s->o.events, with_filter, s->seq, ack);
+		if (r < 0) {
+			snprintf(why, whylen, "cannot send the subscription to the proc connector: %s",
+				 strerror(-r));
+			return r;
+		}
+		/* with the old 4-byte message the kernel acks promptly; allow the
+		 * filter form half the time before falling back */
+		deadline = pw_now_mono() +
+			   (uint64_t)(with_filter ? timeout / 2 : timeout) * 1000000ull;
+		while (!got && pw_now_mono() < deadline) {
+			r = recv_batch(s, s->o.batch, ack, &err, &got);
+			if (r < 0) {
+				snprintf(why, whylen, "cannot receive from the proc connector: %s",
+					 strerror(-r));
+				return r;
+			}
+		}
+		if (got) {
+			if (err) {
+				if (err == EPERM)
+					snprintf(why, whylen,
+						 "the proc connector refused the subscription "
+						 "(EPERM): before Linux 6.6 it needs CAP_NET_ADMIN "
+						 "(run as root)");
+				else
+					snprintf(why, whylen,
+						 "the proc connector refused the subscription: %s",
+						 strerror(err));
+				return -err;
+			}
+			s->kernel_filter = with_filter;
+			s->subscribed = true;
+			return 0;
+		}
+	}
+	nl_explain_no_ack(why, whylen);
+	return -ENOTCONN;
+}
+
+/* Set a receive timeout so that the thread notices stop requests. */
+static int set_rcvtimeo(int fd, unsigned ms)
+{
+	struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
+		return -errno;
+	return 0;
+}
+
+int nl_source_open(const struct nl_source_opts *o, struct nl_source **ret, char *why,
+		   size_t whylen)
+{
+	struct sockaddr_nl sa = {.nl_family = AF_NETLINK, .nl_groups = CN_IDX_PROC};
+	struct sock_filter prog[16];
+	struct sock_fprog fprog;
+	struct nl_source *s;
+	char dummy[8];
+	int r, n, val;
+	socklen_t sl;
+
+	if (!why) {
+		why = dummy;
+		whylen = sizeof(dummy);
+	}
+	why[0] = '\0';
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->fd = -1;
+	if (o)
+		s->o = *o;
+	if (!s->o.events)
+		s->o.events = PW_EV_ALL_KERNEL;
+	if (!s->o.batch)
+		s->o.batch = 64;
+	if (s->o.batch > NL_MAX_BATCH)
+		s->o.batch = NL_MAX_BATCH;
+	if (!s->o.ring_capacity)
+		s->o.ring_capacity = 4096;
+	s->seq = (uint32_t)getpid() << 8;
+
+	r = ring_new(sizeof(struct pw_event), s->o.ring_capacity, &s->ring);
+	if (r < 0) {
+		snprintf(why, whylen, "cannot allocate the event ring: %s", strerror(-r));
+		goto fail;
+	}
+	s->fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_CONNECTOR);
+	if (s->fd < 0) {
+		r = -errno;
+		snprintf(why, whylen,
+			 "cannot open a NETLINK_CONNECTOR socket: %s%s", strerror(errno),
+			 errno == EPROTONOSUPPORT ? " (the kernel lacks CONFIG_CONNECTOR)" : "");
+		goto fail;
+	}
+	if (s->o.rcvbuf) {
+		val = (int)(s->o.rcvbuf > (size_t)(1 << 30) ? (1 << 30) : s->o.rcvbuf);
+		if (setsockopt(s->fd, SOL_SOCKET, SO_RCVBUFFORCE, &val, sizeof(val)) < 0)
+			(void)setsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &val, sizeof(val));
+	}
+	sl = sizeof(val);
+	if (getsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &val, &sl) == 0)
+		s->rcvbuf = (size_t)val;
+
+	n = nl_build_filter(s->o.events, prog, sizeof(prog) / sizeof(prog[0]));
+	if (n > 0) {
+		fprog.len = (unsigned short)n;
+		fprog.filter = prog;
+		if (setsockopt(s->fd, SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof(fprog)) == 0)
+			s->socket_filter = true;
+	}
+	if (bind(s->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		r = -errno;
+		snprintf(why, whylen, "cannot bind to the proc connector group: %s%s",
+			 strerror(errno), errno == EPERM ? " (needs CAP_NET_ADMIN)" : "");
+		goto fail;
+	}
+	r = set_rcvtimeo(s->fd, 100);
+	if (r < 0)
+		goto fail;
+	r = subscribe(s, why, whylen);
+	if (r < 0)
+		goto fail;
+	*ret = s;
+	return 0;
+fail:
+	nl_source_free(s);
+	return r;
+}
+
+/* The listener thread. */
+static void *listener_main(void *arg)
+{
+	struct nl_source *s = arg;
+	int dummy_err, dummy_got;
+
+	atomic_store(&s->tid, (int)syscall(SYS_gettid));
+	while (!atomic_load_explicit(&s->stop, memory_order_relaxed)) {
+		int r = recv_batch(s, s->o.batch, 0, &dummy_err, &dummy_got);
+		if (r < 0 && r != -EBADF)
+			continue; /* counted by the caller's view of errors; keep going */
+		if (r == -EBADF)
+			break;
+		flush_overrun(s);
+	}
+	return NULL;
+}
+
+int nl_source_start(struct nl_source *s)
+{
+	sigset_t all, old;
+	int r;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = pthread_create(&s->thread, NULL, listener_main, s);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r)
+		return -r;
+	s->started = true;
+	return 0;
+}
+
+struct ring *nl_source_ring(struct nl_source *s)
+{
+	return s->ring;
+}
+
+void nl_source_stop(struct nl_source *s)
+{
+	if (!s)
+		return;
+	if (s->subscribed && s->fd >= 0) {
+		(void)nl_send_op(s->fd, PROC_CN_MCAST_IGNORE, s->o.events, s->kernel_filter,
+				 ++s->seq, 0);
+		s->subscribed = false;
+	}
+	if (s->started) {
+		atomic_store(&s->stop, true);
+		pthread_join(s->thread, NULL);
+		s->started = false;
+	}
+}
+
+void nl_source_free(struct nl_source *s)
+{
+	struct pw_event ev;
+
+	if (!s)
+		return;
+	nl_source_stop(s);
+	if (s->ring) {
+		while (ring_pop(s->ring, &ev) == 0)
+			if (ev.pidfd >= 0)
+				close(ev.pidfd);
+		ring_free(s->ring);
+	}
+	if (s->fd >= 0)
+		close(s->fd);
+	free(s);
+}
+
+void nl_source_stats(const struct nl_source *s, struct nl_stats *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->datagrams = atomic_load(&s->datagrams);
+	r->events = atomic_load(&s->events);
+	r->overruns = atomic_load(&s->overruns);
+	r->foreign = atomic_load(&s->foreign);
+	r->malformed = atomic_load(&s->malformed);
+	r->ring_drops = atomic_load(&s->ring_drops);
+	r->pidfd_fail = atomic_load(&s->pidfd_fail);
+	r->wakeups = atomic_load(&s->wakeups);
+	r->rcvbuf = s->rcvbuf;
+	r->kernel_filter = s->kernel_filter;
+	r->socket_filter = s->socket_filter;
+}
+
+int nl_source_fd(const struct nl_source *s)
+{
+	return s->fd;
+}
+
+int nl_source_tid(const struct nl_source *s)
+{
+	return atomic_load(&s->tid);
+}

@@ -1,0 +1,63 @@
+#!/bin/bash
+# procwarden monitor against the real kernel: a private static binary
+# launched by a private parent under a test uid is seen with the right exe,
+# argv, uid, ppid and parent exe; its fork and its exit code are seen.
+. "$(dirname "$0")/lib.sh"
+
+private_bin pw_victim parent-bin
+private_bin pw_victim child-bin
+TUID=64011
+
+"$PROCWARDEN" monitor --json >"$T/mon.json" 2>"$T/mon.err" &
+MON=$!
+PIDS+=("$MON")
+# subscribed once it reports events: start a marker until it shows up
+for i in $(seq 1 100); do
+	"$T/child-bin" --exit 0 marker
+	grep -q '"marker"' "$T/mon.json" 2>/dev/null && break
+	sleep 0.1
+done
+grep -q '"marker"' "$T/mon.json" || fail "monitor never showed the marker exec: $(cat "$T/mon.err")"
+
+setpriv --reuid=$TUID --regid=$TUID --clear-groups \
+	"$T/parent-bin" --fork-exec "$T/child-bin" --exit 7 'arg with space' "quote\"d" || true
+
+wait_for "$T/mon.json" 5 "child-bin.*arg with space" || fail "exec of child-bin not seen"
+sleep 0.5
+kill -INT "$MON"
+wait "$MON" || fail "monitor exited with $?"
+PIDS=()
+grep -q "procwarden monitor: events:" "$T/mon.err" || fail "no summary on Ctrl-C"
+grep -q "overruns" "$T/mon.err" || fail "summary lacks overruns"
+
+json_lines_valid "$T/mon.json"
+python3 - "$T" "$TUID" <<'PY'
+import json, sys
+T, uid = sys.argv[1], int(sys.argv[2])
+recs = [json.loads(l) for l in open(f"{T}/mon.json")]
+def one(pred, what):
+    m = [r for r in recs if pred(r)]
+    if not m:
+        sys.exit(f"FAIL: no record for {what}")
+    return m[0]
+parent = one(lambda r: r["type"] == "exec" and r.get("exe") == f"{T}/parent-bin", "parent exec")
+child = one(lambda r: r["type"] == "exec" and r.get("exe") == f"{T}/child-bin"
+            and "arg with space" in r.get("argv", []), "child exec")
+assert child["argv"] == [f"{T}/child-bin", "--exit", "7", "arg with space", 'quote"d'], child["argv"]
+assert child["uid"] == uid, child
+assert child["euid"] == uid, child
+assert child["ppid"] == parent["pid"], (child, parent)
+assert child["parent_exe"] == f"{T}/parent-bin", child
+assert child["source"] == "netlink", child
+assert parent["uid"] == uid, parent
+for k in ("type", "time", "pid", "ppid", "uid", "exe", "argv"):
+    assert k in child, k
+fork = one(lambda r: r["type"] == "fork" and r["pid"] == child["pid"], "fork of the child")
+assert fork["ppid"] == parent["pid"], fork
+ex = one(lambda r: r["type"] == "exit" and r["pid"] == child["pid"], "exit of the child")
+assert ex["exit_code"] == 7, ex
+pex = one(lambda r: r["type"] == "exit" and r["pid"] == parent["pid"], "exit of the parent")
+assert pex["exit_code"] == 7, pex
+print("monitor: exec, fork and exit of the private child seen with the right fields")
+PY
+echo PASS

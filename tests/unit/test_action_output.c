@@ -1,0 +1,356 @@
+/*
+ * test_action_output.c - the output ring and writer thread: order, reopen
+ * after a rename (logrotate), a full ring refusing lines, flush and free when
+ * the reader is stuck, standard output, concurrent producers.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "procwarden/output.h"
+
+struct fixture {
+	char dir[64];
+	char path[128];
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -1;
+	strcpy(f->dir, "/tmp/pw-output-XXXXXX");
+	if (!mkdtemp(f->dir))
+		return -1;
+	snprintf(f->path, sizeof(f->path), "%s/log.json", f->dir);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	if (system(cmd) != 0)
+		return -1;
+	free(f);
+	return 0;
+}
+
+/* Read a whole file into a malloc'd NUL-terminated string. */
+static char *slurp(const char *path)
+{
+	FILE *fp = fopen(path, "re");
+	char *buf = NULL;
+	size_t cap = 0, len = 0, n;
+
+	assert_non_null(fp);
+	do {
+		if (cap - len < 4096) {
+			cap = cap ? cap * 2 : 65536;
+			buf = realloc(buf, cap + 1);
+			assert_non_null(buf);
+		}
+		n = fread(buf + len, 1, cap - len, fp);
+		len += n;
+	} while (n);
+	fclose(fp);
+	buf[len] = '\0';
+	return buf;
+}
+
+/* Milliseconds on the monotonic clock. */
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Write "PREFIX N\n" lines [from, to). */
+static void write_lines(struct output *o, const char *prefix, int from, int to)
+{
+	char line[64];
+
+	for (int i = from; i < to; i++) {
+		int n = snprintf(line, sizeof(line), "%s %d\n", prefix, i);
+
+		assert_int_equal(output_write(o, line, (size_t)n, -1), 0);
+	}
+}
+
+/* Check that text holds exactly "PREFIX N\n" for N in [from, to). */
+static void check_lines(const char *text, const char *prefix, int from, int to)
+{
+	char line[64];
+
+	for (int i = from; i < to; i++) {
+		int n = snprintf(line, sizeof(line), "%s %d\n", prefix, i);
+
+		assert_memory_equal(text, line, (size_t)n);
+		text += n;
+	}
+	assert_int_equal(*text, '\0');
+}
+
+static void test_order(void **state)
+{
+	struct fixture *f = *state;
+	struct output_opts opts = {.log_path = f->path, .ring_bytes = 4096};
+	struct output_stats st;
+	struct output *o;
+	struct stat sb;
+	char *text;
+
+	assert_int_equal(output_new(&opts, &o), 0);
+	for (int i = 0; i < 5000; i += 10) {
+		write_lines(o, "line", i, i + 10);
+		assert_int_equal(output_flush(o, 2000), 0); /* the 4 KiB ring never fills */
+	}
+	assert_int_equal(output_write(o, "x", 0, -1), -EINVAL);
+	assert_int_equal(output_write(o, "no newline", 10, -1), 0);
+	assert_int_equal(output_flush(o, 0), 0);
+	output_get_stats(o, &st);
+	assert_int_equal(st.lines, 5001);
+	assert_int_equal(st.drops, 0);
+	assert_int_equal(st.errors, 0);
+	output_free(o);
+
+	text = slurp(f->path);
+	assert_string_equal(text + strlen(text) - 11, "no newline\n");
+	text[strlen(text) - 11] = '\0';
+	check_lines(text, "line", 0, 5000);
+	free(text);
+	assert_int_equal(stat(f->path, &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, 0640);
+}
+
+static void test_reopen_after_rename(void **state)
+{
+	struct fixture *f = *state;
+	struct output_opts opts = {.log_path = f->path};
+	struct output_stats st;
+	struct output *o;
+	char old[160], *text;
+
+	snprintf(old, sizeof(old), "%s.1", f->path);
+	assert_int_equal(output_new(&opts, &o), 0);
+	write_lines(o, "before", 0, 100);
+	assert_int_equal(rename(f->path, old), 0); /* logrotate: rename, then signal */
+	output_reopen(o);
+	write_lines(o, "after", 0, 100);
+	assert_int_equal(output_flush(o, 0), 0);
+	output_get_stats(o, &st);
+	assert_int_equal(st.reopens, 1);
+	assert_int_equal(st.lines, 200);
+	output_free(o);
+
+	text = slurp(old);
+	check_lines(text, "before", 0, 100);
+	free(text);
+	text = slurp(f->path);
+	check_lines(text, "after", 0, 100);
+	free(text);
+}
+
+/* A FIFO with a reader that never reads: the pipe fills, then the ring. */
+static void test_full_ring(void **state)
+{
+	struct fixture *f = *state;
+	struct output_opts opts = {.log_path = f->path, .ring_bytes = 512};
+	struct output_stats st;
+	struct output *o;
+	char line[100];
+	int rd, nobufs = 0, ok = 0;
+	uint64_t t0;
+
+	memset(line, 'a', sizeof(line));
+	line[sizeof(line) - 1] = '\n';
+	assert_int_equal(mkfifo(f->path, 0600), 0);
+	rd = open(f->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	assert_true(rd >= 0);
+	fcntl(rd, F_SETPIPE_SZ, 4096);
+	assert_int_equal(output_new(&opts, &o), 0);
+
+	t0 = now_ms();
+	for (int i = 0; i < 2000 && nobufs < 50; i++) {
+		int r = output_write(o, line, sizeof(line), -1);
+
+		if (r == -ENOBUFS)
+			nobufs++;
+		else if (r == 0)
+			ok++;
+		else
+			fail_msg("output_write: %d", r);
+		if (!nobufs)
+			usleep(100); /* let the writer fill the pipe first */
+	}
+	assert_int_equal(nobufs, 50);
+	assert_true(now_ms() - t0 < 2000); /* never blocked */
+	output_get_stats(o, &st);
+	assert_int_equal(st.drops, 50);
+	assert_true(ok > 4096 / (int)sizeof(line)); /* the pipe took some */
+	assert_int_equal(output_flush(o, 100), -ETIMEDOUT);
+
+	/* the reader goes away: the writer counts EPIPE errors and drains */
+	close(rd);
+	assert_int_equal(output_flush(o, 2000), 0);
+	output_get_stats(o, &st);
+	assert_true(st.errors > 0);
+	assert_int_equal(st.lines + st.errors, (uint64_t)ok);
+	assert_int_equal(output_write(o, line, sizeof(line), -1), 0); /* accepts again */
+	output_free(o);
+}
+
+/* output_free() returns even when the writer is stuck in write(). */
+static void test_free_when_stuck(void **state)
+{
+	struct fixture *f = *state;
+	struct output_opts opts = {.log_path = f->path, .ring_bytes = 512};
+	struct output *o;
+	char line[100];
+	uint64_t t0;
+	int rd;
+
+	memset(line, 'b', sizeof(line));
+	line[sizeof(line) - 1] = '\n';
+	assert_int_equal(mkfifo(f->path, 0600), 0);
+	rd = open(f->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	assert_true(rd >= 0);
+	fcntl(rd, F_SETPIPE_SZ, 4096);
+	assert_int_equal(output_new(&opts, &o), 0);
+	for (int i = 0; i < 200; i++) {
+		output_write(o, line, sizeof(line), -1);
+		usleep(100);
+	}
+	t0 = now_ms();
+	output_free(o); /* 5 s flush timeout, then the writer is cancelled */
+	assert_true(now_ms() - t0 < 7000);
+	close(rd);
+}
+
+static void test_stdout_and_syslog(void **state)
+{
+	struct output_opts opts = {.log_path = "-", .syslog = true};
+	struct output *o;
+	char buf[256];
+	int p[2], saved;
+	ssize_t n;
+
+	(void)state;
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	fflush(stdout);
+	saved = dup(STDOUT_FILENO);
+	assert_true(saved >= 0);
+	dup2(p[1], STDOUT_FILENO);
+	assert_int_equal(output_new(&opts, &o), 0); /* takes its own copy of fd 1 */
+	dup2(saved, STDOUT_FILENO);
+	close(saved);
+	close(p[1]);
+	assert_int_equal(output_write(o, "{\"a\":1}\n", 8, LOG_NOTICE), 0);
+	assert_int_equal(output_write(o, "{\"b\":2}\n", 8, -1), 0);
+	output_free(o);
+	n = read(p[0], buf, sizeof(buf) - 1);
+	assert_int_equal(n, 16);
+	buf[n] = '\0';
+	assert_string_equal(buf, "{\"a\":1}\n{\"b\":2}\n");
+	close(p[0]);
+}
+
+struct producer {
+	struct output *o;
+	char prefix[16];
+};
+
+/* Thread body: write 2000 lines, retrying on a full ring. */
+static void *producer_main(void *arg)
+{
+	struct producer *p = arg;
+	char line[64];
+
+	for (int i = 0; i < 2000; i++) {
+		int n = snprintf(line, sizeof(line), "%s %d\n", p->prefix, i);
+
+		while (output_write(p->o, line, (size_t)n, -1) == -ENOBUFS)
+			usleep(50);
+	}
+	return NULL;
+}
+
+static void test_concurrent_producers(void **state)
+{
+	struct fixture *f = *state;
+	struct output_opts opts = {.log_path = f->path, .ring_bytes = 2048};
+	struct producer prod[4];
+	pthread_t th[4];
+	struct output *o;
+	char *text, *save = NULL;
+	int next[4] = {0};
+
+	assert_int_equal(output_new(&opts, &o), 0);
+	for (int i = 0; i < 4; i++) {
+		prod[i].o = o;
+		snprintf(prod[i].prefix, sizeof(prod[i].prefix), "t%d", i);
+		assert_int_equal(pthread_create(&th[i], NULL, producer_main, &prod[i]), 0);
+	}
+	for (int i = 0; i < 4; i++)
+		pthread_join(th[i], NULL);
+	output_free(o);
+
+	/* every line present, each thread's lines in its order */
+	text = slurp(f->path);
+	for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		int t, n;
+
+		assert_int_equal(sscanf(l, "t%d %d", &t, &n), 2);
+		assert_true(t >= 0 && t < 4);
+		assert_int_equal(n, next[t]);
+		next[t]++;
+	}
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(next[i], 2000);
+	free(text);
+}
+
+static void test_open_failure(void **state)
+{
+	struct output_opts opts = {.log_path = "/nonexistent-dir-pw/log"};
+	struct output *o = NULL;
+
+	(void)state;
+	assert_int_equal(output_new(&opts, &o), -ENOENT);
+	assert_null(o);
+	output_free(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reopen_after_rename, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_full_ring, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_free_when_stuck, setup, teardown),
+		cmocka_unit_test(test_stdout_and_syslog),
+		cmocka_unit_test_setup_teardown(test_concurrent_producers, setup, teardown),
+		cmocka_unit_test(test_open_failure),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
