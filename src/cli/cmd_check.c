@@ -18,16 +18,16 @@
 static void check_usage(FILE *f)
 {
 	fprintf(f, "usage: procwarden check [--allow-deny] PATH...\n"
-		   "  Load policy files or directories (*.yaml, *.yml) as the agent would;\n"
-		   "  print a summary per file, or every error.\n");
+	           "  Load policy files or directories (*.yaml, *.yml) as the agent would;\n"
+	           "  print a summary per file, or every error.\n");
 }
 
 int cmd_check(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"help", no_argument, NULL, 'h'},
-		{"allow-deny", no_argument, NULL, 'D'},
-		{NULL, 0, NULL, 0},
+	    {"help", no_argument, NULL, 'h'},
+	    {"allow-deny", no_argument, NULL, 'D'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct policy_opts opts = {0};
 	struct policy *p = NULL;
@@ -55,14 +55,14 @@ int cmd_check(int argc, char **argv)
 	}
 	diags_init(&d);
 	r = policy_load((const char *const *)(argv + optind), (size_t)(argc - optind), &opts, &p,
-			&d);
+	                &d);
 	if (r < 0) {
 		diags_print(&d, stderr);
 		if (d.errors == 0)
 			fprintf(stderr, "procwarden check: cannot load policy: %s\n", strerror(-r));
 		else
 			fprintf(stderr, "procwarden check: %zu error%s, policy refused\n", d.errors,
-				d.errors == 1 ? "" : "s");
+			        d.errors == 1 ? "" : "s");
 		diags_free(&d);
 		return 1;
 	}

@@ -25,15 +25,16 @@
 static void test_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: procwarden test [--policy PATH]... --exe PATH [--uid N|NAME] [--euid N]\n"
-		"                       [--gid N|NAME] [--egid N] [--comm C] [--parent-exe P]\n"
-		"                       [--parent-comm C] [--ancestor-exe P]... [--fileless]\n"
-		"                       [-- ARGV...]\n"
-		"  Evaluate one imagined launch and print the matching rules and actions.\n");
+	        "usage: procwarden test [--policy PATH]... --exe PATH [--uid N|NAME] [--euid N]\n"
+	        "                       [--gid N|NAME] [--egid N] [--comm C] [--parent-exe P]\n"
+	        "                       [--parent-comm C] [--ancestor-exe P]... [--fileless]\n"
+	        "                       [-- ARGV...]\n"
+	        "  Evaluate one imagined launch and print the matching rules and actions.\n");
 }
 
-/* Parse a user (grp: group) id or name into *ret; 0 or -EINVAL. */
-static int parse_id_arg(const char *s, int grp, uint32_t *ret)
+/* Parse a user (grp: group) id or name into *ret; 0 or -EINVAL.  For a user
+ * name, *ret_gid (if given) gets its primary group. */
+static int parse_id_arg(const char *s, int grp, uint32_t *ret, uint32_t *ret_gid)
 {
 	char *end;
 	unsigned long v;
@@ -56,6 +57,8 @@ static int parse_id_arg(const char *s, int grp, uint32_t *ret)
 		if (!pw)
 			return -EINVAL;
 		*ret = pw->pw_uid;
+		if (ret_gid)
+			*ret_gid = pw->pw_gid;
 	}
 	return 0;
 }
@@ -88,7 +91,7 @@ static int append_str(char *buf, size_t cap, uint32_t *len, const char *s)
 
 /* Print the verdict v for people. */
 static void print_verdict(const struct policy *p, const struct proc_info *pi,
-			  const struct policy_verdict *v)
+                          const struct policy_verdict *v)
 {
 	printf("launch: %s (comm %s, uid %u, gid %u)\n", pi->exe, pi->comm, pi->uid, pi->gid);
 	if (v->n_rules == 0) {
@@ -106,7 +109,8 @@ static void print_verdict(const struct policy *p, const struct proc_info *pi,
 	if (v->actions & ACT_LOG)
 		printf("  log\n");
 	if (v->actions & ACT_KILL)
-		printf("  kill %s (rule %s)\n", pw_signal_name(v->signal) ? pw_signal_name(v->signal) : "?",
+		printf("  kill %s (rule %s)\n",
+		       pw_signal_name(v->signal) ? pw_signal_name(v->signal) : "?",
 		       policy_rule_name(p, v->signal_rule));
 	if (v->actions & ACT_DENY)
 		printf("  deny\n");
@@ -147,24 +151,25 @@ int cmd_test(int argc, char **argv)
 		O_FILELESS,
 	};
 	static const struct option longopts[] = {
-		{"help", no_argument, NULL, 'h'},
-		{"policy", required_argument, NULL, O_POLICY},
-		{"exe", required_argument, NULL, O_EXE},
-		{"uid", required_argument, NULL, O_UID},
-		{"euid", required_argument, NULL, O_EUID},
-		{"gid", required_argument, NULL, O_GID},
-		{"egid", required_argument, NULL, O_EGID},
-		{"comm", required_argument, NULL, O_COMM},
-		{"parent-exe", required_argument, NULL, O_PEXE},
-		{"parent-comm", required_argument, NULL, O_PCOMM},
-		{"ancestor-exe", required_argument, NULL, O_AEXE},
-		{"fileless", no_argument, NULL, O_FILELESS},
-		{NULL, 0, NULL, 0},
+	    {"help", no_argument, NULL, 'h'},
+	    {"policy", required_argument, NULL, O_POLICY},
+	    {"exe", required_argument, NULL, O_EXE},
+	    {"uid", required_argument, NULL, O_UID},
+	    {"euid", required_argument, NULL, O_EUID},
+	    {"gid", required_argument, NULL, O_GID},
+	    {"egid", required_argument, NULL, O_EGID},
+	    {"comm", required_argument, NULL, O_COMM},
+	    {"parent-exe", required_argument, NULL, O_PEXE},
+	    {"parent-comm", required_argument, NULL, O_PCOMM},
+	    {"ancestor-exe", required_argument, NULL, O_AEXE},
+	    {"fileless", no_argument, NULL, O_FILELESS},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *policies[MAX_POLICIES];
 	size_t n_policies = 0;
 	const char *comm = NULL, *pcomm = NULL;
-	int have_euid = 0, have_egid = 0;
+	int have_euid = 0, have_egid = 0, have_gid = 0;
+	uint32_t user_gid = UINT32_MAX;
 	struct policy_verdict v;
 	struct policy *p = NULL;
 	struct proc_info *pi;
@@ -206,17 +211,18 @@ int cmd_test(int argc, char **argv)
 		case O_EGID: {
 			int grp = c == O_GID || c == O_EGID;
 			uint32_t *dst = c == O_UID    ? &pi->uid
-					: c == O_EUID ? &pi->euid
-					: c == O_GID  ? &pi->gid
-						      : &pi->egid;
+			                : c == O_EUID ? &pi->euid
+			                : c == O_GID  ? &pi->gid
+			                              : &pi->egid;
 
-			if (parse_id_arg(optarg, grp, dst) < 0) {
+			if (parse_id_arg(optarg, grp, dst, c == O_UID ? &user_gid : NULL) < 0) {
 				fprintf(stderr, "procwarden test: unknown %s '%s'\n",
-					grp ? "group" : "user", optarg);
+				        grp ? "group" : "user", optarg);
 				goto out;
 			}
 			have_euid |= c == O_EUID;
 			have_egid |= c == O_EGID;
+			have_gid |= c == O_GID;
 			break;
 		}
 		case O_COMM:
@@ -232,7 +238,7 @@ int cmd_test(int argc, char **argv)
 		case O_AEXE:
 			if (pi->n_ancestors >= PW_ANCESTORS_MAX ||
 			    append_str(pi->ancestors, sizeof(pi->ancestors), &pi->ancestors_len,
-				       optarg) < 0) {
+			               optarg) < 0) {
 				fprintf(stderr, "procwarden test: too many --ancestor-exe\n");
 				goto out;
 			}
@@ -252,6 +258,8 @@ int cmd_test(int argc, char **argv)
 		test_usage(stderr);
 		goto out;
 	}
+	if (!have_gid && user_gid != UINT32_MAX)
+		pi->gid = user_gid; /* --uid NAME: that user's primary group */
 	if (!have_euid)
 		pi->euid = pi->uid;
 	if (!have_egid)
@@ -259,7 +267,7 @@ int cmd_test(int argc, char **argv)
 	set_str(pi->comm, sizeof(pi->comm), comm ? comm : base_name(pi->exe));
 	if (pcomm || pi->parent_exe[0]) {
 		set_str(pi->parent_comm, sizeof(pi->parent_comm),
-			pcomm ? pcomm : base_name(pi->parent_exe));
+		        pcomm ? pcomm : base_name(pi->parent_exe));
 		pi->have |= PI_HAVE_PARENT_COMM;
 	}
 	if (optind >= argc) {

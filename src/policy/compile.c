@@ -27,7 +27,7 @@ uint64_t policy_hash(const char *s, size_t len)
 }
 
 const struct strmap_slot *policy_strmap_get(const struct strmap *m, const char *key, size_t len,
-					    uint64_t hash)
+                                            uint64_t hash)
 {
 	if (m->cap == 0)
 		return NULL;
@@ -66,7 +66,7 @@ static int strmap_grow(struct strmap *m)
 }
 
 int policy_strmap_put(struct strmap *m, const char *key, size_t len, uint32_t val,
-		      uint32_t *ret_val)
+                      uint32_t *ret_val)
 {
 	uint64_t h = policy_hash(key, len);
 	const struct strmap_slot *old = policy_strmap_get(m, key, len, h);
@@ -103,14 +103,14 @@ int policy_compile(struct policy *p)
 		struct rule *ru = &p->rules[i];
 		const struct patlist *pl = &ru->match.str[SF_EXE];
 
-		ru->exe_indexed = ru->has_match && (ru->match.str_mask & (1u << SF_EXE)) &&
-				  pl->all_exact;
+		ru->exe_indexed =
+		    ru->has_match && (ru->match.str_mask & (1u << SF_EXE)) && pl->all_exact;
 		if (!ru->exe_indexed)
 			continue;
 		n_pairs += pl->n;
 		for (uint32_t k = 0; k < pl->n; k++) {
 			int ins = policy_strmap_put(&p->exe_index, pl->v[k].s, pl->v[k].len,
-						    (uint32_t)n_keys, NULL);
+			                            (uint32_t)n_keys, NULL);
 			if (ins < 0)
 				goto out;
 			n_keys += (size_t)ins;
@@ -133,9 +133,9 @@ int policy_compile(struct policy *p)
 			continue;
 		}
 		for (uint32_t k = 0; k < pl->n; k++) {
-			const struct strmap_slot *sl = policy_strmap_get(
-				&p->exe_index, pl->v[k].s, pl->v[k].len,
-				policy_hash(pl->v[k].s, pl->v[k].len));
+			const struct strmap_slot *sl =
+			    policy_strmap_get(&p->exe_index, pl->v[k].s, pl->v[k].len,
+			                      policy_hash(pl->v[k].s, pl->v[k].len));
 
 			if (fill[sl->val] != i + 1) {
 				fill[sl->val] = (uint32_t)i + 1;
@@ -154,9 +154,9 @@ int policy_compile(struct policy *p)
 		if (!p->rules[i].exe_indexed)
 			continue;
 		for (uint32_t k = 0; k < pl->n; k++) {
-			const struct strmap_slot *sl = policy_strmap_get(
-				&p->exe_index, pl->v[k].s, pl->v[k].len,
-				policy_hash(pl->v[k].s, pl->v[k].len));
+			const struct strmap_slot *sl =
+			    policy_strmap_get(&p->exe_index, pl->v[k].s, pl->v[k].len,
+			                      policy_hash(pl->v[k].s, pl->v[k].len));
 			uint32_t at = p->exe_start[sl->val] + fill[sl->val];
 
 			if (fill[sl->val] && p->exe_rules[at - 1] == i)
@@ -271,7 +271,7 @@ size_t policy_file_count(const struct policy *p)
 }
 
 void policy_file_info(const struct policy *p, size_t i, const char **ret_name, size_t *ret_rules,
-		      size_t *ret_actions)
+                      size_t *ret_actions)
 {
 	if (i >= p->n_files)
 		return;

@@ -82,8 +82,8 @@ static int cond_holds(struct eval_ctx *c, const struct cond *k, int skip_exe)
 {
 	const struct proc_info *pi = c->pi;
 	const uint32_t ids[IF_COUNT] = {
-		[IF_UID] = pi->uid,   [IF_EUID] = pi->euid, [IF_GID] = pi->gid,
-		[IF_EGID] = pi->egid, [IF_USER] = pi->uid,  [IF_GROUP] = pi->gid,
+	    [IF_UID] = pi->uid,   [IF_EUID] = pi->euid, [IF_GID] = pi->gid,
+	    [IF_EGID] = pi->egid, [IF_USER] = pi->uid,  [IF_GROUP] = pi->gid,
 	};
 	uint32_t sm = k->str_mask;
 
@@ -150,15 +150,15 @@ int policy_eval(const struct policy *p, const struct proc_info *pi, struct polic
 {
 	char cmd[PW_ARGV_MAX];
 	struct eval_ctx c = {
-		.p = p,
-		.pi = pi,
-		.v = v,
-		.exe_len = strnlen(pi->exe, PW_PATH_MAX),
-		.comm_len = strnlen(pi->comm, PW_COMM_MAX),
-		.parent_exe_len = SIZE_MAX,
-		.parent_comm_len = strnlen(pi->parent_comm, PW_COMM_MAX),
-		.cmd_len = SIZE_MAX,
-		.cmd = cmd,
+	    .p = p,
+	    .pi = pi,
+	    .v = v,
+	    .exe_len = strnlen(pi->exe, PW_PATH_MAX),
+	    .comm_len = strnlen(pi->comm, PW_COMM_MAX),
+	    .parent_exe_len = SIZE_MAX,
+	    .parent_comm_len = strnlen(pi->parent_comm, PW_COMM_MAX),
+	    .cmd_len = SIZE_MAX,
+	    .cmd = cmd,
 	};
 	const uint32_t *cand = NULL;
 	uint32_t nc = 0;
@@ -175,8 +175,8 @@ int policy_eval(const struct policy *p, const struct proc_info *pi, struct polic
 	v->match_errors = 0;
 
 	if (p->exe_index.n) {
-		const struct strmap_slot *sl = policy_strmap_get(
-			&p->exe_index, pi->exe, c.exe_len, policy_hash(pi->exe, c.exe_len));
+		const struct strmap_slot *sl = policy_strmap_get(&p->exe_index, pi->exe, c.exe_len,
+		                                                 policy_hash(pi->exe, c.exe_len));
 
 		if (sl) {
 			cand = p->exe_rules + p->exe_start[sl->val];

@@ -52,21 +52,21 @@ enum { K_NULL, K_STR, K_LIST, K_MAP };
 
 static const char *const top_keys[] = {"version", "rules"};
 static const char *const rule_keys[] = {"name",  "description", "severity",
-					"match", "unless",      "actions"};
+                                        "match", "unless",      "actions"};
 static const char *const cond_keys[] = {
-	[SF_EXE] = "exe",
-	[SF_COMM] = "comm",
-	[SF_CMDLINE] = "cmdline",
-	[SF_PARENT_EXE] = "parent_exe",
-	[SF_PARENT_COMM] = "parent_comm",
-	[SF_ANCESTOR_EXE] = "ancestor_exe",
-	[SF_COUNT + IF_UID] = "uid",
-	[SF_COUNT + IF_EUID] = "euid",
-	[SF_COUNT + IF_GID] = "gid",
-	[SF_COUNT + IF_EGID] = "egid",
-	[SF_COUNT + IF_USER] = "user",
-	[SF_COUNT + IF_GROUP] = "group",
-	[SF_COUNT + IF_COUNT] = "fileless",
+    [SF_EXE] = "exe",
+    [SF_COMM] = "comm",
+    [SF_CMDLINE] = "cmdline",
+    [SF_PARENT_EXE] = "parent_exe",
+    [SF_PARENT_COMM] = "parent_comm",
+    [SF_ANCESTOR_EXE] = "ancestor_exe",
+    [SF_COUNT + IF_UID] = "uid",
+    [SF_COUNT + IF_EUID] = "euid",
+    [SF_COUNT + IF_GID] = "gid",
+    [SF_COUNT + IF_EGID] = "egid",
+    [SF_COUNT + IF_USER] = "user",
+    [SF_COUNT + IF_GROUP] = "group",
+    [SF_COUNT + IF_COUNT] = "fileless",
 };
 static const char *const action_names[] = {"log", "allow", "kill", "hook", "deny"};
 static const char *const hook_keys[] = {"run", "timeout"};
@@ -178,7 +178,7 @@ static int want_kind(struct loader *L, const yaml_node_t *n, int k, const char *
 /* Index of a mapping key among keys, or -1 after reporting it as unknown,
  * duplicate or not a string.  *mask remembers the keys seen. */
 static int map_key(struct loader *L, const yaml_node_t *k, const char *const *keys, size_t n,
-		   uint32_t *mask)
+                   uint32_t *mask)
 {
 	const char *s, *hint;
 
@@ -233,7 +233,7 @@ static unsigned scalar_col(const yaml_node_t *n, size_t off)
 
 /* Compile one pattern node into pat; 0 or -1 after reporting. */
 static int parse_pattern(struct loader *L, const yaml_node_t *n, const char *key,
-			 struct pattern *pat)
+                         struct pattern *pat)
 {
 	const char *s = want_str(L, n, key);
 	char msg[320];
@@ -257,7 +257,7 @@ static int parse_pattern(struct loader *L, const yaml_node_t *n, const char *key
 
 /* A string field: one pattern or a list of them (any of). */
 static void parse_patlist(struct loader *L, const yaml_node_t *n, const char *key,
-			  struct patlist *pl)
+                          struct patlist *pl)
 {
 	int k = kind_of(n);
 	size_t cnt = 1;
@@ -281,7 +281,7 @@ static void parse_patlist(struct loader *L, const yaml_node_t *n, const char *ke
 	pl->all_exact = 1;
 	for (size_t i = 0; i < cnt; i++) {
 		const yaml_node_t *item =
-			k == K_LIST ? node_at(L, n->data.sequence.items.start[i]) : n;
+		    k == K_LIST ? node_at(L, n->data.sequence.items.start[i]) : n;
 
 		if (!item || parse_pattern(L, item, key, &pl->v[pl->n]) < 0)
 			continue;
@@ -335,7 +335,7 @@ static int resolve_name(const char *name, int grp, uint32_t *ret)
 
 /* One id item: N, "LO-HI" or a name; 0 or -1 after reporting. */
 static int parse_id(struct loader *L, const yaml_node_t *n, const char *key, int grp,
-		    struct idrange *out)
+                    struct idrange *out)
 {
 	const char *s = want_str(L, n, key);
 	const char *dash;
@@ -354,12 +354,13 @@ static int parse_id(struct loader *L, const yaml_node_t *n, const char *key, int
 		    parse_u32(dash + 1, strlen(dash + 1), &out->hi) == 0) {
 			if (out->lo <= out->hi)
 				return 0;
-			err(L, n, "invalid range '%s' (%u is greater than %u)", shown(L, s), out->lo,
-			    out->hi);
+			err(L, n, "invalid range '%s' (%u is greater than %u)", shown(L, s),
+			    out->lo, out->hi);
 			return -1;
 		}
 		if (strspn(s, "0123456789-") == len) {
-			err(L, n, "invalid id '%s' (expected N, LOW-HIGH or a name; ids go up to %u)",
+			err(L, n,
+			    "invalid id '%s' (expected N, LOW-HIGH or a name; ids go up to %u)",
 			    shown(L, s), UINT32_MAX - 1);
 			return -1;
 		}
@@ -374,7 +375,7 @@ static int parse_id(struct loader *L, const yaml_node_t *n, const char *key, int
 
 /* An id field: one item or a list (any of). */
 static void parse_idlist(struct loader *L, const yaml_node_t *n, const char *key, int grp,
-			 struct idlist *il)
+                         struct idlist *il)
 {
 	int k = kind_of(n);
 	size_t cnt = 1;
@@ -398,7 +399,7 @@ static void parse_idlist(struct loader *L, const yaml_node_t *n, const char *key
 	}
 	for (size_t i = 0; i < cnt; i++) {
 		const yaml_node_t *item =
-			k == K_LIST ? node_at(L, n->data.sequence.items.start[i]) : n;
+		    k == K_LIST ? node_at(L, n->data.sequence.items.start[i]) : n;
 
 		if (item && parse_id(L, item, key, grp, &il->v[il->n]) == 0)
 			il->n++;
@@ -440,13 +441,12 @@ static void parse_cond(struct loader *L, const yaml_node_t *n, const char *what,
 			parse_idlist(L, v, cond_keys[ki], grp, &c->id[f]);
 			c->id_mask |= 1u << f;
 		} else {
-			const char *s = kind_of(v) == K_STR ? (const char *)v->data.scalar.value
-							    : "";
+			const char *s =
+			    kind_of(v) == K_STR ? (const char *)v->data.scalar.value : "";
 
 			if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE"))
 				c->fileless = 1;
-			else if (!strcmp(s, "false") || !strcmp(s, "False") ||
-				 !strcmp(s, "FALSE"))
+			else if (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE"))
 				c->fileless = 0;
 			else
 				err(L, v, "'fileless' must be true or false");
@@ -494,7 +494,7 @@ static int add_hook(struct loader *L, struct rule *ru, const yaml_node_t *list, 
 	if (!nh || !na)
 		goto oom_argv;
 	ru->hooks[ru->n_hooks] =
-		(struct policy_hook){.argv = (const char *const *)argv, .timeout_s = timeout};
+	    (struct policy_hook){.argv = (const char *const *)argv, .timeout_s = timeout};
 	ru->hook_argv[ru->n_hooks++] = argv;
 	return 0;
 oom_argv:
@@ -534,8 +534,8 @@ static void parse_hook(struct loader *L, struct rule *ru, const yaml_node_t *v)
 		if (ki == 0) {
 			run = val;
 		} else if (ki == 1) {
-			const char *s = kind_of(val) == K_STR ? (const char *)val->data.scalar.value
-							      : NULL;
+			const char *s =
+			    kind_of(val) == K_STR ? (const char *)val->data.scalar.value : NULL;
 
 			if (s && parse_u32(s, strlen(s), &t) == 0 && t >= 1 && t <= MAX_TIMEOUT)
 				timeout = t;
@@ -653,7 +653,7 @@ static void parse_action(struct loader *L, struct rule *ru, const yaml_node_t *n
 
 /* The 'actions' list of a rule. */
 static void parse_actions(struct loader *L, struct rule *ru, const yaml_node_t *n,
-			  const char *rname)
+                          const char *rname)
 {
 	size_t cnt;
 
@@ -692,8 +692,8 @@ static int push_rule(struct policy *p, struct rule *ru)
 static int claim_name(struct loader *L, const yaml_node_t *n, const char *name)
 {
 	uint32_t first;
-	int r = policy_strmap_put(&L->p->names, name, strlen(name), (uint32_t)L->p->n_rules,
-				  &first);
+	int r =
+	    policy_strmap_put(&L->p->names, name, strlen(name), (uint32_t)L->p->n_rules, &first);
 	const struct rule *f;
 
 	if (r < 0) {
@@ -705,7 +705,7 @@ static int claim_name(struct loader *L, const yaml_node_t *n, const char *name)
 	f = &L->p->rules[first];
 	err(L, n, "duplicate rule name '%s'", shown(L, name));
 	diags_add(L->d, DIAG_NOTE, f->file, f->line, f->col, "'%s' was first defined here",
-		  shown(L, name));
+	          shown(L, name));
 	return -1;
 }
 
@@ -769,7 +769,7 @@ static void parse_rule(struct loader *L, const yaml_node_t *n)
 		case 2: { /* severity */
 			const char *hint;
 			static const char *const sevs[] = {"info", "notice", "warning", "error",
-							   "critical"};
+			                                   "critical"};
 
 			s = want_str(L, v, "severity");
 			if (!s)
@@ -784,7 +784,8 @@ static void parse_rule(struct loader *L, const yaml_node_t *n)
 				    hint);
 			else
 				err(L, v,
-				    "unknown severity '%s' (expected info, notice, warning, error or "
+				    "unknown severity '%s' (expected info, notice, warning, error "
+				    "or "
 				    "critical)",
 				    shown(L, s));
 			break;
@@ -855,9 +856,8 @@ static void parse_root(struct loader *L, const yaml_node_t *root)
 	if (!version) {
 		err(L, root, "missing 'version' (add 'version: 1')");
 	} else {
-		const char *s = kind_of(version) == K_STR
-					? (const char *)version->data.scalar.value
-					: NULL;
+		const char *s =
+		    kind_of(version) == K_STR ? (const char *)version->data.scalar.value : NULL;
 		uint32_t ver;
 
 		if (!s) {
@@ -900,8 +900,19 @@ static void yaml_problem(struct loader *L, const yaml_parser_t *yp)
 	if (yp->error == YAML_READER_ERROR) {
 		/* Only a byte offset: count lines and characters up to it. */
 		unsigned line = 1, col = 1;
+		size_t off = yp->problem_offset;
 
-		for (size_t i = 0; i < yp->problem_offset && i < L->len; i++) {
+		/* Point at the start of a broken sequence, not its bad byte. */
+		for (int k = 0;
+		     k < 4 && off > 0 && off <= L->len && ((unsigned char)L->buf[off - 1] & 0x80) &&
+		     ((off < L->len && ((unsigned char)L->buf[off] & 0xc0) != 0xc0) ||
+		      off == L->len);
+		     k++) {
+			off--;
+			if (((unsigned char)L->buf[off] & 0xc0) == 0xc0)
+				break;
+		}
+		for (size_t i = 0; i < off && i < L->len; i++) {
 			if (L->buf[i] == '\n') {
 				line++;
 				col = 1;
@@ -943,7 +954,7 @@ static const char *add_file(struct policy *p, const char *name)
 
 /* Parse one file's text into p.  Returns 0 or -ENOMEM (errors go to d). */
 static int load_text(struct policy *p, const char *name, const char *text, size_t len,
-		     const struct policy_opts *opts, struct diags *d)
+                     const struct policy_opts *opts, struct diags *d)
 {
 	struct loader L = {.p = p, .d = d, .opts = opts, .buf = text, .len = len};
 	yaml_parser_t yp;
@@ -1022,7 +1033,7 @@ static int read_file(const char *path, char **ret, size_t *ret_len, struct diags
 	if (st.st_size > (off_t)MAX_FILE_SIZE) {
 		r = -EFBIG;
 		diags_add(d, DIAG_ERROR, path, 0, 0, "policy file larger than %u MiB",
-			  MAX_FILE_SIZE >> 20);
+		          MAX_FILE_SIZE >> 20);
 		goto out;
 	}
 	buf = malloc((size_t)st.st_size + 1);
@@ -1038,7 +1049,7 @@ static int read_file(const char *path, char **ret, size_t *ret_len, struct diags
 		if (n < 0) {
 			r = -errno;
 			diags_add(d, DIAG_ERROR, path, 0, 0, "cannot read policy: %s",
-				  strerror(-r));
+			          strerror(-r));
 			goto out;
 		}
 		if (n == 0)
@@ -1058,7 +1069,7 @@ out:
 
 /* Load one file.  0 or -ENOMEM; other problems are reported to d. */
 static int load_file(struct policy *p, const char *path, const struct policy_opts *opts,
-		     struct diags *d)
+                     struct diags *d)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -1089,7 +1100,7 @@ static int name_cmp(const void *a, const void *b)
 
 /* Load every *.yaml / *.yml of a directory in lexical order. */
 static int load_dir(struct policy *p, const char *dir, const struct policy_opts *opts,
-		    struct diags *d)
+                    struct diags *d)
 {
 	DIR *dp = opendir(dir);
 	char **names = NULL;
@@ -1099,7 +1110,7 @@ static int load_dir(struct policy *p, const char *dir, const struct policy_opts 
 
 	if (!dp) {
 		diags_add(d, DIAG_ERROR, dir, 0, 0, "cannot read policy directory: %s",
-			  strerror(errno));
+		          strerror(errno));
 		return 0;
 	}
 	while ((de = readdir(dp))) {
@@ -1163,8 +1174,7 @@ static struct policy *policy_new(void)
 }
 
 /* Common end of every load: refuse on any error, else compile. */
-static int finish(struct policy *p, int r, size_t errors0, struct policy **ret,
-		  struct diags *d)
+static int finish(struct policy *p, int r, size_t errors0, struct policy **ret, struct diags *d)
 {
 	if (r == 0 && d->errors > errors0)
 		r = -EINVAL;
@@ -1179,7 +1189,7 @@ static int finish(struct policy *p, int r, size_t errors0, struct policy **ret,
 }
 
 int policy_load(const char *const *paths, size_t npaths, const struct policy_opts *opts,
-		struct policy **ret, struct diags *d)
+                struct policy **ret, struct diags *d)
 {
 	struct diags local;
 	struct policy *p;
@@ -1201,7 +1211,7 @@ int policy_load(const char *const *paths, size_t npaths, const struct policy_opt
 
 		if (stat(paths[i], &st) < 0) {
 			diags_add(d, DIAG_ERROR, paths[i], 0, 0, "cannot read policy: %s",
-				  strerror(errno));
+			          strerror(errno));
 			continue;
 		}
 		if (S_ISDIR(st.st_mode))
@@ -1217,7 +1227,7 @@ out:
 }
 
 int policy_load_buffer(const char *name, const char *text, size_t len,
-		       const struct policy_opts *opts, struct policy **ret, struct diags *d)
+                       const struct policy_opts *opts, struct policy **ret, struct diags *d)
 {
 	struct diags local;
 	struct policy *p;
@@ -1242,8 +1252,8 @@ out:
 	return r;
 }
 
-int policy_load_configured(const char *const *paths, size_t npaths,
-			   const struct policy_opts *opts, struct policy **ret, struct diags *d)
+int policy_load_configured(const char *const *paths, size_t npaths, const struct policy_opts *opts,
+                           struct policy **ret, struct diags *d)
 {
 	static const char *const def[] = {POLICY_DEFAULT_DIR};
 	struct stat st;

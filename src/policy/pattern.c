@@ -112,14 +112,16 @@ static int glob_check(const char *g, size_t len, char *err, size_t errlen, size_
 					c = (unsigned char)g[++j];
 					esc = 1;
 				}
-				if (c == '-' && !esc && prev >= 0 && j + 1 < len && g[j + 1] != ']') {
+				if (c == '-' && !esc && prev >= 0 && j + 1 < len &&
+				    g[j + 1] != ']') {
 					int hi = (unsigned char)g[j + 1];
 
 					if (hi == '\\' && j + 2 < len)
 						hi = (unsigned char)g[j + 2];
 					if (hi < prev) {
-						snprintf(err, errlen, "invalid range '%c-%c' in '[...]'",
-							 prev, hi);
+						snprintf(err, errlen,
+						         "invalid range '%c-%c' in '[...]'", prev,
+						         hi);
 						*ret_off = j - 1;
 						return -EINVAL;
 					}
@@ -176,8 +178,8 @@ static int glob_set(const char **pp, unsigned char c)
 
 /* Match s[0..se) against the glob p[0..pe); start is the glob's first byte
  * (to tell where a segment begins).  1, 0, or -1 when the budget ran out. */
-static int glob_rec(const char *start, const char *p, const char *pe, const char *s,
-		    const char *se, unsigned *budget)
+static int glob_rec(const char *start, const char *p, const char *pe, const char *s, const char *se,
+                    unsigned *budget)
 {
 	while (p < pe) {
 		if (*budget == 0)
@@ -260,7 +262,7 @@ static int is_glob(const char *t, size_t len)
 }
 
 int policy_pattern_compile(struct pattern *pat, const char *text, size_t len, char *err,
-			   size_t errlen, size_t *ret_off)
+                           size_t errlen, size_t *ret_off)
 {
 	memset(pat, 0, sizeof(*pat));
 	if (len >= 3 && memcmp(text, "re:", 3) == 0) {
@@ -284,7 +286,9 @@ int policy_pattern_compile(struct pattern *pat, const char *text, size_t len, ch
 		}
 		/* Without JIT (unsupported or refused) the interpreter runs,
 		 * under the same limits. */
+#ifndef PW_POLICY_NO_JIT /* defined only to test the interpreter path */
 		(void)pcre2_jit_compile(pat->re, PCRE2_JIT_COMPLETE);
+#endif
 		return 0;
 	}
 	if (len > UINT32_MAX / 2) {
@@ -318,7 +322,7 @@ void policy_pattern_free(struct pattern *pat)
 }
 
 int policy_pattern_match(const struct policy *p, const struct pattern *pat, const char *s,
-			 size_t len)
+                         size_t len)
 {
 	switch (pat->kind) {
 	case PAT_EXACT:
@@ -329,7 +333,7 @@ int policy_pattern_match(const struct policy *p, const struct pattern *pat, cons
 		if (len < pat->prefix_len || memcmp(s, pat->s, pat->prefix_len) != 0)
 			return 0;
 		return glob_rec(pat->s, pat->s + pat->prefix_len, pat->s + pat->len,
-				s + pat->prefix_len, s + len, &budget);
+		                s + pat->prefix_len, s + len, &budget);
 	}
 	default: {
 		pcre2_match_data *md = thread_match_data();

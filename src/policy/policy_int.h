@@ -126,11 +126,11 @@ struct policy {
 	size_t n_rules, cap_rules;
 	struct policy_file *files;
 	size_t n_files, cap_files;
-	struct strmap names;          /* rule name -> rule index */
-	struct strmap exe_index;      /* exact exe -> key index */
+	struct strmap names;           /* rule name -> rule index */
+	struct strmap exe_index;       /* exact exe -> key index */
 	uint32_t *exe_start, *exe_cnt; /* per key: its slice of exe_rules */
-	uint32_t *exe_rules;          /* rule indices, ascending per key */
-	uint32_t *general;            /* rules not in the exe index, ascending */
+	uint32_t *exe_rules;           /* rule indices, ascending per key */
+	uint32_t *general;             /* rules not in the exe index, ascending */
 	size_t n_general;
 	pcre2_match_context *mctx; /* match limits for every regex */
 };
@@ -146,12 +146,12 @@ struct policy {
  * 0, -ENOMEM, or -EINVAL with a message in err (errlen bytes) and the byte
  * offset of the problem inside text in *ret_off. */
 int policy_pattern_compile(struct pattern *pat, const char *text, size_t len, char *err,
-			   size_t errlen, size_t *ret_off);
+                           size_t errlen, size_t *ret_off);
 /* Free what pat owns; accepts a zeroed pattern. */
 void policy_pattern_free(struct pattern *pat);
 /* 1 when s matches, 0 when not, -1 when a match limit was hit. */
 int policy_pattern_match(const struct policy *p, const struct pattern *pat, const char *s,
-			 size_t len);
+                         size_t len);
 /* True when id lies in l. */
 int policy_idlist_has(const struct idlist *l, uint32_t id);
 /* Sort and merge the intervals of l in place. */
@@ -165,10 +165,11 @@ pcre2_match_context *policy_match_context_new(void);
 uint64_t policy_hash(const char *s, size_t len);
 /* Find key; returns its slot or NULL. */
 const struct strmap_slot *policy_strmap_get(const struct strmap *m, const char *key, size_t len,
-					    uint64_t hash);
+                                            uint64_t hash);
 /* Insert key (not copied) with val unless present.  Returns 1 when
  * inserted, 0 when present (*ret_val then holds its value), -ENOMEM. */
-int policy_strmap_put(struct strmap *m, const char *key, size_t len, uint32_t val, uint32_t *ret_val);
+int policy_strmap_put(struct strmap *m, const char *key, size_t len, uint32_t val,
+                      uint32_t *ret_val);
 void policy_strmap_free(struct strmap *m);
 /* Build the evaluation indexes of a fully loaded policy.  0 or -ENOMEM. */
 int policy_compile(struct policy *p);

@@ -1,0 +1,503 @@
+/*
+ * test_policy_eval.c - evaluation semantics, the issue's example policy,
+ * the built-in default and large policies.
+ *
+ * Overview: loads policies from strings or fixtures and checks the verdict
+ * of imagined launches field by field.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "policy_helpers.h"
+
+/* Read a whole file into a malloc'd string. */
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long n;
+
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	assert_true(n >= 0);
+	rewind(f);
+	buf = malloc((size_t)n + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static const char order_text[] = "version: 1\n"
+                                 "rules:\n"
+                                 "  - name: first\n"
+                                 "    match: {exe: /bin/a}\n"
+                                 "    actions: [log]\n"
+                                 "  - name: everything\n"
+                                 "    actions: [log]\n"
+                                 "  - name: third\n"
+                                 "    match: {exe: [/bin/b, /bin/a, /bin/a]}\n"
+                                 "    severity: error\n"
+                                 "    actions: [log]\n"
+                                 "  - name: glob\n"
+                                 "    match: {exe: '/bin/*'}\n"
+                                 "    actions: [log]\n"
+                                 "  - name: exact-and-uid\n"
+                                 "    match: {exe: /bin/a, uid: 0}\n"
+                                 "    actions: [log]\n";
+
+static void test_rule_order(void **state)
+{
+	struct policy *p = load_ok(order_text);
+	struct proc_info *pi = pi_new("/bin/a", 1000);
+	struct policy_verdict v;
+
+	(void)state;
+	assert_int_equal(policy_rule_count(p), 5);
+	assert_int_equal(policy_eval(p, pi, &v), 4);
+	assert_string_equal(verdict_names(p, &v), "first,everything,third,glob");
+	assert_int_equal(v.actions, ACT_LOG);
+	assert_int_equal(v.severity, SEV_ERROR);
+	assert_int_equal(v.allow_rule, -1);
+	pi->uid = 0;
+	policy_eval(p, pi, &v);
+	assert_string_equal(verdict_names(p, &v), "first,everything,third,glob,exact-and-uid");
+	snprintf(pi->exe, sizeof(pi->exe), "/bin/b");
+	policy_eval(p, pi, &v);
+	assert_string_equal(verdict_names(p, &v), "everything,third,glob");
+	snprintf(pi->exe, sizeof(pi->exe), "/bin/c");
+	policy_eval(p, pi, &v);
+	assert_string_equal(verdict_names(p, &v), "everything,glob");
+	assert_int_equal(v.severity, SEV_NOTICE);
+	snprintf(pi->exe, sizeof(pi->exe), "/usr/bin/c");
+	policy_eval(p, pi, &v);
+	assert_string_equal(verdict_names(p, &v), "everything");
+	free(pi);
+	policy_unref(p);
+}
+
+static void test_allow_stops(void **state)
+{
+	struct policy *p = load_ok("version: 1\n"
+	                           "rules:\n"
+	                           "  - name: log-root\n"
+	                           "    match: {uid: 0}\n"
+	                           "    actions: [log]\n"
+	                           "  - name: allow-ls\n"
+	                           "    match: {exe: /bin/ls}\n"
+	                           "    actions: [allow]\n"
+	                           "  - name: kill-all\n"
+	                           "    actions: [kill, hook: [/bin/echo]]\n");
+	struct proc_info *pi = pi_new("/bin/ls", 1000);
+	struct policy_verdict v;
+
+	(void)state;
+	/* only the allow matched: actions is exactly ACT_ALLOW */
+	assert_int_equal(policy_eval(p, pi, &v), 1);
+	assert_int_equal(v.actions, ACT_ALLOW);
+	assert_int_equal(v.allow_rule, 1);
+	assert_int_equal(v.signal, 0);
+	assert_int_equal(v.n_hook_rules, 0);
+	/* earlier rules still count; later ones do not */
+	pi->uid = 0;
+	assert_int_equal(policy_eval(p, pi, &v), 2);
+	assert_string_equal(verdict_names(p, &v), "log-root,allow-ls");
+	assert_int_equal(v.actions, ACT_LOG | ACT_ALLOW);
+	/* without the allow, the last rule applies */
+	snprintf(pi->exe, sizeof(pi->exe), "/bin/cat");
+	assert_int_equal(policy_eval(p, pi, &v), 2);
+	assert_int_equal(v.actions, ACT_LOG | ACT_KILL | ACT_HOOK);
+	assert_int_equal(v.allow_rule, -1);
+	assert_int_equal(v.signal, SIGKILL);
+	assert_int_equal(v.signal_rule, 2);
+	assert_int_equal(v.n_hook_rules, 1);
+	assert_int_equal(v.hook_rules[0], 2);
+	free(pi);
+	policy_unref(p);
+}
+
+static void test_unless(void **state)
+{
+	struct policy *p = load_ok("version: 1\n"
+	                           "rules:\n"
+	                           "  - name: curl\n"
+	                           "    match: {comm: curl}\n"
+	                           "    unless:\n"
+	                           "      uid: 0\n"
+	                           "      cmdline: 're:^curl -s https://updates\\.'\n"
+	                           "    actions: [log]\n"
+	                           "  - name: no-match-block\n"
+	                           "    unless: {exe: '/usr/**'}\n"
+	                           "    actions: [log]\n");
+	struct proc_info *pi = pi_new("/usr/bin/curl", 0);
+	struct policy_verdict v;
+
+	(void)state;
+	pi_argv(pi, "curl", "-s", "https://updates.example.org", NULL);
+	assert_int_equal(policy_eval(p, pi, &v), 0); /* both unless keys hold */
+	pi->uid = 1000;
+	assert_int_equal(policy_eval(p, pi, &v), 1); /* only one does */
+	assert_string_equal(verdict_names(p, &v), "curl");
+	pi->uid = 0;
+	pi_argv(pi, "curl", "http://evil", NULL);
+	assert_int_equal(policy_eval(p, pi, &v), 1);
+	snprintf(pi->exe, sizeof(pi->exe), "/opt/curl");
+	assert_int_equal(policy_eval(p, pi, &v), 2);
+	assert_string_equal(verdict_names(p, &v), "curl,no-match-block");
+	free(pi);
+	policy_unref(p);
+}
+
+static void test_accumulate_and_signal(void **state)
+{
+	struct policy *p = load_ok("version: 1\n"
+	                           "rules:\n"
+	                           "  - name: term\n"
+	                           "    actions: [kill: SIGTERM]\n"
+	                           "  - name: hooked\n"
+	                           "    severity: warning\n"
+	                           "    actions: [log, hook: {run: [/bin/true, x], timeout: 7}]\n"
+	                           "  - name: strongest\n"
+	                           "    match: {uid: 0}\n"
+	                           "    actions: [kill]\n"
+	                           "  - name: hup\n"
+	                           "    actions: [kill: hup, kill: INT]\n");
+	struct proc_info *pi = pi_new("/bin/x", 1000);
+	struct policy_verdict v;
+	const struct policy_hook *h;
+	int sig = 0;
+
+	(void)state;
+	assert_int_equal(policy_eval(p, pi, &v), 3);
+	assert_int_equal(v.actions, ACT_KILL | ACT_LOG | ACT_HOOK);
+	assert_int_equal(v.signal, SIGTERM); /* the first in rule order */
+	assert_int_equal(v.signal_rule, 0);
+	assert_int_equal(v.severity, SEV_WARNING);
+	assert_int_equal(v.n_hook_rules, 1);
+	assert_int_equal(policy_rule_hooks(p, v.hook_rules[0], &h), 1);
+	assert_string_equal(h[0].argv[0], "/bin/true");
+	assert_string_equal(h[0].argv[1], "x");
+	assert_null(h[0].argv[2]);
+	assert_int_equal(h[0].timeout_s, 7);
+	pi->uid = 0;
+	assert_int_equal(policy_eval(p, pi, &v), 4);
+	assert_int_equal(v.signal, SIGKILL); /* SIGKILL beats everything */
+	assert_int_equal(v.signal_rule, 2);
+	assert_int_equal(policy_rule_actions(p, 3, &sig), ACT_KILL);
+	assert_int_equal(sig, SIGHUP);
+	free(pi);
+	policy_unref(p);
+}
+
+static void test_truncation(void **state)
+{
+	char *text = malloc(100 * 64 + 64);
+	size_t n = 0;
+	struct policy *p;
+	struct proc_info *pi = pi_new("/bin/x", 0);
+	struct policy_verdict v;
+
+	(void)state;
+	assert_non_null(text);
+	n += (size_t)sprintf(text + n, "version: 1\nrules:\n");
+	for (int i = 0; i < 70; i++)
+		n += (size_t)sprintf(text + n, "  - {name: r%d, actions: [hook: [/bin/h]]}\n", i);
+	p = load_ok(text);
+	assert_int_equal(policy_eval(p, pi, &v), 70);
+	assert_int_equal(v.n_rules, POLICY_MAX_MATCHES);
+	assert_int_equal(v.rules_truncated, 70 - POLICY_MAX_MATCHES);
+	assert_int_equal(v.n_hook_rules, POLICY_MAX_MATCHES);
+	policy_unref(p);
+	free(pi);
+	free(text);
+}
+
+static void test_catastrophic_regex(void **state)
+{
+	struct policy *p = load_ok("version: 1\n"
+	                           "rules:\n"
+	                           "  - name: evil\n"
+	                           "    match: {cmdline: 're:(a+)+$'}\n"
+	                           "    actions: [log]\n"
+	                           "  - name: evil-glob\n"
+	                           "    match: {exe: '**a**a**a**a**a**a**a**a**c'}\n"
+	                           "    actions: [log]\n"
+	                           "  - name: after\n"
+	                           "    actions: [log]\n");
+	struct proc_info *pi = pi_new("/bin/x", 0);
+	struct policy_verdict v;
+	struct timespec t0, t1;
+	char arg[4001];
+	double ms;
+
+	(void)state;
+	memset(arg, 'a', sizeof(arg) - 2);
+	arg[sizeof(arg) - 2] = 'b';
+	arg[sizeof(arg) - 1] = '\0';
+	pi_argv(pi, arg, NULL);
+	snprintf(pi->exe, sizeof(pi->exe), "/%s", arg);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(policy_eval(p, pi, &v), 1);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	assert_string_equal(verdict_names(p, &v), "after");
+	assert_int_equal(v.match_errors, 2); /* the regex and the glob hit their limits */
+	assert_true(ms < 2000.0);
+	/* a short subject matches normally, without errors */
+	pi_argv(pi, "aaa", NULL);
+	snprintf(pi->exe, sizeof(pi->exe), "/bin/x");
+	assert_int_equal(policy_eval(p, pi, &v), 2);
+	assert_int_equal(v.match_errors, 0);
+	free(pi);
+	policy_unref(p);
+}
+
+/* Evaluate pi against p and return the verdict's rule names. */
+static const char *eval_names(const struct policy *p, const struct proc_info *pi,
+                              struct policy_verdict *v)
+{
+	policy_eval(p, pi, v);
+	return verdict_names(p, v);
+}
+
+static void test_example_policy(void **state)
+{
+	const char *path = PW_FIXTURES "/policy/example.yaml";
+	struct policy *p = NULL;
+	struct policy_verdict v;
+	struct proc_info *pi;
+	const struct policy_hook *h;
+	struct diags d;
+
+	(void)state;
+	diags_init(&d);
+	assert_int_equal(policy_load(&path, 1, NULL, &p, &d), 0);
+	assert_int_equal(d.n, 0);
+	assert_int_equal(policy_rule_count(p), 4);
+	assert_int_equal(policy_file_count(p), 1);
+	assert_int_equal(policy_needs(p), POLICY_NEED_PARENT | POLICY_NEED_ARGV);
+
+	/* kiosk-allowed: the kiosk user's allowed programs stop evaluation */
+	pi = pi_new("/usr/bin/firefox-esr", 4244);
+	assert_string_equal(eval_names(p, pi, &v), "kiosk-allowed");
+	assert_int_equal(v.actions, ACT_ALLOW);
+	assert_int_equal(v.allow_rule, 0);
+	snprintf(pi->exe, sizeof(pi->exe), "/opt/kiosk/bin/app");
+	assert_string_equal(eval_names(p, pi, &v), "kiosk-allowed");
+	/* even a miner's cmdline: allow stops before 'miners' */
+	pi_argv(pi, "app", "stratum+tcp://pool", NULL);
+	assert_string_equal(eval_names(p, pi, &v), "kiosk-allowed");
+	assert_int_equal(v.actions, ACT_ALLOW);
+
+	/* kiosk-deny-rest: anything else the kiosk user runs is killed */
+	snprintf(pi->exe, sizeof(pi->exe), "/usr/bin/xterm");
+	pi_argv(pi, "xterm", NULL);
+	assert_string_equal(eval_names(p, pi, &v), "kiosk-deny-rest");
+	assert_int_equal(v.actions, ACT_KILL | ACT_LOG);
+	assert_int_equal(v.signal, SIGKILL);
+	assert_int_equal(v.severity, SEV_NOTICE);
+	/* another user running the same program: nothing */
+	pi->uid = 1000;
+	assert_string_equal(eval_names(p, pi, &v), "");
+	assert_int_equal(v.actions, 0);
+	free(pi);
+
+	/* shell-from-web-server */
+	pi = pi_new("/usr/bin/bash", 33);
+	pi_parent(pi, "/usr/sbin/nginx");
+	pi_argv(pi, "bash", "-i", NULL);
+	assert_string_equal(eval_names(p, pi, &v), "shell-from-web-server");
+	assert_int_equal(v.severity, SEV_CRITICAL);
+	assert_int_equal(v.actions, ACT_LOG | ACT_HOOK);
+	assert_int_equal(v.n_hook_rules, 1);
+	assert_int_equal(policy_rule_hooks(p, v.hook_rules[0], &h), 1);
+	assert_string_equal(h[0].argv[0], "/usr/local/libexec/page-oncall");
+	assert_string_equal(h[0].argv[1], "--severity");
+	assert_string_equal(h[0].argv[2], "high");
+	assert_null(h[0].argv[3]);
+	assert_int_equal(h[0].timeout_s, 10);
+	snprintf(pi->exe, sizeof(pi->exe), "/bin/sh");
+	pi_parent(pi, "/usr/lib/php/8.2/php-fpm8.2");
+	assert_string_equal(eval_names(p, pi, &v), "shell-from-web-server");
+	/* the healthcheck exception */
+	pi_argv(pi, "sh", "-c", "/usr/lib/nginx/healthcheck", NULL);
+	assert_string_equal(eval_names(p, pi, &v), "");
+	/* not a shell, or not under a web server */
+	pi_argv(pi, "sh", NULL);
+	snprintf(pi->exe, sizeof(pi->exe), "/usr/bin/python3");
+	assert_string_equal(eval_names(p, pi, &v), "");
+	snprintf(pi->exe, sizeof(pi->exe), "/usr/bin/dash");
+	pi_parent(pi, "/usr/sbin/sshd");
+	assert_string_equal(eval_names(p, pi, &v), "");
+	free(pi);
+
+	/* miners */
+	pi = pi_new("/home/u/.cache/x", 1000);
+	pi_argv(pi, "x", "-o", "stratum+ssl://pool.example:3333", NULL);
+	assert_string_equal(eval_names(p, pi, &v), "miners");
+	assert_int_equal(v.actions, ACT_KILL | ACT_HOOK);
+	assert_int_equal(v.signal, SIGKILL);
+	assert_int_equal(v.signal_rule, 3);
+	assert_int_equal(policy_rule_hooks(p, 3, &h), 1);
+	assert_string_equal(h[0].argv[0], "/usr/local/sbin/quarantine");
+	assert_null(h[0].argv[1]);
+	assert_int_equal(h[0].timeout_s, 5);
+	pi_argv(pi, "x", "-o", "stratum+udp://pool", NULL);
+	assert_string_equal(eval_names(p, pi, &v), "");
+	free(pi);
+
+	diags_free(&d);
+	policy_unref(p);
+}
+
+static void test_default_policy(void **state)
+{
+	const char *text = policy_default_text();
+	struct policy *p = load_ok(text), *q = NULL;
+	struct proc_info *pi = pi_new("/usr/bin/ls", 1000);
+	struct policy_verdict v;
+	struct stat st;
+	struct diags d;
+
+	(void)state;
+	assert_string_equal(eval_names(p, pi, &v), "default-every-launch");
+	assert_int_equal(v.actions, ACT_LOG);
+	assert_int_equal(v.severity, SEV_INFO);
+	snprintf(pi->exe, sizeof(pi->exe), "/tmp/x");
+	assert_string_equal(eval_names(p, pi, &v), "default-every-launch,default-exec-from-temp");
+	assert_int_equal(v.severity, SEV_WARNING);
+	snprintf(pi->exe, sizeof(pi->exe), "/dev/shm/a/b");
+	assert_string_equal(eval_names(p, pi, &v), "default-every-launch,default-exec-from-temp");
+	snprintf(pi->exe, sizeof(pi->exe), "/var/tmp/.x/y");
+	assert_string_equal(eval_names(p, pi, &v), "default-every-launch,default-exec-from-temp");
+	snprintf(pi->exe, sizeof(pi->exe), "/memfd:payload (deleted)");
+	pi->flags = PI_EXE_MEMFD;
+	assert_string_equal(eval_names(p, pi, &v), "default-every-launch,default-fileless-exec");
+	assert_int_equal(v.severity, SEV_ERROR);
+	pi->flags = 0;
+	snprintf(pi->exe, sizeof(pi->exe), "/usr/bin/bash");
+	pi_parent(pi, "/usr/bin/python3");
+	pi_ancestor(pi, "/usr/sbin/apache2");
+	assert_string_equal(eval_names(p, pi, &v),
+	                    "default-every-launch,default-shell-under-server");
+	assert_int_equal(v.severity, SEV_CRITICAL);
+	assert_int_equal(v.actions, ACT_LOG); /* nothing killed */
+	pi_parent(pi, "/usr/sbin/mariadbd");
+	pi->n_ancestors = 0;
+	pi->ancestors_len = 0;
+	assert_string_equal(eval_names(p, pi, &v),
+	                    "default-every-launch,default-shell-under-server");
+	pi_parent(pi, "/usr/sbin/sshd");
+	assert_string_equal(eval_names(p, pi, &v), "default-every-launch");
+	for (size_t i = 0; i < policy_rule_count(p); i++)
+		assert_int_equal(policy_rule_actions(p, (uint32_t)i, NULL), ACT_LOG);
+
+	/* with nothing configured, the built-in default is what loads */
+	if (stat(POLICY_DEFAULT_DIR, &st) != 0) {
+		diags_init(&d);
+		assert_int_equal(policy_load_configured(NULL, 0, NULL, &q, &d), 0);
+		assert_int_equal(policy_rule_count(q), policy_rule_count(p));
+		assert_string_equal(policy_rule_name(q, 3), "default-shell-under-server");
+		policy_unref(q);
+		diags_free(&d);
+	}
+	free(pi);
+	policy_unref(p);
+}
+
+static void test_default_file_matches(void **state)
+{
+	char *file = slurp(PW_SOURCE_DIR "/policies/builtin/default.yaml");
+
+	(void)state;
+	assert_string_equal(file, policy_default_text());
+	free(file);
+}
+
+static void test_many_exact_rules(void **state)
+{
+	enum { N_RULES = 10000 };
+	size_t cap = (size_t)N_RULES * 96 + 64, n = 0;
+	char *text = malloc(cap);
+	struct policy *p;
+	struct proc_info *pi = pi_new("/usr/bin/prog7777", 0);
+	struct policy_verdict v;
+
+	(void)state;
+	assert_non_null(text);
+	n += (size_t)snprintf(text + n, cap - n, "version: 1\nrules:\n");
+	for (int i = 0; i < N_RULES; i++)
+		n += (size_t)snprintf(text + n, cap - n,
+		                      "  - name: rule-%d\n    match: {exe: /usr/bin/prog%d}\n"
+		                      "    actions: [log]\n",
+		                      i, i);
+	p = load_ok(text);
+	assert_int_equal(policy_rule_count(p), N_RULES);
+	assert_int_equal(policy_eval(p, pi, &v), 1);
+	assert_int_equal(v.rules[0], 7777);
+	assert_string_equal(policy_rule_name(p, 7777), "rule-7777");
+	snprintf(pi->exe, sizeof(pi->exe), "/usr/bin/prog10000");
+	assert_int_equal(policy_eval(p, pi, &v), 0);
+	snprintf(pi->exe, sizeof(pi->exe), "/usr/bin/prog0");
+	assert_int_equal(policy_eval(p, pi, &v), 1);
+	assert_int_equal(v.rules[0], 0);
+	policy_unref(p);
+	free(pi);
+	free(text);
+}
+
+static void test_refcount(void **state)
+{
+	struct policy *p = load_ok("version: 1\nrules: []\n");
+
+	(void)state;
+	assert_ptr_equal(policy_ref(p), p);
+	policy_unref(p);
+	assert_int_equal(policy_rule_count(p), 0);
+	policy_unref(p);
+	policy_unref(NULL);
+}
+
+static void test_deny_allowed_with_opt(void **state)
+{
+	static const char text[] = "version: 1\nrules:\n"
+	                           "  - {name: d, match: {exe: '/tmp/**'}, actions: [deny]}\n";
+	struct policy_opts opts = {.allow_deny = 1};
+	struct policy *p = NULL;
+	struct proc_info *pi = pi_new("/tmp/x", 0);
+	struct policy_verdict v;
+	char *msg = load_fail(text);
+
+	(void)state;
+	assert_non_null(strstr(msg, "fanotify"));
+	free(msg);
+	assert_int_equal(policy_load_buffer("t.yaml", text, strlen(text), &opts, &p, NULL), 0);
+	policy_eval(p, pi, &v);
+	assert_int_equal(v.actions, ACT_DENY);
+	policy_unref(p);
+	free(pi);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_rule_order),
+	    cmocka_unit_test(test_allow_stops),
+	    cmocka_unit_test(test_unless),
+	    cmocka_unit_test(test_accumulate_and_signal),
+	    cmocka_unit_test(test_truncation),
+	    cmocka_unit_test(test_catastrophic_regex),
+	    cmocka_unit_test(test_example_policy),
+	    cmocka_unit_test(test_default_policy),
+	    cmocka_unit_test(test_default_file_matches),
+	    cmocka_unit_test(test_many_exact_rules),
+	    cmocka_unit_test(test_refcount),
+	    cmocka_unit_test(test_deny_allowed_with_opt),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
