@@ -191,7 +191,8 @@ static void read_ancestors(int procfd, struct proc_info *pi, pid_t pid)
 		pi->have |= PI_HAVE_ANCESTORS;
 }
 
-/* Read exe and cmdline, the parts that vanish first; fills *ret_*. */
+/* Zero pi, and read exe and cmdline, the parts that vanish first (the exe
+ * link before anything else, even the memset); fills *ret_*. */
 static void read_early(int procfd, pid_t pid, struct proc_info *pi, int *ret_exe_err,
                        int *ret_argv_err, size_t *ret_argv_len)
 {
@@ -201,6 +202,8 @@ static void read_early(int procfd, pid_t pid, struct proc_info *pi, int *ret_exe
 
 	n = read_exe(procfd, pid, link, sizeof(link));
 	*ret_exe_err = n < 0 ? (int)n : 0;
+	memset(pi, 0, sizeof(*pi));
+	pi->pid = (int32_t)pid;
 	if (n > 0)
 		proc_set_exe(pi, link, (size_t)n);
 
@@ -215,7 +218,7 @@ static void read_early(int procfd, pid_t pid, struct proc_info *pi, int *ret_exe
 int proc_snapshot(int procfd, pid_t pid, unsigned opts, struct proc_info *pi,
                   struct proc_read_stats *st)
 {
-	struct proc_read_stats dummy;
+	struct proc_read_stats dummy = {0};
 	struct proc_stat ps;
 	int exe_err, argv_err, stat_err, ids_err, gone = 0, r;
 	size_t argv_len;
@@ -223,8 +226,6 @@ int proc_snapshot(int procfd, pid_t pid, unsigned opts, struct proc_info *pi,
 
 	if (!st)
 		st = &dummy;
-	memset(pi, 0, sizeof(*pi));
-	pi->pid = (int32_t)pid;
 	st->snapshots++;
 
 	read_early(procfd, pid, pi, &exe_err, &argv_err, &argv_len);
@@ -262,9 +263,12 @@ int proc_snapshot(int procfd, pid_t pid, unsigned opts, struct proc_info *pi,
 			st->miss_exe++;
 			gone |= is_gone(exe_err);
 		}
+		/* An empty cmdline with the exe still there is a process in the
+		 * middle of execve (the args are set after the exe); a gone one
+		 * shows in exe or stat. */
 		if (argv_len == 0) {
 			st->miss_argv++;
-			gone |= argv_err == 0 || is_gone(argv_err);
+			gone |= is_gone(argv_err);
 		}
 	}
 

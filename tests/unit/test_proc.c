@@ -351,10 +351,13 @@ static void xreadlink(const char *path, char *buf, size_t size)
 	buf[n] = '\0';
 }
 
-/* Fork a child that execs /bin/sleep 30; wait until the exec is visible. */
+/* Fork a child that execs /bin/sleep 30; wait until the exec is complete
+ * (the exe link changes early in execve, the args only later). */
 static pid_t spawn_sleep(void)
 {
-	char path[64], link[PATH_MAX];
+	static const char want[] = "/bin/sleep\0"
+	                           "30";
+	char path[64], buf[64];
 	pid_t pid = fork();
 
 	assert_true(pid >= 0);
@@ -362,20 +365,18 @@ static pid_t spawn_sleep(void)
 		execl("/bin/sleep", "/bin/sleep", "30", (char *)NULL);
 		_exit(127);
 	}
-	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
-	for (int i = 0; i < 2000; i++) {
-		ssize_t n = readlink(path, link, sizeof(link) - 1);
+	live_child = pid;
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	for (int i = 0; i < 5000; i++) {
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf)) : -1;
 
-		if (n > 0) {
-			link[n] = '\0';
-			if (strstr(link, "sleep")) {
-				live_child = pid;
-				return pid;
-			}
-		}
+		if (fd >= 0)
+			close(fd);
+		if (n == sizeof(want) && memcmp(buf, want, sizeof(want)) == 0)
+			return pid;
 		usleep(1000);
 	}
-	live_child = pid;
 	fail_msg("child %d never exec'd /bin/sleep", (int)pid);
 	return -1;
 }
