@@ -43,7 +43,9 @@ struct hook_request {
 #define HOOKEXEC_MAX_ARGS 256u     /* argv entries per request */
 #define HOOKEXEC_MAX_RECORD 65536u /* one result line; size hookexec_read()'s buf so */
 
-/* Fork the executor.  0 and *ret, or negative errno. */
+/* Fork the executor.  0 and *ret, or negative errno.  opts may be NULL (all
+ * defaults).  Call it from a thread that lives as long as the agent: the
+ * executor gets SIGTERM (PR_SET_PDEATHSIG) when the forking thread exits. */
 int hookexec_start(const struct hookexec_opts *o, struct hookexec **ret);
 /* Queue a request without blocking.  0; -EAGAIN when the socket is full
  * (counted as skipped); -E2BIG when the request does not fit a message. */

@@ -15,8 +15,9 @@
  * and stderr pipes, capture buffers, deadline), a bounded FIFO of requests
  * waiting for a slot, the per-rule rate-limit windows and the queue of result
  * records not yet sent.  It checks every message before reading a field,
- * spawns hooks with posix_spawn (never a shell) in their own process group
- * with a clean environment, default signal dispositions and an empty mask,
+ * spawns hooks with fork + execve (never a shell) in their own process group
+ * with a clean environment, default signal dispositions and an empty mask
+ * (not posix_spawn: glibc's leaves its internal signals 32 and 33 ignored),
  * kills the group at the deadline, and sends one record per request.  When
  * the agent's end closes (or SIGTERM, e.g. the agent died: PR_SET_PDEATHSIG)
  * it lets running hooks go on for at most 2 s, kills them, and exits.
@@ -29,7 +30,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,12 +49,10 @@
 #define EX_SOCK_FD 3
 #define EX_CLOSE_GRACE_MS 2000
 #define EX_DRAIN_MS 1000 /* after a hook exits, wait this long for its pipes */
-#define EX_MAX_OUTQ 1024 /* results not yet sent; beyond it stop reading requests */
+#define EX_MAX_OUTQ 2048 /* results owed (sent or not); at it stop reading requests */
 #define EX_MAX_RULES 1024
 #define STOP_WAIT_MS 3000
 #define HOOK_PATH "PATH=/usr/sbin:/usr/bin:/sbin:/bin"
-
-extern char **environ;
 
 /* The request header; the parts follow in this order, each NUL-terminated. */
 struct hook_msg {
@@ -65,7 +63,7 @@ struct hook_msg {
 	uint32_t timeout_s;
 	int32_t pid, ppid;
 	uint32_t uid;
-	uint32_t argv_len; /* argc strings, NULs included */
+	uint32_t argv_len;                                   /* argc strings, NULs included */
 	uint32_t rule_len, exe_len, cmdline_len, record_len; /* NUL included */
 };
 
@@ -139,7 +137,7 @@ static bool one_string(const char *p, uint32_t len)
 }
 
 int hookexec_decode(const void *msg, size_t len, struct hook_request *ret, const char **argv,
-		    const char **ret_why)
+                    const char **ret_why)
 {
 	const char *p = msg, *a, *end;
 	struct hook_msg m;
@@ -203,16 +201,16 @@ int hookexec_decode(const void *msg, size_t len, struct hook_request *ret, const
 		return -EBADMSG;
 	}
 	*ret = (struct hook_request){
-		.argv = argv,
-		.timeout_s = m.timeout_s,
-		.rule = p,
-		.pid = m.pid,
-		.ppid = m.ppid,
-		.uid = m.uid,
-		.exe = p + m.rule_len,
-		.cmdline = p + m.rule_len + m.exe_len,
-		.record = p + m.rule_len + m.exe_len + m.cmdline_len,
-		.record_len = m.record_len - 1,
+	    .argv = argv,
+	    .timeout_s = m.timeout_s,
+	    .rule = p,
+	    .pid = m.pid,
+	    .ppid = m.ppid,
+	    .uid = m.uid,
+	    .exe = p + m.rule_len,
+	    .cmdline = p + m.rule_len + m.exe_len,
+	    .record = p + m.rule_len + m.exe_len + m.cmdline_len,
+	    .record_len = m.record_len - 1,
 	};
 	return 0;
 }
@@ -300,7 +298,7 @@ static void ex_queue_result(struct executor *ex, const char *line, size_t len)
 	struct ex_msg *m;
 
 	if (ex->sock_dead || ex->o_len >= EX_MAX_OUTQ)
-		return; /* cannot happen while open: requests stop at a full outq */
+		return; /* not while open: see ex_can_read() */
 	m = &ex->outq[(ex->o_head + ex->o_len) % EX_MAX_OUTQ];
 	m->data = malloc(len);
 	if (!m->data)
@@ -315,8 +313,9 @@ static void ex_flush_results(struct executor *ex)
 {
 	while (ex->o_len) {
 		struct ex_msg *m = &ex->outq[ex->o_head];
-		ssize_t n = ex->sock_dead ? -1 : send(ex->sock, m->data, m->len,
-						       MSG_DONTWAIT | MSG_NOSIGNAL);
+		ssize_t n = ex->sock_dead
+		                ? -1
+		                : send(ex->sock, m->data, m->len, MSG_DONTWAIT | MSG_NOSIGNAL);
 
 		if (n < 0 && !ex->sock_dead && (errno == EAGAIN || errno == EINTR))
 			return;
@@ -360,8 +359,8 @@ static void signal_name(int sig, char *buf, size_t size)
 
 /* Build and queue the `hook` record for a request: result is "ok", "exit",
  * "signal", "timeout", "skipped" or "error"; job is NULL when nothing ran. */
-static void ex_report(struct executor *ex, const struct hook_request *req,
-		      const struct ex_job *job, const char *result, const char *reason)
+static void ex_report(struct executor *ex, const struct hook_request *req, const struct ex_job *job,
+                      const char *result, const char *reason)
 {
 	char tbuf[32], sbuf[32];
 	struct jbuf j;
@@ -464,46 +463,68 @@ static int ex_build_env(const struct hook_request *req, char **env, char **own)
 	return r;
 }
 
-/* Spawn the hook of a job whose request is decoded; 0 or negative errno. */
-static int ex_spawn(struct executor *ex, struct ex_job *job)
+/* In the forked child: own process group, default signals, empty mask, the
+ * pipes on 0-2, execve.  On failure writes errno to ep and exits. */
+static __attribute__((noreturn)) void ex_child_exec(const struct ex_job *job, char **env, int in,
+                                                    int out, int err, int ep)
 {
-	int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
-	char *env[8], *own[6] = {NULL};
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	sigset_t none, all;
-	int r;
+	struct sigaction dfl = {.sa_handler = SIG_DFL};
+	sigset_t none;
+	int e;
 
-	(void)ex;
-	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) {
+	setpgid(0, 0);
+	for (int sig = 1; sig < NSIG; sig++)
+		sigaction(sig, &dfl, NULL); /* glibc's internal ones refuse: never ignored */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (dup2(in, STDIN_FILENO) < 0 || dup2(out, STDOUT_FILENO) < 0 ||
+	    dup2(err, STDERR_FILENO) < 0)
+		goto fail;
+	execve(job->req.argv[0], (char *const *)(uintptr_t)job->req.argv, env);
+fail:
+	e = errno;
+	if (write(ep, &e, sizeof(e)) < 0)
+		_exit(127);
+	_exit(127);
+}
+
+/* Spawn the hook of a job whose request is decoded (fork + execve, never a
+ * shell); 0 or negative errno (exec failures included). */
+static int ex_spawn(struct ex_job *job)
+{
+	int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1}, ep[2] = {-1, -1};
+	char *env[8], *own[6] = {NULL};
+	ssize_t n;
+	pid_t pid;
+	int r, e;
+
+	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 ||
+	    pipe2(ep, O_CLOEXEC) < 0) {
 		r = -errno;
-		goto out_pipes;
+		goto out;
 	}
 	r = ex_build_env(&job->req, env, own);
 	if (r < 0)
-		goto out_pipes;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, in[0], STDIN_FILENO);
-	posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
-	posix_spawn_file_actions_adddup2(&fa, err[1], STDERR_FILENO);
-	posix_spawnattr_init(&at);
-	sigemptyset(&none);
-	sigfillset(&all);
-	sigdelset(&all, SIGKILL);
-	sigdelset(&all, SIGSTOP);
-	posix_spawnattr_setsigmask(&at, &none);
-	posix_spawnattr_setsigdefault(&at, &all);
-	posix_spawnattr_setpgroup(&at, 0);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-					      POSIX_SPAWN_SETSIGDEF);
-	r = -posix_spawn(&job->pid, job->req.argv[0], &fa, &at, (char *const *)job->req.argv,
-			 env);
-	posix_spawnattr_destroy(&at);
-	posix_spawn_file_actions_destroy(&fa);
-	if (r < 0) {
-		job->pid = 0;
-		goto out_pipes;
+		goto out;
+	pid = fork();
+	if (pid < 0) {
+		r = -errno;
+		goto out;
 	}
+	if (pid == 0)
+		ex_child_exec(job, env, in[0], out[1], err[1], ep[1]);
+	close_fd(&ep[1]);
+	/* EOF: execve succeeded (ep is O_CLOEXEC); an int: it failed */
+	do
+		n = read(ep[0], &e, sizeof(e));
+	while (n < 0 && errno == EINTR);
+	if (n == (ssize_t)sizeof(e)) {
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		r = -e;
+		goto out;
+	}
+	job->pid = pid;
 	job->in_fd = in[1];
 	job->out_fd = out[0];
 	job->err_fd = err[0];
@@ -511,11 +532,13 @@ static int ex_spawn(struct executor *ex, struct ex_job *job)
 	fcntl(job->in_fd, F_SETFL, O_NONBLOCK);
 	fcntl(job->out_fd, F_SETFL, O_NONBLOCK);
 	fcntl(job->err_fd, F_SETFL, O_NONBLOCK);
-out_pipes:
+	r = 0;
+out:
 	for (int i = 0; i < 2; i++) {
 		close_fd(&in[i]);
 		close_fd(&out[i]);
 		close_fd(&err[i]);
+		close_fd(&ep[i]);
 	}
 	for (int i = 0; i < 6; i++)
 		free(own[i]);
@@ -552,7 +575,7 @@ static void ex_start(struct executor *ex, char *msg, size_t len)
 	job->deadline_ms = job->start_ms + (uint64_t)timeout * 1000u;
 	if (ex->closing && job->deadline_ms > ex->close_deadline)
 		job->deadline_ms = ex->close_deadline;
-	r = ex_spawn(ex, job);
+	r = ex_spawn(job);
 	if (r < 0) {
 		snprintf(reason, sizeof(reason), "spawn failed: %s", strerror(-r));
 		ex_report(ex, &job->req, NULL, "error", reason);
@@ -631,16 +654,25 @@ static void ex_begin_closing(struct executor *ex)
 	}
 }
 
+/* May another request be read?  Every request read owes one result, so the
+ * results queued, running and waiting together stay within the result queue
+ * (beyond it the agent's socket fills and its submits are counted skips). */
+static bool ex_can_read(const struct executor *ex)
+{
+	return !ex->closing && !ex->sock_dead && ex->o_len + ex->running + ex->q_len < EX_MAX_OUTQ;
+}
+
 /* Read the agent's requests until none is waiting. */
 static void ex_read_requests(struct executor *ex)
 {
-	for (int i = 0; i < 64 && !ex->closing && ex->o_len < EX_MAX_OUTQ; i++) {
-		ssize_t n = recv(ex->sock, ex->rbuf, HOOKEXEC_MAX_MSG + 1, MSG_DONTWAIT | MSG_TRUNC);
+	for (int i = 0; i < 64 && ex_can_read(ex); i++) {
+		ssize_t n =
+		    recv(ex->sock, ex->rbuf, HOOKEXEC_MAX_MSG + 1, MSG_DONTWAIT | MSG_TRUNC);
 
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			return;
 		if (n <= 0) { /* EOF: the agent closed its end (or died) */
-			ex->sock_dead = n < 0;
+			ex->sock_dead = true;
 			ex_begin_closing(ex);
 			return;
 		}
@@ -680,7 +712,7 @@ static void ex_feed_stdin(struct ex_job *job)
 {
 	while (job->in_off < job->req.record_len) {
 		ssize_t n = write(job->in_fd, job->req.record + job->in_off,
-				  job->req.record_len - job->in_off);
+		                  job->req.record_len - job->in_off);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -811,21 +843,23 @@ static void ex_loop(struct executor *ex)
 		size_t n = 0;
 
 		pfd[n++] = (struct pollfd){.fd = ex->sigfd, .events = POLLIN};
-		pfd[n] = (struct pollfd){.fd = ex->sock_dead ? -1 : ex->sock};
-		if (!ex->closing && ex->o_len < EX_MAX_OUTQ)
+		pfd[n] = (struct pollfd){.fd = -1};
+		if (ex_can_read(ex))
 			pfd[n].events |= POLLIN;
-		if (ex->o_len)
+		if (ex->o_len && !ex->sock_dead)
 			pfd[n].events |= POLLOUT;
+		if (pfd[n].events) /* else a hangup would be reported in a busy loop */
+			pfd[n].fd = ex->sock;
 		n++;
 		for (unsigned i = 0; i < ex->o.max_concurrent; i++) {
 			struct ex_job *job = &ex->jobs[i];
 
-			pfd[n++] = (struct pollfd){.fd = job->pid ? job->in_fd : -1,
-						   .events = POLLOUT};
-			pfd[n++] = (struct pollfd){.fd = job->pid ? job->out_fd : -1,
-						   .events = POLLIN};
-			pfd[n++] = (struct pollfd){.fd = job->pid ? job->err_fd : -1,
-						   .events = POLLIN};
+			pfd[n++] =
+			    (struct pollfd){.fd = job->pid ? job->in_fd : -1, .events = POLLOUT};
+			pfd[n++] =
+			    (struct pollfd){.fd = job->pid ? job->out_fd : -1, .events = POLLIN};
+			pfd[n++] =
+			    (struct pollfd){.fd = job->pid ? job->err_fd : -1, .events = POLLIN};
 		}
 		if (poll(pfd, n, ex_poll_timeout(ex, now)) < 0 && errno != EINTR)
 			break;
@@ -844,7 +878,7 @@ static void ex_loop(struct executor *ex)
 			if (p[2].revents && job->err_fd >= 0)
 				ex_capture(ex, &job->err_fd, &job->err);
 		}
-		if (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))
+		if (pfd[1].revents & (POLLIN | POLLHUP | POLLERR) && ex_can_read(ex))
 			ex_read_requests(ex);
 		ex_reap(ex); /* cheap, and covers a SIGCHLD merged with an earlier one */
 		ex_check_deadlines(ex, mono_ms());
@@ -856,19 +890,19 @@ static void ex_loop(struct executor *ex)
 }
 
 /* Put the socket on fd 3 with 0-2 open and every other fd closed. */
-static int ex_sanitize_fds(int sock)
+static int ex_sanitize_fds(int orig)
 {
-	int null_fd;
+	int sock = orig, null_fd;
 
 	if (sock < EX_SOCK_FD) {
-		sock = fcntl(sock, F_DUPFD_CLOEXEC, EX_SOCK_FD);
+		sock = fcntl(orig, F_DUPFD_CLOEXEC, EX_SOCK_FD);
 		if (sock < 0)
 			return -errno;
 	}
 	for (int fd = 0; fd < EX_SOCK_FD; fd++) {
-		if (fcntl(fd, F_GETFD) >= 0 && fd != sock)
+		if (fcntl(fd, F_GETFD) >= 0 && fd != orig)
 			continue;
-		null_fd = open("/dev/null", O_RDWR);
+		null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 		if (null_fd >= 0 && null_fd != fd) {
 			dup2(null_fd, fd);
 			close(null_fd);
@@ -905,8 +939,7 @@ static int ex_setup_signals(void)
 }
 
 /* The executor process: never returns. */
-static __attribute__((noreturn)) void ex_main(int sock, const struct hookexec_opts *o,
-					      pid_t agent)
+static __attribute__((noreturn)) void ex_main(int sock, const struct hookexec_opts *o, pid_t agent)
 {
 	struct executor *ex;
 	int rc = 1;
@@ -952,7 +985,7 @@ out:
 
 int hookexec_start(const struct hookexec_opts *opts, struct hookexec **ret)
 {
-	struct hookexec_opts o = *opts;
+	struct hookexec_opts o = opts ? *opts : (struct hookexec_opts){0};
 	int sv[2], sndbuf = 1 << 20, r;
 	struct hookexec *h;
 	pid_t agent = getpid();
@@ -967,6 +1000,10 @@ int hookexec_start(const struct hookexec_opts *opts, struct hookexec **ret)
 		o.max_output = 4096;
 	if (!o.max_queue)
 		o.max_queue = 256;
+	if (o.max_concurrent > EX_MAX_OUTQ / 4)
+		o.max_concurrent = EX_MAX_OUTQ / 4;
+	if (o.max_queue > EX_MAX_OUTQ / 2)
+		o.max_queue = EX_MAX_OUTQ / 2;
 	h = calloc(1, sizeof(*h));
 	if (!h)
 		return -ENOMEM;

@@ -54,7 +54,7 @@ static void test_escapes(void **state)
 
 	(void)state;
 	assert_string_equal(one_string(buf, sizeof(buf), in, sizeof(in) - 1),
-			    "{\"s\":\"a\\\"b\\\\c\\n\\t\\r\\b\\f\\u0001\\u001f\\u007f/z\"}\n");
+	                    "{\"s\":\"a\\\"b\\\\c\\n\\t\\r\\b\\f\\u0001\\u001f\\u007f/z\"}\n");
 	/* NUL and every other control character via json_strn */
 	for (int c = 0; c < 0x20; c++) {
 		char ch = (char)c, want[32];
@@ -90,24 +90,24 @@ static void test_utf8(void **state)
 	static const struct {
 		const char *in, *out;
 	} cases[] = {
-		{"\xc3\xa9", "\xc3\xa9"},                 /* e acute */
-		{"\xe2\x82\xac", "\xe2\x82\xac"},         /* euro */
-		{"\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80"}, /* emoji */
-		{"\xf4\x8f\xbf\xbf", "\xf4\x8f\xbf\xbf"}, /* U+10FFFF */
-		{"\xc0\x80", "\\ufffd\\ufffd"},           /* overlong NUL */
-		{"\xc1\xbf", "\\ufffd\\ufffd"},           /* overlong */
-		{"\xe0\x80\xaf", "\\ufffd\\ufffd\\ufffd"}, /* overlong '/' */
-		{"\xf0\x80\x80\xaf", "\\ufffd\\ufffd\\ufffd\\ufffd"},
-		{"\xed\xa0\x80", "\\ufffd\\ufffd\\ufffd"}, /* surrogate D800 */
-		{"\xed\xbf\xbf", "\\ufffd\\ufffd\\ufffd"}, /* surrogate DFFF */
-		{"\xf4\x90\x80\x80", "\\ufffd\\ufffd\\ufffd\\ufffd"}, /* U+110000 */
-		{"\xf5\x80\x80\x80", "\\ufffd\\ufffd\\ufffd\\ufffd"},
-		{"\xe2\x82", "\\ufffd\\ufffd"},           /* truncated at the end */
-		{"\xe2\x82x", "\\ufffd\\ufffdx"},         /* truncated mid-string */
-		{"\xf0\x9f\x98", "\\ufffd\\ufffd\\ufffd"},
-		{"\x80", "\\ufffd"},                      /* stray continuation */
-		{"\xff\xfe", "\\ufffd\\ufffd"},
-		{"a\xc3", "a\\ufffd"},
+	    {"\xc3\xa9", "\xc3\xa9"},                  /* e acute */
+	    {"\xe2\x82\xac", "\xe2\x82\xac"},          /* euro */
+	    {"\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80"},  /* emoji */
+	    {"\xf4\x8f\xbf\xbf", "\xf4\x8f\xbf\xbf"},  /* U+10FFFF */
+	    {"\xc0\x80", "\\ufffd\\ufffd"},            /* overlong NUL */
+	    {"\xc1\xbf", "\\ufffd\\ufffd"},            /* overlong */
+	    {"\xe0\x80\xaf", "\\ufffd\\ufffd\\ufffd"}, /* overlong '/' */
+	    {"\xf0\x80\x80\xaf", "\\ufffd\\ufffd\\ufffd\\ufffd"},
+	    {"\xed\xa0\x80", "\\ufffd\\ufffd\\ufffd"},            /* surrogate D800 */
+	    {"\xed\xbf\xbf", "\\ufffd\\ufffd\\ufffd"},            /* surrogate DFFF */
+	    {"\xf4\x90\x80\x80", "\\ufffd\\ufffd\\ufffd\\ufffd"}, /* U+110000 */
+	    {"\xf5\x80\x80\x80", "\\ufffd\\ufffd\\ufffd\\ufffd"},
+	    {"\xe2\x82", "\\ufffd\\ufffd"},   /* truncated at the end */
+	    {"\xe2\x82x", "\\ufffd\\ufffdx"}, /* truncated mid-string */
+	    {"\xf0\x9f\x98", "\\ufffd\\ufffd\\ufffd"},
+	    {"\x80", "\\ufffd"}, /* stray continuation */
+	    {"\xff\xfe", "\\ufffd\\ufffd"},
+	    {"a\xc3", "a\\ufffd"},
 	};
 	char buf[256], want[256];
 
@@ -115,7 +115,7 @@ static void test_utf8(void **state)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		snprintf(want, sizeof(want), "{\"s\":\"%s\"}\n", cases[i].out);
 		assert_string_equal(one_string(buf, sizeof(buf), cases[i].in, strlen(cases[i].in)),
-				    want);
+		                    want);
 	}
 }
 
@@ -207,12 +207,12 @@ static void build_record(struct jbuf *j)
 }
 
 static const char record_want[] =
-	"{\"type\":\"exec\",\"pid\":-42,\"big\":18446744073709551615,\"gone\":false,"
-	"\"argv\":[\"/bin/echo\",\"quote \\\" and \\\\ and\\nnewline\","
-	"\"bad \\ufffd\\ufffd utf8 \xe2\x82\xac\"],"
-	"\"actions\":[{\"action\":\"kill\",\"signal\":\"SIGKILL\","
-	"\"nested\":[[1,2],[],null,true]},{\"action\":\"hook\",\"raw\":{\"x\":1}}],"
-	"\"empty\":{},\"null_str\":null,\"last\":\"done\"}\n";
+    "{\"type\":\"exec\",\"pid\":-42,\"big\":18446744073709551615,\"gone\":false,"
+    "\"argv\":[\"/bin/echo\",\"quote \\\" and \\\\ and\\nnewline\","
+    "\"bad \\ufffd\\ufffd utf8 \xe2\x82\xac\"],"
+    "\"actions\":[{\"action\":\"kill\",\"signal\":\"SIGKILL\","
+    "\"nested\":[[1,2],[],null,true]},{\"action\":\"hook\",\"raw\":{\"x\":1}}],"
+    "\"empty\":{},\"null_str\":null,\"last\":\"done\"}\n";
 
 static void test_nested(void **state)
 {
@@ -312,14 +312,14 @@ static void test_rfc3339(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_validator_itself),
-		cmocka_unit_test(test_escapes),
-		cmocka_unit_test(test_utf8),
-		cmocka_unit_test(test_huge_string),
-		cmocka_unit_test(test_nested),
-		cmocka_unit_test(test_truncation_every_size),
-		cmocka_unit_test(test_too_deep),
-		cmocka_unit_test(test_rfc3339),
+	    cmocka_unit_test(test_validator_itself),
+	    cmocka_unit_test(test_escapes),
+	    cmocka_unit_test(test_utf8),
+	    cmocka_unit_test(test_huge_string),
+	    cmocka_unit_test(test_nested),
+	    cmocka_unit_test(test_truncation_every_size),
+	    cmocka_unit_test(test_too_deep),
+	    cmocka_unit_test(test_rfc3339),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
