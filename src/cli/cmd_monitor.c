@@ -150,6 +150,18 @@ static void print_exec(struct monitor *m, const struct pw_event *ev, const char 
 		    pw_ticks_to_mono(pi->start_time) > ev->ktime_ns + 20000000ull)
 			pi->flags |= PI_GONE; /* a newer process owns the pid */
 	}
+	if ((pi->flags & PI_GONE) && !(pi->have & PI_HAVE_STAT)) {
+		/* what the fork event told us survives the process */
+		struct pid_entry *c = cache_get(m, ev->pid);
+		if (c) {
+			pi->ppid = c->ppid;
+			pi->uid = pi->euid = c->uid;
+			pi->have |= PI_HAVE_STAT | PI_HAVE_IDS;
+			copy_str(pi->parent_exe, sizeof(pi->parent_exe), c->exe);
+			copy_str(pi->parent_comm, sizeof(pi->parent_comm), c->comm);
+			pi->have |= PI_HAVE_PARENT_EXE | PI_HAVE_PARENT_COMM;
+		}
+	}
 	if (r == 0) {
 		struct pid_entry *e = cache_slot(m, ev->pid);
 		if (pi->have & PI_HAVE_STAT)
@@ -345,11 +357,14 @@ static void print_other(struct monitor *m, const struct pw_event *ev)
 		default:
 			break;
 		}
+		char ubuf[16] = "-";
+		if (e)
+			snprintf(ubuf, sizeof(ubuf), "%u", e->uid);
 		text_time(ev->ktime_ns, tbuf, sizeof(tbuf));
 		fprintf(m->out, "%s %-8s %7d %7d %6s %s %s\n", tbuf,
 			ev->type == PW_EV_FORK && ev->pid != ev->tid ? "clone" : pw_event_name(ev->type),
 			ev->tid != ev->pid && ev->type != PW_EV_FORK ? ev->tid : ev->pid, ppid,
-			e ? (snprintf(tbuf, sizeof(tbuf), "%u", e->uid), tbuf) : "-",
+			ubuf,
 			e ? (e->exe[0] ? e->exe : e->comm) : "<unknown>", data);
 	}
 	if (ev->type == PW_EV_EXIT && ev->pid == ev->tid) {

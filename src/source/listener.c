@@ -103,7 +103,8 @@ static int handle_dgram(struct nl_source *s, const void *buf, size_t len, uint32
 		return 0;
 	}
 	if (r == NL_DEC_ACK) {
-		if (want_ack && ev.b == want_ack + 1 && (uint32_t)ev.pid == s->seq) {
+		/* the kernel echoes our ack + 1 (the seq it reports is its own) */
+		if (want_ack && ev.b == want_ack + 1) {
 			*err = (int)ev.a;
 			return 1;
 		}
@@ -192,7 +193,13 @@ static int recv_batch(struct nl_source *s, unsigned batch, uint32_t want_ack, in
 }
 
 /* Subscribe and wait for our acknowledgement (events received meanwhile are
- * queued).  0, or negative errno with why filled. */
+ * queued).  On Linux 6.6+ the first message is a struct proc_input for every
+ * event type: the kernel's own filter also applies to its acknowledgement
+ * (an ack is event type NONE), so a narrower mask would hide it.  Once the
+ * ack proves the kernel took a proc_input, a second message narrows the mask
+ * (its ack is filtered away, as expected).  Kernels before 6.6 ignore a
+ * proc_input without an ack; then the plain 4-byte operation is sent.
+ * 0, or negative errno with why filled. */
 static int subscribe(struct nl_source *s, char *why, size_t whylen)
 {
 	unsigned timeout = s->o.ack_timeout_ms ? s->o.ack_timeout_ms : 1000;
@@ -204,17 +211,16 @@ static int subscribe(struct nl_source *s, char *why, size_t whylen)
 		uint64_t deadline;
 		int r, err = 0, got = 0;
 
-		if (attempt == 1 && !try_filter)
-			break;
+		if (attempt == 0 && !try_filter)
+			continue;
 		s->seq++;
-		r = nl_send_op(s->fd, PROC_CN_MCAST_LISTEN, s->o.events, with_filter, s->seq, ack);
+		r = nl_send_op(s->fd, PROC_CN_MCAST_LISTEN, NL_KERNEL_EVENT_ALL, with_filter,
+			       s->seq, ack);
 		if (r < 0) {
 			snprintf(why, whylen, "cannot send the subscription to the proc connector: %s",
 				 strerror(-r));
 			return r;
 		}
-		/* with the old 4-byte message the kernel acks promptly; allow the
-		 * filter form half the time before falling back */
 		deadline = pw_now_mono() +
 			   (uint64_t)(with_filter ? timeout / 2 : timeout) * 1000000ull;
 		while (!got && pw_now_mono() < deadline) {
@@ -225,23 +231,26 @@ static int subscribe(struct nl_source *s, char *why, size_t whylen)
 				return r;
 			}
 		}
-		if (got) {
-			if (err) {
-				if (err == EPERM)
-					snprintf(why, whylen,
-						 "the proc connector refused the subscription "
-						 "(EPERM): before Linux 6.6 it needs CAP_NET_ADMIN "
-						 "(run as root)");
-				else
-					snprintf(why, whylen,
-						 "the proc connector refused the subscription: %s",
-						 strerror(err));
-				return -err;
-			}
-			s->kernel_filter = with_filter;
-			s->subscribed = true;
-			return 0;
+		if (!got)
+			continue;
+		if (err) {
+			if (err == EPERM)
+				snprintf(why, whylen,
+					 "the proc connector refused the subscription (EPERM): "
+					 "before Linux 6.6 it needs CAP_NET_ADMIN (run as root)");
+			else
+				snprintf(why, whylen,
+					 "the proc connector refused the subscription: %s",
+					 strerror(err));
+			return -err;
 		}
+		s->subscribed = true;
+		if (with_filter && (s->o.events & PW_EV_ALL_KERNEL) != PW_EV_ALL_KERNEL) {
+			r = nl_send_op(s->fd, PROC_CN_MCAST_LISTEN, s->o.events, true, ++s->seq,
+				       0);
+			s->kernel_filter = r == 0;
+		}
+		return 0;
 	}
 	nl_explain_no_ack(why, whylen);
 	return -ENOTCONN;

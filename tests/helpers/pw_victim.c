@@ -9,6 +9,10 @@
  *   --exec PATH ARGS...   execve PATH with ARGS (argv[0] = PATH): a chain
  *   --fork-exec PATH ...  fork a child that execs PATH, wait, exit with its
  *                         status (128 + signal when killed)
+ *   --bg-exec PATH ...    fork a child that execs PATH and exit 0 at once
+ *                         (the child lives on: storms of long-lived processes)
+ * Other arguments that do not start with "--" are payload, ignored (tests
+ * put spaces, quotes and patterns in them).
  * --exec and --fork-exec take the rest of the command line.  Static, no
  * PATH search, nothing printed except on a usage or exec error.
  */
@@ -107,6 +111,17 @@ int main(int argc, char **argv)
 			return 127;
 		} else if (strcmp(argv[i], "--fork-exec") == 0 && i + 1 < argc) {
 			return fork_exec(argv + i + 1);
+		} else if (strcmp(argv[i], "--bg-exec") == 0 && i + 1 < argc) {
+			pid_t pid = fork();
+			if (pid < 0)
+				return 126;
+			if (pid == 0) {
+				execve(argv[i + 1], argv + i + 1, environ);
+				_exit(127);
+			}
+			return 0;
+		} else if (strncmp(argv[i], "--", 2) != 0) {
+			continue; /* payload */
 		} else {
 			goto usage;
 		}
@@ -114,6 +129,6 @@ int main(int argc, char **argv)
 	return (int)code;
 usage:
 	fprintf(stderr, "usage: pw_victim [--sleep-ms N] [--exit N] "
-	                "[--exec PATH ARGS... | --fork-exec PATH ARGS...]\n");
+	                "[--exec|--fork-exec|--bg-exec PATH ARGS...] [PAYLOAD...]\n");
 	return 2;
 }

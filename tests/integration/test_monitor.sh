@@ -20,9 +20,9 @@ done
 grep -q '"marker"' "$T/mon.json" || fail "monitor never showed the marker exec: $(cat "$T/mon.err")"
 
 setpriv --reuid=$TUID --regid=$TUID --clear-groups \
-	"$T/parent-bin" --fork-exec "$T/child-bin" --exit 7 'arg with space' "quote\"d" || true
+	"$T/parent-bin" --fork-exec "$T/child-bin" --sleep-ms 300 --exit 7 'arg with space' "quote\"d" || true
 
-wait_for "$T/mon.json" 5 "child-bin.*arg with space" || fail "exec of child-bin not seen"
+wait_for "$T/mon.json" 5 '"exe":"'"$T"'/child-bin".*arg with space' || fail "exec of child-bin not seen"
 sleep 0.5
 kill -INT "$MON"
 wait "$MON" || fail "monitor exited with $?"
@@ -43,7 +43,8 @@ def one(pred, what):
 parent = one(lambda r: r["type"] == "exec" and r.get("exe") == f"{T}/parent-bin", "parent exec")
 child = one(lambda r: r["type"] == "exec" and r.get("exe") == f"{T}/child-bin"
             and "arg with space" in r.get("argv", []), "child exec")
-assert child["argv"] == [f"{T}/child-bin", "--exit", "7", "arg with space", 'quote"d'], child["argv"]
+assert child["argv"] == [f"{T}/child-bin", "--sleep-ms", "300", "--exit", "7", "arg with space",
+                         'quote"d'], child["argv"]
 assert child["uid"] == uid, child
 assert child["euid"] == uid, child
 assert child["ppid"] == parent["pid"], (child, parent)
