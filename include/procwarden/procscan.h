@@ -24,15 +24,26 @@ static inline uint64_t procscan_event_ticks(const struct pw_event *ev)
 	return (uint64_t)ev->a | (uint64_t)ev->b << 32;
 }
 
-/* A direct-mapped memory of (pid, start time) of processes already reported,
- * so that a rescan skips what the listener delivered. */
+/* A direct-mapped memory of processes already reported: (pid, start time,
+ * exe) and whether a rescan reported it.  A rescan skips what the listener
+ * delivered; the listener's late event for a process a rescan already
+ * reported (it was still queued) is skipped too. */
 #define SEEN_SLOTS 8192
 struct seen_set {
 	int32_t pid[SEEN_SLOTS];
-	uint64_t start[SEEN_SLOTS];
+	uint32_t exe_hash[SEEN_SLOTS];
+	uint64_t start[SEEN_SLOTS]; /* ticks; bit 63: reported by a rescan */
 };
-void seen_add(struct seen_set *s, int32_t pid, uint64_t start_ticks);
+#define SEEN_RESCAN (1ull << 63)
+/* FNV-1a of an exe path. */
+uint32_t seen_hash(const char *exe);
+void seen_add(struct seen_set *s, int32_t pid, uint64_t start_ticks, uint32_t exe_hash,
+	      bool by_rescan);
+/* Rescan path: was this process (pid, start) reported already? */
 bool seen_has(const struct seen_set *s, int32_t pid, uint64_t start_ticks);
+/* Listener path: did a rescan already report this very exec? */
+bool seen_rescanned(const struct seen_set *s, int32_t pid, uint64_t start_ticks,
+		    uint32_t exe_hash);
 
 /* Visit every process started at or after since_mono_ns (CLOCK_MONOTONIC;
  * 0 = every process), except the caller itself.  The event's ktime_ns is the

@@ -211,8 +211,12 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source)
 	}
 	if (source == SRC_SCAN && (pi->flags & PI_KTHREAD))
 		goto out;
-	if (same && (pi->have & PI_HAVE_STAT))
-		seen_add(&a->seen, pi->pid, pi->start_time);
+	if (same && (pi->have & PI_HAVE_STAT)) {
+		uint32_t h = seen_hash(pi->exe);
+		if (source == SRC_NETLINK && seen_rescanned(&a->seen, pi->pid, pi->start_time, h))
+			goto out; /* a rescan evaluated this exec already */
+		seen_add(&a->seen, pi->pid, pi->start_time, h, source != SRC_NETLINK);
+	}
 	a->c.launches++;
 	a->c.by_source[source]++;
 	if (pi->flags & PI_GONE)

@@ -53,6 +53,7 @@ struct monitor {
 	uint64_t by_type[32];
 	uint64_t overrun_events;
 	uint64_t rescanned;
+	uint64_t dup_skipped; /* listener events for execs a rescan reported first */
 	uint64_t last_ktime; /* kernel time of the last event delivered */
 	struct seen_set seen; /* execs reported, so that rescans skip them */
 	struct pid_entry cache[CACHE_SIZE];
@@ -164,8 +165,15 @@ static void print_exec(struct monitor *m, const struct pw_event *ev, const char 
 	}
 	if (r == 0) {
 		struct pid_entry *e = cache_slot(m, ev->pid);
-		if (pi->have & PI_HAVE_STAT)
-			seen_add(&m->seen, ev->pid, pi->start_time);
+		if (pi->have & PI_HAVE_STAT) {
+			uint32_t h = seen_hash(pi->exe);
+			bool rescan = strcmp(source, "netlink") != 0;
+			if (!rescan && seen_rescanned(&m->seen, ev->pid, pi->start_time, h)) {
+				m->dup_skipped++; /* a rescan reported this exec already */
+				goto out;
+			}
+			seen_add(&m->seen, ev->pid, pi->start_time, h, rescan);
+		}
 		e->pid = ev->pid;
 		e->ppid = pi->ppid;
 		e->uid = pi->uid;
@@ -224,6 +232,7 @@ static void print_exec(struct monitor *m, const struct pw_event *ev, const char 
 			pi->exe[0] ? pi->exe : "<unknown>", args,
 			(pi->flags & PI_GONE) ? " [gone]" : "", proc_info_fileless(pi) ? " [fileless]" : "");
 	}
+out:
 	if (ev->pidfd >= 0)
 		close(ev->pidfd);
 }
@@ -453,10 +462,11 @@ static void summary(struct monitor *m)
 	fprintf(stderr, " (total %llu)\n", (unsigned long long)total);
 	fprintf(stderr,
 		"procwarden monitor: overruns %llu (events lost to a full buffer), ring drops %llu, "
-		"rescanned %llu, gone before read %llu, foreign messages ignored %llu, "
-		"malformed %llu\n",
+		"rescanned %llu (%llu reported again by the listener, skipped), gone before read "
+		"%llu, foreign messages ignored %llu, malformed %llu\n",
 		(unsigned long long)st.overruns, (unsigned long long)st.ring_drops,
-		(unsigned long long)m->rescanned, (unsigned long long)m->rs.gone,
+		(unsigned long long)m->rescanned, (unsigned long long)m->dup_skipped,
+		(unsigned long long)m->rs.gone,
 		(unsigned long long)st.foreign, (unsigned long long)st.malformed);
 }
 

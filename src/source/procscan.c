@@ -64,17 +64,37 @@ int procscan_run(int procfd, uint64_t since_mono_ns, procscan_fn fn, void *arg)
 	return c.count;
 }
 
-void seen_add(struct seen_set *s, int32_t pid, uint64_t start_ticks)
+uint32_t seen_hash(const char *exe)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *exe; exe++)
+		h = (h ^ (unsigned char)*exe) * 16777619u;
+	return h;
+}
+
+void seen_add(struct seen_set *s, int32_t pid, uint64_t start_ticks, uint32_t exe_hash,
+	      bool by_rescan)
 {
 	uint32_t i = (uint32_t)pid & (SEEN_SLOTS - 1);
 
 	s->pid[i] = pid;
-	s->start[i] = start_ticks;
+	s->start[i] = start_ticks | (by_rescan ? SEEN_RESCAN : 0);
+	s->exe_hash[i] = exe_hash;
 }
 
 bool seen_has(const struct seen_set *s, int32_t pid, uint64_t start_ticks)
 {
 	uint32_t i = (uint32_t)pid & (SEEN_SLOTS - 1);
 
-	return s->pid[i] == pid && s->start[i] == start_ticks;
+	return s->pid[i] == pid && (s->start[i] & ~SEEN_RESCAN) == start_ticks;
+}
+
+bool seen_rescanned(const struct seen_set *s, int32_t pid, uint64_t start_ticks,
+		    uint32_t exe_hash)
+{
+	uint32_t i = (uint32_t)pid & (SEEN_SLOTS - 1);
+
+	return s->pid[i] == pid && s->start[i] == (start_ticks | SEEN_RESCAN) &&
+	       s->exe_hash[i] == exe_hash;
 }
