@@ -249,6 +249,12 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source)
 			ar->result = "gone";
 			a->c.signals_gone++;
 		} else {
+#ifdef PW_TEST_HOOKS
+			/* test-only: widen the window between the snapshot and the
+			 * kill, so that a test can let the victim exit in between */
+			if (a->test_kill_delay_ms)
+				usleep(a->test_kill_delay_ms * 1000u);
+#endif
 			r = pidfd_signal(ev->pidfd, v.signal);
 			latency = (int64_t)(pw_now_mono() - ev->ktime_ns) / 1000;
 			if (r == 0) {
@@ -256,6 +262,7 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source)
 				a->c.signals_sent++;
 			} else if (r == -ESRCH) {
 				ar->result = "gone";
+				pi->flags |= PI_GONE;
 				a->c.signals_gone++;
 			} else {
 				ar->result = r == -EPERM ? "error: EPERM" : "error";
@@ -546,6 +553,10 @@ int agent_run(const struct agent_opts *o)
 	}
 	a->o = o;
 	a->procfd = a->sfd = a->tfd = -1;
+#ifdef PW_TEST_HOOKS
+	if (getenv("PROCWARDEN_TEST_KILL_DELAY_MS"))
+		a->test_kill_delay_ms = (unsigned)atoi(getenv("PROCWARDEN_TEST_KILL_DELAY_MS"));
+#endif
 	a->pi = malloc(sizeof(*a->pi));
 	a->pi2 = malloc(sizeof(*a->pi2));
 	a->line = malloc(RECORD_SIZE);

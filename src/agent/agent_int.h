@@ -46,6 +46,7 @@ struct agent {
 	uint64_t last_match_error_record;
 	struct seen_set seen; /* launches evaluated, so that rescans skip them */
 	bool confined;
+	unsigned test_kill_delay_ms; /* PW_TEST_HOOKS builds only */
 	char *line;     /* record buffer */
 	char *hookline; /* hook result buffer */
 };

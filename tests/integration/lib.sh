@@ -71,3 +71,33 @@ for i, line in enumerate(open(sys.argv[1], 'rb'), 1):
 print(f"{n} JSON lines valid")
 PY
 }
+
+# Start the agent with the given arguments, logging to $T/agent.json; wait for
+# its `start` record.  Sets AGENT to its pid.
+start_agent() {
+	: >"$T/agent.json"
+	"$PROCWARDEN" run --log "$T/agent.json" "$@" 2>"$T/agent.err" &
+	AGENT=$!
+	PIDS+=("$AGENT")
+	if ! wait_for "$T/agent.json" 20 '"type":"start"'; then
+		cat "$T/agent.err" >&2
+		fail "the agent did not start"
+	fi
+}
+
+# Stop the agent (SIGTERM) and check it wrote its `stop` record and exited 0.
+stop_agent() {
+	kill -TERM "$AGENT"
+	local rc=0
+	wait "$AGENT" || rc=$?
+	PIDS=("${PIDS[@]/$AGENT/}")
+	[ "$rc" = 0 ] || { cat "$T/agent.err" >&2; fail "the agent exited with $rc"; }
+	grep -q '"type":"stop"' "$T/agent.json" || fail "no stop record"
+	json_lines_valid "$T/agent.json"
+}
+
+# Write a policy file (standard input) into $T with safe permissions.
+write_policy() { # name
+	cat >"$T/$1"
+	chmod 0644 "$T/$1"
+}

@@ -1,0 +1,48 @@
+#!/bin/bash
+# The kill path never signals a process that is not the one the event was
+# about.  A test-only knob (PW_TEST_HOOKS builds) delays the kill by 400 ms
+# after the snapshot; the victim exits after 50 ms and is reaped, so the
+# pinned pidfd refers to a dead process: the kill must be refused and
+# recorded as "gone".  A bystander started meanwhile must be untouched.
+. "$(dirname "$0")/lib.sh"
+
+private_bin pw_victim victim
+private_bin pw_victim bystander
+write_policy kill.yaml <<EOF2
+version: 1
+rules:
+  - name: kill-victim
+    match:
+      exe: "$T/victim"
+    actions: [kill]
+EOF2
+if ! grep -q PW_TEST_HOOKS:BOOL=ON "$PW_BUILD_DIR/CMakeCache.txt"; then
+	echo "SKIP: needs a build with -DPW_TEST_HOOKS=ON"
+	exit 77
+fi
+PROCWARDEN_TEST_KILL_DELAY_MS=400 start_agent --policy "$T/kill.yaml" --no-scan
+rc=0
+"$T/victim" --sleep-ms 50 --exit 4 quick || rc=$?
+[ "$rc" = 4 ] || fail "the victim should have run to its end (exit $rc)"
+"$T/bystander" --sleep-ms 3000 &
+BY=$!
+PIDS+=("$BY")
+wait_for "$T/agent.json" 10 "$T/victim" || fail "no record of the victim"
+sleep 0.3
+kill -0 "$BY" 2>/dev/null || fail "the bystander died"
+stop_agent
+python3 - "$T" <<'PY'
+import json, sys
+T = sys.argv[1]
+recs = [json.loads(l) for l in open(f"{T}/agent.json")]
+v = [r for r in recs if r["type"] == "exec" and r["rules"] == ["kill-victim"]]
+assert len(v) == 1, v
+r = v[0]
+assert r.get("gone") is True, r
+assert r["actions"] == [{"action": "kill", "signal": "SIGKILL", "rule": "kill-victim",
+                         "result": "gone"}], r["actions"]
+stop = [x for x in recs if x["type"] == "stop"][0]
+assert stop["signals_sent"] == 0 and stop["signals_gone"] == 1, stop
+print("the kill of a vanished process was refused and recorded as gone")
+PY
+echo PASS

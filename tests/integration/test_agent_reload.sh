@@ -1,0 +1,61 @@
+#!/bin/bash
+# SIGHUP with a broken policy keeps the old policy working (and writes an
+# `error` record with the loader's messages); SIGHUP with a new valid policy
+# switches to it (a `reload` record).  SIGHUP also reopens the log (logrotate).
+. "$(dirname "$0")/lib.sh"
+
+private_bin pw_victim alpha
+private_bin pw_victim beta
+mkdir -m 0755 "$T/policy.d"
+pol() { # exe
+	cat >"$T/policy.d/p.yaml" <<EOF2
+version: 1
+rules:
+  - name: log-$1
+    match:
+      exe: "$T/$1"
+    actions: [log]
+EOF2
+	chmod 0644 "$T/policy.d/p.yaml"
+}
+pol alpha
+start_agent --policy "$T/policy.d"
+"$T/alpha" one
+wait_for "$T/agent.json" 5 '"one"' || fail "alpha not logged"
+
+# a broken policy: the old one stays
+printf 'version: 1\nrules:\n  - name: broken\n    actions: [kil]\n' >"$T/policy.d/p.yaml"
+kill -HUP "$AGENT"
+wait_for "$T/agent.json" 5 '"type":"error"' || fail "no error record for the broken policy"
+"$T/alpha" two
+"$T/beta" ignored
+wait_for "$T/agent.json" 5 '"two"' || fail "the old policy stopped working after a failed reload"
+
+# logrotate: move the log away, SIGHUP, new lines go to a new file
+mv "$T/agent.json" "$T/agent.json.1"
+pol beta
+kill -HUP "$AGENT"
+wait_for "$T/agent.json" 5 '"type":"reload"' || fail "no reload record in the reopened log"
+"$T/beta" three
+"$T/alpha" four
+wait_for "$T/agent.json" 5 '"three"' || fail "the new policy is not in force"
+sleep 0.3
+stop_agent
+cat "$T/agent.json.1" "$T/agent.json" >"$T/all.json"
+json_lines_valid "$T/all.json"
+python3 - "$T" <<'PY'
+import json, sys
+T = sys.argv[1]
+old = [json.loads(l) for l in open(f"{T}/agent.json.1")]
+new = [json.loads(l) for l in open(f"{T}/agent.json")]
+err = [r for r in old if r["type"] == "error"]
+assert len(err) == 1, err
+assert any("p.yaml:4:" in m and "kil" in m for m in err[0]["messages"]), err
+args = lambda recs: [r["argv"][-1] for r in recs if r["type"] == "exec"]
+assert args(old) == ["one", "two"], args(old)
+assert args(new) == ["three"], args(new)
+rl = [r for r in new if r["type"] == "reload"][0]
+assert rl["policy"]["rules"] == 1, rl
+print("failed reload kept the old policy; valid reload switched; log reopened")
+PY
+echo PASS
