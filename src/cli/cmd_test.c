@@ -66,7 +66,10 @@ static int parse_id_arg(const char *s, int grp, uint32_t *ret, uint32_t *ret_gid
 /* Copy src into a bounded field of size n (truncated). */
 static void set_str(char *dst, size_t n, const char *src)
 {
-	snprintf(dst, n, "%s", src);
+	size_t len = strnlen(src, n - 1);
+
+	memcpy(dst, src, len);
+	dst[len] = '\0';
 }
 
 /* The last path component of s. */

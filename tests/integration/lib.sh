@@ -101,3 +101,36 @@ write_policy() { # name
 	cat >"$T/$1"
 	chmod 0644 "$T/$1"
 }
+
+# Rewrite a shipped policy for a test: every absolute path it names moves
+# under $T (so it can only match the test's private binaries), the kiosk uid
+# 4244 becomes the test uid, and with --pin-uid every match block without a
+# uid gets `uid: UID` (so it can only match the test uid's launches).
+rewrite_policy() { # src dst uid [--pin-uid]
+	python3 - "$T" "$@" <<'PY'
+import re, sys
+T, src, dst, uid = sys.argv[1:5]
+pin = "--pin-uid" in sys.argv[5:]
+out = []
+lines = open(src).read().split("\n")
+for i, line in enumerate(lines):
+    if line.lstrip().startswith("#"):
+        out.append(line)
+        continue
+    line = re.sub(r'(?<=[\s"\'\[^])/(usr|bin|sbin|tmp|var/tmp|dev/shm|opt|etc)/', T + r'/\1/', line)
+    line = re.sub(r'\buid: 4244\b', f'uid: {uid}', line)
+    out.append(line)
+    if pin and re.match(r'^\s+match:\s*$', line):
+        indent = len(line) - len(line.lstrip()) + 2
+        # does this block already have a uid?
+        block = []
+        for nxt in lines[i + 1:]:
+            if nxt.strip() and len(nxt) - len(nxt.lstrip()) < indent:
+                break
+            block.append(nxt)
+        if not any(re.match(r'^\s+uid:', b) for b in block):
+            out.append(" " * indent + f"uid: {uid}")
+open(dst, "w").write("\n".join(out))
+PY
+	chmod 0644 "$2"
+}

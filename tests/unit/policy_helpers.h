@@ -27,7 +27,8 @@ static inline struct proc_info *pi_new(const char *exe, uint32_t uid)
 	assert_non_null(pi);
 	snprintf(pi->exe, sizeof(pi->exe), "%s", exe);
 	b = strrchr(exe, '/');
-	snprintf(pi->comm, sizeof(pi->comm), "%s", b ? b + 1 : exe);
+	b = b ? b + 1 : exe;
+	memcpy(pi->comm, b, strnlen(b, sizeof(pi->comm) - 1)); /* cut like the kernel */
 	pi->uid = pi->euid = uid;
 	pi->gid = pi->egid = uid;
 	pi->argc = 1;
