@@ -242,7 +242,9 @@ void nl_explain_no_ack(char *why, size_t whylen)
 			 "serves only the initial pid and user namespaces (run procwarden on the "
 			 "host, or in a container with the host's pid namespace and no user "
 			 "namespace)",
-			 pidns == 0 ? "pid" : "user");
+			 pidns == 0 && userns == 0 ? "pid and a user"
+			 : pidns == 0		   ? "pid"
+						   : "user");
 	else if (kv && kv < 6006 && !have_net_admin())
 		snprintf(why, whylen,
 			 "the proc connector did not acknowledge the subscription: before Linux "
