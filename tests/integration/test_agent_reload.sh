@@ -20,15 +20,15 @@ EOF2
 }
 pol alpha
 start_agent --policy "$T/policy.d"
-"$T/alpha" one
+"$T/alpha" --sleep-ms 50 one
 wait_for "$T/agent.json" 5 '"one"' || fail "alpha not logged"
 
 # a broken policy: the old one stays
 printf 'version: 1\nrules:\n  - name: broken\n    actions: [kil]\n' >"$T/policy.d/p.yaml"
 kill -HUP "$AGENT"
 wait_for "$T/agent.json" 5 '"type":"error"' || fail "no error record for the broken policy"
-"$T/alpha" two
-"$T/beta" ignored
+"$T/alpha" --sleep-ms 50 two
+"$T/beta" --sleep-ms 50 ignored
 wait_for "$T/agent.json" 5 '"two"' || fail "the old policy stopped working after a failed reload"
 
 # logrotate: move the log away, SIGHUP, new lines go to a new file
@@ -36,8 +36,8 @@ mv "$T/agent.json" "$T/agent.json.1"
 pol beta
 kill -HUP "$AGENT"
 wait_for "$T/agent.json" 5 '"type":"reload"' || fail "no reload record in the reopened log"
-"$T/beta" three
-"$T/alpha" four
+"$T/beta" --sleep-ms 50 three
+"$T/alpha" --sleep-ms 50 four
 wait_for "$T/agent.json" 5 '"three"' || fail "the new policy is not in force"
 sleep 0.3
 stop_agent
