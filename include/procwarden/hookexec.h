@@ -11,6 +11,7 @@
 #ifndef PROCWARDEN_HOOKEXEC_H
 #define PROCWARDEN_HOOKEXEC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -23,6 +24,7 @@ struct hookexec_opts {
 	unsigned rate_window_s;   /* 0: 10 */
 	size_t max_output;        /* bytes of stdout and of stderr kept each; 0: 4096 */
 	unsigned max_queue;       /* added: requests waiting for a slot; 0: 256 */
+	bool no_seccomp;          /* do not load SANDBOX_HOOKEXEC in the executor */
 };
 
 /* What to run for one matched launch.  Everything is copied. */
@@ -44,7 +46,9 @@ struct hook_request {
 #define HOOKEXEC_MAX_RECORD 65536u /* one result line; size hookexec_read()'s buf so */
 
 /* Fork the executor.  0 and *ret, or negative errno.  opts may be NULL (all
- * defaults).  Call it from a thread that lives as long as the agent: the
+ * defaults).  The executor loads its seccomp allowlist (SANDBOX_HOOKEXEC,
+ * inherited by the hooks) before it reads a request, or exits.  Call it
+ * from a thread that lives as long as the agent: the
  * executor gets SIGTERM (PR_SET_PDEATHSIG) when the forking thread exits. */
 int hookexec_start(const struct hookexec_opts *o, struct hookexec **ret);
 /* Queue a request without blocking.  0; -EAGAIN when the socket is full

@@ -18,6 +18,8 @@
 
 #include "procwarden/event.h"
 
+struct pollfd;
+
 struct ring;
 
 /* Result of decoding one datagram. */
@@ -79,6 +81,19 @@ void nl_source_stop(struct nl_source *s);
 /* Stop, close every pidfd still queued, free.  Accepts NULL. */
 void nl_source_free(struct nl_source *s);
 void nl_source_stats(const struct nl_source *s, struct nl_stats *ret);
+/* Run fn(arg) once on the listener thread, between two batches (e.g. to
+ * stack a narrower seccomp filter on it), and wait up to timeout_ms for it.
+ * Returns fn's result, -ETIMEDOUT, or -EINVAL when the thread is not running. */
+int nl_source_confine(struct nl_source *s, int (*fn)(void *arg), void *arg,
+		      unsigned timeout_ms);
+/* Consumer side: wait until the ring has events or one of the caller's fds
+ * (at most 8) is ready; never sleeps while the ring holds events.  While
+ * idle it also polls the socket, so that it wakes in parallel with the
+ * listener rather than after it, and then spins (at most 100 us) for the
+ * listener's push: one wake-up less between the kernel's event and a kill.
+ * Returns poll()'s result for fds (revents filled) or a negative errno. */
+int nl_source_wait(struct nl_source *s, struct pollfd *fds, unsigned nfds, int timeout_ms);
+
 /* The socket (for tests and the hardening code). */
 int nl_source_fd(const struct nl_source *s);
 /* Tid of the listener thread, or 0. */

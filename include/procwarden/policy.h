@@ -46,6 +46,7 @@ enum {
 	POLICY_NEED_PARENT = 1u << 0,    /* parent_exe / parent_comm used */
 	POLICY_NEED_ANCESTORS = 1u << 1, /* ancestor_exe used */
 	POLICY_NEED_ARGV = 1u << 2,      /* cmdline used */
+	POLICY_NEED_COMM = 1u << 3,      /* comm used */
 };
 
 /* Load options. */

@@ -81,6 +81,30 @@ struct proc_read_stats {
 int proc_snapshot(int procfd, pid_t pid, unsigned opts, struct proc_info *pi,
 		  struct proc_read_stats *st);
 
+/* What proc_read() reads (it skips what pi already has). */
+enum {
+	PROC_READ_EXE = 1u << 0,       /* readlink exe (fileless flags) */
+	PROC_READ_IDS = 1u << 1,       /* ids and ppid: pidfd ioctl, else status */
+	PROC_READ_ARGV = 1u << 2,      /* cmdline */
+	PROC_READ_STAT = 1u << 3,      /* ppid, start time, comm */
+	PROC_READ_PARENT = 1u << 4,    /* parent exe and comm */
+	PROC_READ_ANCESTORS = 1u << 5, /* ancestors' exes up to pid 1 */
+};
+
+/* Clear pi for pid without touching its large buffers (cheap: strings are
+ * emptied, counts zeroed). */
+void proc_info_reset(struct proc_info *pi, pid_t pid);
+
+/* Read what is asked and not yet in pi->have, in the order that loses least
+ * (exe, then ids from the pinned process itself through PIDFD_GET_INFO when
+ * pidfd >= 0 and the kernel has it (Linux 6.13+), cmdline, stat, parent,
+ * ancestors).  Misses are counted per field in *st (may be NULL).  Sets
+ * PI_GONE only when pidfd shows that the process was reaped, or nothing at
+ * all could be read.  Returns 0 when something was read, -ESRCH when
+ * nothing could be, or another negative errno. */
+int proc_read(int procfd, int pidfd, pid_t pid, unsigned what, struct proc_info *pi,
+	      struct proc_read_stats *st);
+
 /* Start time (stat field 22) of pid, or 0 on failure. */
 uint64_t proc_start_time(int procfd, pid_t pid);
 

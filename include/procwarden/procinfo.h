@@ -28,6 +28,7 @@ enum {
 	PI_HAVE_PARENT_EXE = 1u << 5,
 	PI_HAVE_PARENT_COMM = 1u << 6,
 	PI_HAVE_ANCESTORS = 1u << 7,
+	PI_HAVE_PPID = 1u << 8, /* ppid known (from the pidfd) without stat */
 };
 
 /* Facts about the process (bits of proc_info.flags). */

@@ -39,8 +39,8 @@ struct seen_set {
 uint32_t seen_hash(const char *exe);
 void seen_add(struct seen_set *s, int32_t pid, uint64_t start_ticks, uint32_t exe_hash,
 	      bool by_rescan);
-/* Rescan path: was this process (pid, start) reported already? */
-bool seen_has(const struct seen_set *s, int32_t pid, uint64_t start_ticks);
+/* Rescan path: was this exec (pid, start, exe) reported already? */
+bool seen_has(const struct seen_set *s, int32_t pid, uint64_t start_ticks, uint32_t exe_hash);
 /* Listener path: did a rescan already report this very exec? */
 bool seen_rescanned(const struct seen_set *s, int32_t pid, uint64_t start_ticks,
 		    uint32_t exe_hash);

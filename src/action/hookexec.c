@@ -43,6 +43,7 @@
 
 #include "procwarden/hookexec.h"
 #include "procwarden/json.h"
+#include "procwarden/sandbox.h"
 
 #define HOOK_MAGIC 0x4b485750u /* "PWHK" */
 #define HOOK_VERSION 1
@@ -971,6 +972,8 @@ static __attribute__((noreturn)) void ex_main(int sock, const struct hookexec_op
 		if (!job->out.buf || !job->err.buf)
 			goto out;
 	}
+	if (!ex->o.no_seccomp && sandbox_apply(SANDBOX_HOOKEXEC, 0) < 0)
+		goto out; /* fail closed: the agent sees the executor gone */
 	ex_loop(ex);
 	rc = 0;
 out:

@@ -44,7 +44,6 @@
 
 #define RECORD_SIZE 65536 /* one record line at most (argv is cut to fit) */
 #define BATCH_EVENTS 256  /* events handled between two looks at signals */
-
 enum { SRC_NETLINK, SRC_RESCAN, SRC_SCAN };
 static const char *const source_names[] = {"netlink", "rescan", "scan"};
 
@@ -95,24 +94,6 @@ static void emit(struct agent *a, const char *line, size_t len, int prio)
 {
 	if (output_write(a->out, line, len, a->o->syslog ? prio : -1) < 0)
 		a->c.output_drops++;
-}
-
-/* Fill parent exe and comm after the fact (when the policy did not need them,
- * the snapshot skipped them to keep the kill path short). */
-static void fill_parent(struct agent *a, struct proc_info *pi)
-{
-	if ((pi->have & PI_HAVE_PARENT_EXE) || pi->ppid <= 0)
-		return;
-	if (proc_snapshot(a->procfd, pi->ppid, 0, a->pi2, NULL) < 0)
-		return;
-	if (a->pi2->have & PI_HAVE_EXE) {
-		memcpy(pi->parent_exe, a->pi2->exe, sizeof(pi->parent_exe));
-		pi->have |= PI_HAVE_PARENT_EXE;
-	}
-	if (a->pi2->have & PI_HAVE_COMM) {
-		memcpy(pi->parent_comm, a->pi2->comm, sizeof(pi->parent_comm));
-		pi->have |= PI_HAVE_PARENT_COMM;
-	}
 }
 
 /* Write an `error` record (rate-limited per kind by the caller). */
@@ -176,6 +157,25 @@ static void run_hooks(struct agent *a, const struct policy *p, const struct poli
 	}
 }
 
+/* A process cannot have started after its own exec: a start time later than
+ * the event means /proc/PID now belongs to another process.  True when pi
+ * (as far as stat was read) is the process the event was about. */
+static bool check_same_process(const struct proc_info *pi, const struct pw_event *ev)
+{
+	if (!(pi->have & PI_HAVE_STAT))
+		return true;
+	return pi->start_time <= pw_mono_to_ticks(ev->ktime_ns) + 2;
+}
+
+/* Drop what stat (and the late reads) gave: it was another process's. */
+static void forget_stat(struct proc_info *pi)
+{
+	pi->have &= ~(PI_HAVE_STAT | PI_HAVE_COMM | PI_HAVE_ARGV | PI_HAVE_PARENT_EXE |
+		      PI_HAVE_PARENT_COMM);
+	pi->comm[0] = pi->parent_exe[0] = pi->parent_comm[0] = '\0';
+	pi->argc = pi->argv_len = 0;
+}
+
 /* Evaluate one launch and act on it.  Takes ownership of ev->pidfd. */
 static void handle_exec(struct agent *a, const struct pw_event *ev, int source)
 {
@@ -184,37 +184,49 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source)
 	struct policy_verdict v;
 	struct act_result acts[RECORD_MAX_ACTIONS];
 	size_t n_acts = 0;
-	unsigned snap = 0, needs = policy_needs(p);
+	unsigned what, needs = policy_needs(p);
 	bool same = true;
 	int64_t latency = -1;
 	uint64_t t0, t1;
 	int r;
 
+	/* read only what the policy needs before the verdict (the kill waits
+	 * for it); the rest of the record is read after the kill */
+	what = PROC_READ_EXE | PROC_READ_IDS;
+	if (needs & POLICY_NEED_ARGV)
+		what |= PROC_READ_ARGV;
+	if (needs & POLICY_NEED_COMM)
+		what |= PROC_READ_STAT;
 	if (needs & POLICY_NEED_PARENT)
-		snap |= PROC_SNAP_PARENT;
+		what |= PROC_READ_PARENT;
 	if (needs & POLICY_NEED_ANCESTORS)
-		snap |= PROC_SNAP_PARENT | PROC_SNAP_ANCESTORS;
-	r = proc_snapshot(a->procfd, ev->pid, snap, pi, &a->rs);
-	if (r < 0)
-		pi->flags |= PI_GONE;
-	/* the pid we read must be the process the event was about: a process
-	 * cannot have started after its own exec */
-	if (pi->have & PI_HAVE_STAT) {
-		uint64_t ev_ticks = pw_mono_to_ticks(ev->ktime_ns);
-		if (pi->start_time > ev_ticks + 2) {
-			same = false;
-			memset(pi, 0, offsetof(struct proc_info, comm));
-			pi->pid = ev->pid;
-			pi->flags = PI_GONE;
-			pi->comm[0] = pi->exe[0] = pi->parent_exe[0] = pi->parent_comm[0] = '\0';
-		}
+		what |= PROC_READ_PARENT | PROC_READ_ANCESTORS;
+	/* start times tell rescanned processes apart from delivered ones */
+	bool dedupe = source != SRC_NETLINK ||
+		      (a->last_rescan_ns && pw_now_mono() - a->last_rescan_ns < PROCSCAN_MARGIN_NS * 5);
+	if (dedupe)
+		what |= PROC_READ_STAT;
+	proc_info_reset(pi, ev->pid);
+	r = proc_read(a->procfd, ev->pidfd, ev->pid, what, pi, &a->rs);
+	(void)r;
+	same = check_same_process(pi, ev);
+	if (!same) {
+		/* what /proc/PID showed belongs to a newer process */
+		proc_info_reset(pi, ev->pid);
+		pi->flags = PI_GONE;
+		a->rs.gone++;
 	}
 	if (source == SRC_SCAN && (pi->flags & PI_KTHREAD))
 		goto out;
-	if (same && (pi->have & PI_HAVE_STAT)) {
+	if (dedupe && same && (pi->have & PI_HAVE_STAT)) {
 		uint32_t h = seen_hash(pi->exe);
 		if (source == SRC_NETLINK && seen_rescanned(&a->seen, pi->pid, pi->start_time, h))
 			goto out; /* a rescan evaluated this exec already */
+		/* a rescan skips what was evaluated, unless it exec'd since */
+		if (source == SRC_RESCAN && seen_has(&a->seen, pi->pid, pi->start_time, h))
+			goto out;
+		if (source == SRC_RESCAN)
+			a->c.rescanned++;
 		seen_add(&a->seen, pi->pid, pi->start_time, h, source != SRC_NETLINK);
 	}
 	a->c.launches++;
@@ -238,7 +250,10 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source)
 	if (!(v.actions & (ACT_LOG | ACT_KILL | ACT_HOOK | ACT_DENY)))
 		goto out; /* nothing matched, or only an allow */
 
-	/* the kill first: nothing else may delay it */
+	/* the kill first: nothing else may delay it but the command line, which
+	 * a killed process takes with it (a few microseconds for the record) */
+	if (v.signal && !(pi->flags & PI_GONE))
+		proc_read(a->procfd, ev->pidfd, ev->pid, PROC_READ_ARGV, pi, &a->rs);
 	if (v.signal) {
 		struct act_result *ar = &acts[n_acts++];
 		*ar = (struct act_result){.action = ACT_KILL, .signal = v.signal,
@@ -283,7 +298,18 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source)
 	for (uint32_t i = 0; i < v.n_rules; i++)
 		if (v.rules[i] < a->n_rule_matches)
 			a->rule_matches[v.rules[i]]++;
-	fill_parent(a, pi);
+	/* the rest of the record (after a kill the process may be dying: what
+	 * cannot be read any more is left out, and counted) */
+	if (same) {
+		struct proc_read_stats late = {0};
+		proc_read(a->procfd, ev->pidfd, ev->pid,
+			  PROC_READ_EXE | PROC_READ_IDS | PROC_READ_ARGV | PROC_READ_STAT |
+				  PROC_READ_PARENT,
+			  pi, &late);
+		a->rs.miss_argv += late.miss_argv;
+		if (!check_same_process(pi, ev))
+			forget_stat(pi);
+	}
 
 	struct exec_record rec = {
 		.ev = ev,
@@ -327,11 +353,6 @@ static void on_rescan(const struct pw_event *ev, void *arg)
 {
 	struct agent *a = arg;
 
-	if (seen_has(&a->seen, ev->pid, procscan_event_ticks(ev))) {
-		close(ev->pidfd);
-		return;
-	}
-	a->c.rescanned++;
 	handle_exec(a, ev, SRC_RESCAN);
 }
 
@@ -353,6 +374,7 @@ static void handle_overrun(struct agent *a, const struct pw_event *ev)
 	emit(a, a->line, json_finish(&j), LOG_WARNING);
 
 	a->c.rescans++;
+	a->last_rescan_ns = pw_now_mono();
 	n = procscan_run(a->procfd, a->last_ktime, on_rescan, a);
 	if (n < 0)
 		emit_error(a, "rescan of /proc after an overrun failed", strerror(-n));
@@ -436,13 +458,21 @@ static int load_policy(struct agent *a, struct policy **ret, struct diags *d)
 static void reload(struct agent *a)
 {
 	struct policy *np = NULL;
+	char why[1024];
 	struct diags d;
 	struct jbuf j;
 	int r;
 
 	output_reopen(a->out);
 	diags_init(&d);
-	r = load_policy(a, &np, &d);
+	r = agent_check_trust(a, NULL, why, sizeof(why)) < 0 ? -EPERM : load_policy(a, &np, &d);
+	if (r == -EPERM)
+		diags_add(&d, DIAG_ERROR, "procwarden", 0, 0, "%s", why);
+	if (r == 0 && agent_check_trust(a, np, why, sizeof(why)) < 0) {
+		diags_add(&d, DIAG_ERROR, "procwarden", 0, 0, "%s", why);
+		policy_unref(np);
+		r = -EPERM;
+	}
 	if (r < 0) {
 		a->c.reload_failures++;
 		record_begin(&j, a->line, RECORD_SIZE, "error");
@@ -558,15 +588,19 @@ int agent_run(const struct agent_opts *o)
 		a->test_kill_delay_ms = (unsigned)atoi(getenv("PROCWARDEN_TEST_KILL_DELAY_MS"));
 #endif
 	a->pi = malloc(sizeof(*a->pi));
-	a->pi2 = malloc(sizeof(*a->pi2));
 	a->line = malloc(RECORD_SIZE);
 	a->hookline = malloc(RECORD_SIZE);
-	if (!a->pi || !a->pi2 || !a->line || !a->hookline) {
+	if (!a->pi || !a->line || !a->hookline) {
 		fprintf(stderr, "procwarden: out of memory\n");
 		goto out;
 	}
 
-	/* 1. the policy: nothing starts if it does not load */
+	/* 1. the policy: nothing starts if it is not trusted or does not load */
+	r = agent_check_trust(a, NULL, why, sizeof(why));
+	if (r < 0) {
+		fprintf(stderr, "procwarden: %s\n", why);
+		goto out;
+	}
 	r = load_policy(a, &a->pol, &d);
 	if (r < 0) {
 		diags_print(&d, stderr);
@@ -576,7 +610,7 @@ int agent_run(const struct agent_opts *o)
 	}
 	if (reset_rule_counters(a) < 0)
 		goto out;
-	r = agent_check_trust(a, why, sizeof(why));
+	r = agent_check_trust(a, a->pol, why, sizeof(why));
 	if (r < 0) {
 		fprintf(stderr, "procwarden: %s\n", why);
 		goto out;
@@ -599,7 +633,8 @@ int agent_run(const struct agent_opts *o)
 
 	/* 3. the hook executor, forked before anything is confined */
 	if (!o->dry_run) {
-		r = hookexec_start(NULL, &a->hx);
+		struct hookexec_opts ho = {.no_seccomp = o->no_seccomp};
+		r = hookexec_start(&ho, &a->hx);
 		if (r < 0) {
 			fprintf(stderr, "procwarden: cannot start the hook executor: %s\n",
 				strerror(-r));
@@ -607,17 +642,7 @@ int agent_run(const struct agent_opts *o)
 		}
 	}
 
-	/* 4. the output */
-	oo.log_path = o->log_path;
-	oo.syslog = o->syslog;
-	r = output_new(&oo, &a->out);
-	if (r < 0) {
-		fprintf(stderr, "procwarden: cannot open the log '%s': %s\n",
-			o->log_path ? o->log_path : "-", strerror(-r));
-		goto out;
-	}
-
-	/* 5. subscribe: the kernel must acknowledge, or we say why and stop */
+	/* 4. subscribe: the kernel must acknowledge, or we say why and stop */
 	so.events = PW_EV_EXEC;
 	so.rcvbuf = o->rcvbuf ? o->rcvbuf : (8u << 20);
 	so.batch = o->batch;
@@ -627,6 +652,23 @@ int agent_run(const struct agent_opts *o)
 		fprintf(stderr, "procwarden: %s\n", why);
 		goto out;
 	}
+	/* capabilities are per thread: drop them before any thread starts */
+	r = agent_drop_privileges(a, why, sizeof(why));
+	if (r < 0) {
+		fprintf(stderr, "procwarden: %s\n", why);
+		goto out;
+	}
+
+	/* 5. the output (opened without capabilities, like a reopen) */
+	oo.log_path = o->log_path;
+	oo.syslog = o->syslog;
+	r = output_new(&oo, &a->out);
+	if (r < 0) {
+		fprintf(stderr, "procwarden: cannot open the log '%s': %s\n",
+			o->log_path ? o->log_path : "-", strerror(-r));
+		goto out;
+	}
+
 	r = nl_source_start(a->src);
 	if (r < 0) {
 		fprintf(stderr, "procwarden: cannot start the listener: %s\n", strerror(-r));
@@ -691,21 +733,13 @@ int agent_run(const struct agent_opts *o)
 			handle_event(a, &ev);
 			n++;
 		}
-		struct pollfd p[4] = {
+		struct pollfd p[3] = {
 			{.fd = a->sfd, .events = POLLIN},
 			{.fd = a->hx ? hookexec_fd(a->hx) : -1, .events = POLLIN},
 			{.fd = a->tfd, .events = POLLIN},
-			{.fd = ring_fd(ring), .events = POLLIN},
 		};
-		int timeout = 0;
-		bool waiting = false;
-		if (n < BATCH_EVENTS && ring_prepare_wait(ring)) {
-			timeout = -1;
-			waiting = true;
-		}
-		r = poll(p, waiting ? 4 : 3, timeout);
-		if (waiting)
-			ring_finish_wait(ring);
+		/* sleeps only when the ring is empty */
+		r = nl_source_wait(a->src, p, 3, n < BATCH_EVENTS ? -1 : 0);
 		if (r <= 0)
 			continue;
 		if (p[0].revents & POLLIN)
@@ -745,7 +779,6 @@ out:
 		close(a->procfd);
 	free(a->rule_matches);
 	free(a->pi);
-	free(a->pi2);
 	free(a->line);
 	free(a->hookline);
 	free(a);

@@ -39,11 +39,12 @@ struct agent {
 	uint64_t *rule_matches; /* per rule of pol */
 	size_t n_rule_matches;
 	int procfd, sfd, tfd;
-	struct proc_info *pi, *pi2;
+	struct proc_info *pi;
 	struct proc_read_stats rs;
 	struct agent_counters c;
 	uint64_t last_ktime; /* kernel time of the last event delivered */
 	uint64_t last_match_error_record;
+	uint64_t last_rescan_ns; /* when the last overrun rescan ran */
 	struct seen_set seen; /* launches evaluated, so that rescans skip them */
 	bool confined;
 	unsigned test_kill_delay_ms; /* PW_TEST_HOOKS builds only */
@@ -53,11 +54,17 @@ struct agent {
 
 /* Write the Prometheus text file atomically (temp file + rename). */
 int agent_write_metrics(struct agent *a);
-/* Refuse policy files and hooks that others could have written (unless
- * --insecure-permissions).  0, or negative errno with why filled. */
-int agent_check_trust(struct agent *a, char *why, size_t whylen);
-/* Drop privileges and install the seccomp filter.  0, or negative errno
- * with why filled. */
+/* Refuse policy p's files and hooks when others could have written them
+ * (unless --insecure-permissions), and hooks that do not exist.  0, or
+ * negative errno with why filled (the path and the fix).  With p NULL, only
+ * the configured paths are checked: done before anything is read. */
+int agent_check_trust(struct agent *a, const struct policy *p, char *why, size_t whylen);
+/* no_new_privs; drop every capability but CAP_KILL and CAP_SYS_PTRACE (and
+ * those from the bounding set).  Call before any thread starts: capabilities
+ * are per thread.  0, or negative errno with why filled. */
+int agent_drop_privileges(struct agent *a, char *why, size_t whylen);
+/* Install the seccomp filters (every thread; the listener's narrower one on
+ * it), unless --no-seccomp.  0, or negative errno with why filled. */
 int agent_confine(struct agent *a, char *why, size_t whylen);
 
 #endif

@@ -172,6 +172,11 @@ static void print_exec(struct monitor *m, const struct pw_event *ev, const char 
 				m->dup_skipped++; /* a rescan reported this exec already */
 				goto out;
 			}
+			/* a rescan skips what was reported, unless it exec'd since */
+			if (rescan && seen_has(&m->seen, ev->pid, pi->start_time, h))
+				goto out;
+			if (rescan)
+				m->rescanned++;
 			seen_add(&m->seen, ev->pid, pi->start_time, h, rescan);
 		}
 		e->pid = ev->pid;
@@ -411,11 +416,6 @@ static void rescan_one(const struct pw_event *ev, void *arg)
 {
 	struct monitor *m = arg;
 
-	if (seen_has(&m->seen, ev->pid, procscan_event_ticks(ev))) {
-		close(ev->pidfd);
-		return;
-	}
-	m->rescanned++;
 	print_exec(m, ev, "rescan");
 }
 
@@ -582,19 +582,11 @@ int cmd_monitor(int argc, char **argv)
 		}
 		if (got)
 			fflush(m->out);
-		if (ring_prepare_wait(ring)) {
-			struct pollfd p[2] = {
-				{.fd = ring_fd(ring), .events = POLLIN},
-				{.fd = sfd, .events = POLLIN},
-			};
-			poll(p, 2, 1000);
-			ring_finish_wait(ring);
-			if (p[1].revents & POLLIN) {
-				struct signalfd_siginfo si;
-				if (read(sfd, &si, sizeof(si)) == sizeof(si) &&
-				    si.ssi_signo != SIGHUP)
-					break;
-			}
+		struct pollfd p = {.fd = sfd, .events = POLLIN};
+		if (nl_source_wait(m->src, &p, 1, 1000) > 0 && (p.revents & POLLIN)) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo != SIGHUP)
+				break;
 		}
 	}
 	nl_source_stop(m->src);

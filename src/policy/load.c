@@ -434,6 +434,8 @@ static void parse_cond(struct loader *L, const yaml_node_t *n, const char *what,
 				L->p->needs |= POLICY_NEED_PARENT | POLICY_NEED_ANCESTORS;
 			else if (ki == SF_CMDLINE)
 				L->p->needs |= POLICY_NEED_ARGV;
+			else if (ki == SF_COMM)
+				L->p->needs |= POLICY_NEED_COMM;
 		} else if (ki < SF_COUNT + IF_COUNT) {
 			int f = ki - SF_COUNT;
 			int grp = f == IF_GID || f == IF_EGID || f == IF_GROUP;

@@ -12,6 +12,9 @@
  * miss counters live in the caller's struct proc_read_stats.
  */
 #include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/ioctl.h>
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -305,6 +308,126 @@ int proc_snapshot(int procfd, pid_t pid, unsigned opts, struct proc_info *pi,
 		st->gone++;
 	}
 	return 0;
+}
+
+/* PIDFD_GET_INFO (Linux 6.13+; older uapi headers lack it). */
+struct pw_pidfd_info {
+	uint64_t mask;
+	uint64_t cgroupid;
+	uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
+	int32_t exit_code;
+};
+#define PW_PIDFD_INFO_PID (1ull << 0)
+#define PW_PIDFD_INFO_CREDS (1ull << 1)
+#define PW_PIDFD_GET_INFO _IOWR(0xFF, 11, struct pw_pidfd_info)
+
+/* Ids and ppid of the pinned process.  0, -ESRCH when it was reaped,
+ * -ENOTTY when the kernel lacks the ioctl. */
+static int read_ids_pidfd(int pidfd, struct proc_info *pi)
+{
+	struct pw_pidfd_info info = {.mask = PW_PIDFD_INFO_PID | PW_PIDFD_INFO_CREDS};
+
+	if (ioctl(pidfd, PW_PIDFD_GET_INFO, &info) < 0)
+		return errno == ESRCH ? -ESRCH : -ENOTTY;
+	if ((info.mask & (PW_PIDFD_INFO_PID | PW_PIDFD_INFO_CREDS)) !=
+	    (PW_PIDFD_INFO_PID | PW_PIDFD_INFO_CREDS))
+		return -ENOTTY;
+	pi->uid = info.ruid;
+	pi->euid = info.euid;
+	pi->gid = info.rgid;
+	pi->egid = info.egid;
+	pi->ppid = (int32_t)info.ppid;
+	return 0;
+}
+
+void proc_info_reset(struct proc_info *pi, pid_t pid)
+{
+	memset(pi, 0, offsetof(struct proc_info, comm));
+	pi->pid = (int32_t)pid;
+	pi->comm[0] = pi->parent_comm[0] = pi->exe[0] = pi->parent_exe[0] = '\0';
+	pi->argv[0] = pi->ancestors[0] = '\0';
+}
+
+int proc_read(int procfd, int pidfd, pid_t pid, unsigned what, struct proc_info *pi,
+	      struct proc_read_stats *st)
+{
+	struct proc_read_stats dummy = {0};
+	char link[PW_PATH_MAX];
+	struct proc_stat ps;
+	bool reaped = false, any = false;
+	ssize_t n;
+	int r;
+
+	if (!st)
+		st = &dummy;
+	if ((what & PROC_READ_EXE) && !(pi->have & PI_HAVE_EXE)) {
+		n = read_exe(procfd, pid, link, sizeof(link));
+		if (n > 0) {
+			proc_set_exe(pi, link, (size_t)n);
+			any = true;
+		} else {
+			st->miss_exe++;
+		}
+	}
+	if ((what & PROC_READ_IDS) && !(pi->have & PI_HAVE_IDS)) {
+		/* from the pinned task itself: if it still exists, the pid was not
+		 * recycled, so what /proc/PID gave above was this process */
+		r = pidfd >= 0 ? read_ids_pidfd(pidfd, pi) : -ENOTTY;
+		if (r == -ENOTTY)
+			r = read_ids(procfd, pid, pi);
+		if (r == 0) {
+			pi->have |= PI_HAVE_IDS;
+			if (pidfd >= 0 && !(pi->have & PI_HAVE_STAT))
+				pi->have |= PI_HAVE_PPID;
+			any = true;
+		} else {
+			st->miss_ids++;
+			reaped = r == -ESRCH && pidfd >= 0;
+		}
+	}
+	if ((what & PROC_READ_ARGV) && !(pi->have & PI_HAVE_ARGV)) {
+		int more = 0;
+		n = read_file(procfd, pid, "cmdline", pi->argv, sizeof(pi->argv), &more);
+		if (n > 0) {
+			proc_set_argv(pi, pi->argv, (size_t)n, more);
+			any = true;
+		} else {
+			st->miss_argv++;
+		}
+	}
+	if ((what & PROC_READ_STAT) && !(pi->have & PI_HAVE_STAT)) {
+		if (proc_read_stat(procfd, pid, &ps) == 0) {
+			pi->ppid = ps.ppid;
+			pi->start_time = ps.start_time;
+			memcpy(pi->comm, ps.comm, sizeof(pi->comm));
+			pi->have |= PI_HAVE_STAT | PI_HAVE_COMM;
+			if ((ps.flags & PW_PF_KTHREAD) && !(pi->have & PI_HAVE_EXE))
+				pi->flags |= PI_KTHREAD;
+			any = true;
+		} else {
+			st->miss_stat++;
+			st->miss_comm++;
+		}
+	}
+	if ((what & (PROC_READ_PARENT | PROC_READ_ANCESTORS)) && pi->ppid > 0 &&
+	    !(pi->have & PI_HAVE_PARENT_EXE)) {
+		pid_t gppid = -1;
+		int want = (what & PROC_READ_PARENT) != 0;
+		int kparent = read_parent(procfd, pi, want, &gppid);
+
+		if (want && !kparent &&
+		    (pi->have & (PI_HAVE_PARENT_EXE | PI_HAVE_PARENT_COMM)) !=
+			    (PI_HAVE_PARENT_EXE | PI_HAVE_PARENT_COMM))
+			st->miss_parent++;
+		if ((what & PROC_READ_ANCESTORS) && gppid > 0)
+			read_ancestors(procfd, pi, gppid);
+	}
+	if (reaped || !any) {
+		if (!(pi->flags & PI_GONE))
+			st->gone++;
+		pi->flags |= PI_GONE;
+	}
+	return any ? 0 : -ESRCH;
 }
 
 uint64_t proc_start_time(int procfd, pid_t pid)

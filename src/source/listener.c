@@ -36,6 +36,7 @@
 
 #define NL_MAX_BATCH 256
 #define NL_DGRAM 256 /* one connector datagram is 76 bytes today */
+#define NL_SPIN_NS 100000 /* nl_source_wait(): at most this long for a push */
 
 struct nl_source {
 	int fd;
@@ -46,6 +47,10 @@ struct nl_source {
 	bool subscribed;
 	atomic_bool stop;
 	atomic_int tid;
+	/* nl_source_confine(): 1 asked, then fn's result (<= 0) */
+	int (*confine_fn)(void *arg);
+	void *confine_arg;
+	atomic_int confine_state;
 	uint32_t seq;
 	bool kernel_filter;
 	bool socket_filter;
@@ -53,6 +58,7 @@ struct nl_source {
 	/* counters written by the listener, read by anyone */
 	atomic_uint_least64_t datagrams, events, overruns, foreign, malformed, ring_drops,
 		pidfd_fail, wakeups;
+	bool wait_armed; /* consumer only: nl_source_wait() polls the socket too */
 	/* an overrun not yet announced in the ring (the ring was full) */
 	uint32_t pending_overruns;
 	/* receive buffers, allocated once */
@@ -297,6 +303,7 @@ int nl_source_open(const struct nl_source_opts *o, struct nl_source **ret, char 
 	if (!s->o.ring_capacity)
 		s->o.ring_capacity = 4096;
 	s->seq = (uint32_t)getpid() << 8;
+	s->wait_armed = true;
 
 	r = ring_new(sizeof(struct pw_event), s->o.ring_capacity, &s->ring);
 	if (r < 0) {
@@ -354,6 +361,8 @@ static void *listener_main(void *arg)
 
 	atomic_store(&s->tid, (int)syscall(SYS_gettid));
 	while (!atomic_load_explicit(&s->stop, memory_order_relaxed)) {
+		if (atomic_load(&s->confine_state) == 1)
+			atomic_store(&s->confine_state, s->confine_fn(s->confine_arg));
 		int r = recv_batch(s, s->o.batch, 0, &dummy_err, &dummy_got);
 		if (r < 0 && r != -EBADF)
 			continue; /* counted by the caller's view of errors; keep going */
@@ -377,6 +386,24 @@ int nl_source_start(struct nl_source *s)
 		return -r;
 	s->started = true;
 	return 0;
+}
+
+int nl_source_confine(struct nl_source *s, int (*fn)(void *arg), void *arg, unsigned timeout_ms)
+{
+	struct timespec tick = {.tv_nsec = 1000000L};
+	int r;
+
+	if (!s->started)
+		return -EINVAL;
+	s->confine_fn = fn;
+	s->confine_arg = arg;
+	atomic_store(&s->confine_state, 1); /* the thread wakes at least every 100 ms */
+	for (unsigned ms = 0; (r = atomic_load(&s->confine_state)) == 1; ms++) {
+		if (ms >= timeout_ms)
+			return -ETIMEDOUT;
+		nanosleep(&tick, NULL);
+	}
+	return r > 0 ? 0 : r;
 }
 
 struct ring *nl_source_ring(struct nl_source *s)
@@ -432,6 +459,56 @@ void nl_source_stats(const struct nl_source *s, struct nl_stats *r)
 	r->rcvbuf = s->rcvbuf;
 	r->kernel_filter = s->kernel_filter;
 	r->socket_filter = s->socket_filter;
+}
+
+/* A hint to the CPU that we are spinning. */
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
+int nl_source_wait(struct nl_source *s, struct pollfd *fds, unsigned nfds, int timeout_ms)
+{
+	struct pollfd p[8 + 2];
+	unsigned n = nfds;
+	bool waiting;
+	int r;
+
+	if (nfds > 8)
+		return -EINVAL;
+	memcpy(p, fds, nfds * sizeof(*p));
+	waiting = ring_prepare_wait(s->ring);
+	if (waiting) {
+		p[n++] = (struct pollfd){.fd = ring_fd(s->ring), .events = POLLIN};
+		if (s->wait_armed)
+			p[n++] = (struct pollfd){.fd = s->fd, .events = POLLIN};
+	}
+	r = poll(p, n, waiting ? timeout_ms : 0);
+	if (waiting)
+		ring_finish_wait(s->ring);
+	if (r < 0)
+		return -errno;
+	if (waiting && (p[nfds].revents & POLLIN))
+		s->wait_armed = true; /* the listener is responsive */
+	if (waiting && n == nfds + 2 && (p[nfds + 1].revents & POLLIN) &&
+	    !(p[nfds].revents & POLLIN)) {
+		uint64_t until = pw_now_mono() + NL_SPIN_NS;
+
+		while (ring_count(s->ring) == 0 && pw_now_mono() < until)
+			cpu_relax();
+		if (ring_count(s->ring) == 0)
+			s->wait_armed = false; /* a slow listener: sleep on the ring */
+	}
+	r = 0;
+	for (unsigned i = 0; i < nfds; i++) {
+		fds[i].revents = p[i].revents;
+		r += p[i].revents != 0;
+	}
+	return r;
 }
 
 int nl_source_fd(const struct nl_source *s)

@@ -83,11 +83,12 @@ void seen_add(struct seen_set *s, int32_t pid, uint64_t start_ticks, uint32_t ex
 	s->exe_hash[i] = exe_hash;
 }
 
-bool seen_has(const struct seen_set *s, int32_t pid, uint64_t start_ticks)
+bool seen_has(const struct seen_set *s, int32_t pid, uint64_t start_ticks, uint32_t exe_hash)
 {
 	uint32_t i = (uint32_t)pid & (SEEN_SLOTS - 1);
 
-	return s->pid[i] == pid && (s->start[i] & ~SEEN_RESCAN) == start_ticks;
+	return s->pid[i] == pid && (s->start[i] & ~SEEN_RESCAN) == start_ticks &&
+	       s->exe_hash[i] == exe_hash;
 }
 
 bool seen_rescanned(const struct seen_set *s, int32_t pid, uint64_t start_ticks,

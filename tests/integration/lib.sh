@@ -17,6 +17,21 @@ fi
 
 T=$(mktemp -d /run/pwtest.XXXXXX 2>/dev/null || mktemp -d)
 chmod 755 "$T"
+
+# PW_VALGRIND=1: every procwarden command runs under valgrind's memcheck; an
+# error or a definite leak makes it exit 99 (a test failure).  `run` gets
+# --no-seccomp there: valgrind's own system calls are not in the agent's list.
+if [ "${PW_VALGRIND:-0}" = 1 ]; then
+	cat >"$T/procwarden-valgrind" <<EOF_VG
+#!/bin/bash
+extra=()
+[ "\${1:-}" = run ] && extra=(--no-seccomp)
+exec valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \\
+	--show-leak-kinds=definite --log-file="$T/valgrind.%p.log" "$PROCWARDEN" "\$@" "\${extra[@]}"
+EOF_VG
+	chmod 755 "$T/procwarden-valgrind"
+	PROCWARDEN="$T/procwarden-valgrind"
+fi
 PIDS=()
 
 cleanup() {
@@ -27,6 +42,11 @@ cleanup() {
 	for p in "${PIDS[@]:-}"; do
 		[ -n "$p" ] && wait "$p" 2>/dev/null || true
 	done
+	if [ "${PW_VALGRIND:-0}" = 1 ]; then
+		for p in "$T"/valgrind.*.log; do
+			[ -s "$p" ] && { echo "== $p"; cat "$p"; } >&2
+		done
+	fi
 	if [ "${PW_KEEP:-0}" = 1 ]; then
 		echo "kept $T"
 	else

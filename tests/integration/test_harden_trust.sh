@@ -1,0 +1,97 @@
+#!/bin/bash
+# Trusted policy and hooks: running as root, the agent refuses (exit 2, a
+# message naming the path and the fix) a group-writable policy, a policy
+# owned by another uid, a world-writable hook, a missing hook, a policy under
+# a sticky world-writable directory and a directory holding a writable
+# policy; --insecure-permissions lets it start and the start record says so;
+# a SIGHUP reload of a policy that became writable is refused and the running
+# policy stays.
+. "$(dirname "$0")/lib.sh"
+
+FOREIGN_UID=64050
+mkdir -m 0755 "$T/hooks" "$T/pd" "$T/sticky"
+chmod 1777 "$T/sticky"
+mkdir -m 0755 "$T/sticky/sub"
+printf '#!/bin/sh\nexit 0\n' >"$T/hooks/ok"
+chmod 0755 "$T/hooks/ok"
+cp "$T/hooks/ok" "$T/hooks/ww"
+chmod 0777 "$T/hooks/ww"
+
+policy() { # file [hook]
+	cat >"$1" <<EOF2
+version: 1
+rules:
+  - name: r-$(basename "$1" .yaml)
+    match:
+      exe: "$T/nothing"
+    actions: [log${2:+, {hook: ["$2"]\}}]
+EOF2
+	chmod 0644 "$1"
+}
+
+# Expect a refusal: exit 2 and every further argument in the message.
+refused() { # policy-args... -- expected-substrings...
+	local args=() rc=0
+	while [ "$1" != -- ]; do
+		args+=("$1")
+		shift
+	done
+	shift
+	timeout 20 "$PROCWARDEN" run "${args[@]}" --log "$T/refused.json" --no-scan \
+		2>"$T/refused.err" || rc=$?
+	[ "$rc" = 2 ] || { cat "$T/refused.err"; fail "${args[*]}: exit $rc, expected 2"; }
+	for s in "$@"; do
+		grep -qF -- "$s" "$T/refused.err" || { cat "$T/refused.err"; fail "message lacks '$s'"; }
+	done
+	echo "refused: $(head -1 "$T/refused.err")"
+}
+
+policy "$T/gw.yaml"
+chmod 0664 "$T/gw.yaml"
+refused --policy "$T/gw.yaml" -- "refusing policy '$T/gw.yaml'" \
+	"file '$T/gw.yaml' is writable by group (mode 0664)" "--insecure-permissions"
+
+policy "$T/theirs.yaml"
+chown "$FOREIGN_UID" "$T/theirs.yaml"
+refused --policy "$T/theirs.yaml" -- "refusing policy '$T/theirs.yaml'" \
+	"is owned by uid $FOREIGN_UID, not root"
+
+policy "$T/wwhook.yaml" "$T/hooks/ww"
+refused --policy "$T/wwhook.yaml" -- "refusing hook '$T/hooks/ww'" \
+	"file '$T/hooks/ww' is writable by others (mode 0777)"
+
+policy "$T/nohook.yaml" "$T/hooks/missing"
+refused --policy "$T/nohook.yaml" -- "hook '$T/hooks/missing' of rule 'r-nohook'" \
+	"No such file or directory"
+
+policy "$T/sticky/sub/p.yaml"
+refused --policy "$T/sticky/sub/p.yaml" -- "refusing policy '$T/sticky/sub/p.yaml'" \
+	"directory '$T/sticky' is writable by others (mode 1777)" \
+	"move the policy to a root-owned directory that only root can write"
+
+policy "$T/pd/a.yaml"
+policy "$T/pd/b.yaml"
+chmod 0666 "$T/pd/b.yaml"
+refused --policy "$T/pd" -- "refusing policy '$T/pd/b.yaml'" "writable by others"
+chmod 0644 "$T/pd/b.yaml"
+
+# --insecure-permissions: starts, and says so
+start_agent --policy "$T/gw.yaml" --insecure-permissions --no-scan
+grep -q '"insecure_permissions":true' "$T/agent.json" || fail "start record lacks the override"
+stop_agent
+
+# a reload whose file became writable is refused; the old policy stays
+policy "$T/live.yaml" "$T/hooks/ok"
+start_agent --policy "$T/live.yaml" --no-scan
+grep -q '"insecure_permissions":false' "$T/agent.json" || fail "start record"
+chmod 0664 "$T/live.yaml"
+kill -HUP "$AGENT"
+wait_for "$T/agent.json" 10 '"type":"error"' || fail "no error record after the refused reload"
+grep -q '"type":"reload"' "$T/agent.json" && fail "a refused reload was applied"
+grep -F '"type":"error"' "$T/agent.json" | grep -qF "refusing policy '$T/live.yaml'" ||
+	fail "the error record does not name the policy"
+chmod 0644 "$T/live.yaml"
+kill -HUP "$AGENT"
+wait_for "$T/agent.json" 10 '"type":"reload"' || fail "a trusted reload was not applied"
+stop_agent
+echo PASS
