@@ -2,11 +2,14 @@
  * compile.c - indexes over a loaded policy, its lifetime and introspection.
  *
  * Overview: after load.c has filled the rules, policy_compile() builds what
- * makes evaluation cheap: every rule whose exe condition is a list of exact
- * paths is reachable from a hash map keyed by those paths (exe -> the
- * ascending list of candidate rules); every other rule sits in the general
- * list.  An evaluation looks the launch's exe up once and merges the two
- * ascending lists, so ten thousand exact-path rules cost one hash lookup.
+ * makes evaluation cheap: every rule whose exe condition lists only exact
+ * paths and globs with a literal directory prefix ("/opt/app/" of
+ * "/opt/app/t?ol-*") is reachable from two hash maps, one keyed by those
+ * paths, one by those prefixes (key -> the ascending list of candidate
+ * rules); every other rule sits in the general list.  An evaluation looks
+ * the launch's exe and each of its directory prefixes up and merges the
+ * ascending lists, so ten thousand exact-path rules cost one hash lookup
+ * and a thousand globs under distinct directories a handful.
  * The policy is immutable afterwards; references are atomic.
  */
 #include <errno.h>
@@ -17,12 +20,10 @@
 
 uint64_t policy_hash(const char *s, size_t len)
 {
-	uint64_t h = 0xcbf29ce484222325ull;
+	uint64_t h = POLICY_HASH_INIT;
 
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 0x100000001b3ull;
-	}
+	for (size_t i = 0; i < len; i++)
+		h = policy_hash_byte(h, (unsigned char)s[i]);
 	return h;
 }
 
@@ -92,59 +93,107 @@ void policy_strmap_free(struct strmap *m)
 	memset(m, 0, sizeof(*m));
 }
 
-int policy_compile(struct policy *p)
+/* The length of the directory prefix a glob is indexed under: its literal
+ * prefix up to and including the last '/'.  0 when that is empty or just
+ * "/" (such a glob would be a candidate for nearly every launch). */
+static uint32_t glob_dir_len(const struct pattern *pat)
+{
+	uint32_t d = pat->prefix_len;
+
+	while (d > 0 && pat->s[d - 1] != '/')
+		d--;
+	return d >= 2 ? d : 0;
+}
+
+/* The key pat files its rule under in the exact (glob = 0) or the glob
+ * index, its length in *ret_len; NULL when pat has no key there. */
+static const char *pat_key(const struct pattern *pat, int glob, uint32_t *ret_len)
+{
+	if (pat->kind != (glob ? PAT_GLOB : PAT_EXACT))
+		return NULL;
+	*ret_len = glob ? glob_dir_len(pat) : pat->len;
+	return pat->s;
+}
+
+/* A rule is reached through the indexes when its exe condition lists only
+ * exact paths and globs with a non-trivial directory prefix. */
+static int rule_indexable(const struct rule *ru)
+{
+	const struct patlist *pl = &ru->match.str[SF_EXE];
+
+	if (!ru->has_match || !(ru->match.str_mask & (1u << SF_EXE)))
+		return 0;
+	for (uint32_t k = 0; k < pl->n; k++) {
+		const struct pattern *pat = &pl->v[k];
+
+		if (pat->kind == PAT_REGEX || (pat->kind == PAT_GLOB && glob_dir_len(pat) == 0))
+			return 0;
+	}
+	return 1;
+}
+
+/* The slot number of a key known to be in x. */
+static uint32_t index_slot(const struct rule_index *x, const char *key, uint32_t len)
+{
+	return policy_strmap_get(&x->map, key, len, policy_hash(key, len))->val;
+}
+
+/* Build x over the indexed rules: the exact paths (glob = 0) or the glob
+ * directory prefixes of their exe conditions.  0 or -ENOMEM. */
+static int index_build(struct policy *p, struct rule_index *x, int glob)
 {
 	size_t n_keys = 0, n_pairs = 0;
 	uint32_t *fill = NULL;
 	int r = -ENOMEM;
 
-	/* Pass 1: the keys, and how many rules each has. */
+	/* Pass 1: the keys. */
 	for (size_t i = 0; i < p->n_rules; i++) {
-		struct rule *ru = &p->rules[i];
-		const struct patlist *pl = &ru->match.str[SF_EXE];
+		const struct patlist *pl = &p->rules[i].match.str[SF_EXE];
 
-		ru->exe_indexed =
-		    ru->has_match && (ru->match.str_mask & (1u << SF_EXE)) && pl->all_exact;
-		if (!ru->exe_indexed)
+		if (!p->rules[i].exe_indexed)
 			continue;
-		n_pairs += pl->n;
 		for (uint32_t k = 0; k < pl->n; k++) {
-			int ins = policy_strmap_put(&p->exe_index, pl->v[k].s, pl->v[k].len,
-			                            (uint32_t)n_keys, NULL);
+			uint32_t len;
+			const char *key = pat_key(&pl->v[k], glob, &len);
+			int ins;
+
+			if (!key)
+				continue;
+			n_pairs++;
+			ins = policy_strmap_put(&x->map, key, len, (uint32_t)n_keys, NULL);
 			if (ins < 0)
 				goto out;
 			n_keys += (size_t)ins;
 		}
 	}
-	p->exe_start = calloc(n_keys + 1, sizeof(uint32_t));
-	p->exe_cnt = calloc(n_keys + 1, sizeof(uint32_t));
-	p->exe_rules = calloc(n_pairs + 1, sizeof(uint32_t));
-	p->general = calloc(p->n_rules + 1, sizeof(uint32_t));
+	x->start = calloc(n_keys + 1, sizeof(uint32_t));
+	x->cnt = calloc(n_keys + 1, sizeof(uint32_t));
+	x->rules = calloc(n_pairs + 1, sizeof(uint32_t));
 	fill = calloc(n_keys + 1, sizeof(uint32_t));
-	if (!p->exe_start || !p->exe_cnt || !p->exe_rules || !p->general || !fill)
+	if (!x->start || !x->cnt || !x->rules || !fill)
 		goto out;
 
-	/* Pass 2: count (a rule listing one path twice counts once). */
+	/* Pass 2: count (a rule filed twice under one key counts once). */
 	for (size_t i = 0; i < p->n_rules; i++) {
 		const struct patlist *pl = &p->rules[i].match.str[SF_EXE];
 
-		if (!p->rules[i].exe_indexed) {
-			p->general[p->n_general++] = (uint32_t)i;
+		if (!p->rules[i].exe_indexed)
 			continue;
-		}
 		for (uint32_t k = 0; k < pl->n; k++) {
-			const struct strmap_slot *sl =
-			    policy_strmap_get(&p->exe_index, pl->v[k].s, pl->v[k].len,
-			                      policy_hash(pl->v[k].s, pl->v[k].len));
+			uint32_t len, sl;
+			const char *key = pat_key(&pl->v[k], glob, &len);
 
-			if (fill[sl->val] != i + 1) {
-				fill[sl->val] = (uint32_t)i + 1;
-				p->exe_cnt[sl->val]++;
+			if (!key)
+				continue;
+			sl = index_slot(x, key, len);
+			if (fill[sl] != i + 1) {
+				fill[sl] = (uint32_t)i + 1;
+				x->cnt[sl]++;
 			}
 		}
 	}
 	for (size_t k = 1; k < n_keys; k++)
-		p->exe_start[k] = p->exe_start[k - 1] + p->exe_cnt[k - 1];
+		x->start[k] = x->start[k - 1] + x->cnt[k - 1];
 
 	/* Pass 3: fill in rule order, so each slice is ascending. */
 	memset(fill, 0, (n_keys + 1) * sizeof(uint32_t));
@@ -154,21 +203,70 @@ int policy_compile(struct policy *p)
 		if (!p->rules[i].exe_indexed)
 			continue;
 		for (uint32_t k = 0; k < pl->n; k++) {
-			const struct strmap_slot *sl =
-			    policy_strmap_get(&p->exe_index, pl->v[k].s, pl->v[k].len,
-			                      policy_hash(pl->v[k].s, pl->v[k].len));
-			uint32_t at = p->exe_start[sl->val] + fill[sl->val];
+			uint32_t len, sl, at;
+			const char *key = pat_key(&pl->v[k], glob, &len);
 
-			if (fill[sl->val] && p->exe_rules[at - 1] == i)
+			if (!key)
 				continue;
-			p->exe_rules[at] = (uint32_t)i;
-			fill[sl->val]++;
+			sl = index_slot(x, key, len);
+			at = x->start[sl] + fill[sl];
+			if (fill[sl] && x->rules[at - 1] == i)
+				continue;
+			x->rules[at] = (uint32_t)i;
+			fill[sl]++;
 		}
 	}
 	r = 0;
 out:
 	free(fill);
 	return r;
+}
+
+/* Free what x owns. */
+static void index_free(struct rule_index *x)
+{
+	policy_strmap_free(&x->map);
+	free(x->start);
+	free(x->cnt);
+	free(x->rules);
+	memset(x, 0, sizeof(*x));
+}
+
+int policy_compile(struct policy *p)
+{
+	int r;
+
+	p->general = calloc(p->n_rules + 1, sizeof(uint32_t));
+	p->glob_rules = calloc(p->n_rules + 1, sizeof(uint32_t));
+	if (!p->general || !p->glob_rules)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->n_rules; i++) {
+		struct rule *ru = &p->rules[i];
+		const struct patlist *pl = &ru->match.str[SF_EXE];
+		int has_glob = 0;
+
+		ru->exe_indexed = (uint8_t)rule_indexable(ru);
+		if (!ru->exe_indexed) {
+			p->general[p->n_general++] = (uint32_t)i;
+			continue;
+		}
+		for (uint32_t k = 0; k < pl->n; k++) {
+			uint32_t d;
+
+			if (pl->v[k].kind != PAT_GLOB)
+				continue;
+			has_glob = 1;
+			d = glob_dir_len(&pl->v[k]);
+			if (d > p->max_glob_prefix)
+				p->max_glob_prefix = d;
+		}
+		if (has_glob)
+			p->glob_rules[p->n_glob_rules++] = (uint32_t)i;
+	}
+	r = index_build(p, &p->exe_index, 0);
+	if (r < 0)
+		return r;
+	return index_build(p, &p->glob_index, 1);
 }
 
 /* Free what a condition owns. */
@@ -209,10 +307,9 @@ void policy_free(struct policy *p)
 		free(p->files[i].name);
 	free(p->files);
 	policy_strmap_free(&p->names);
-	policy_strmap_free(&p->exe_index);
-	free(p->exe_start);
-	free(p->exe_cnt);
-	free(p->exe_rules);
+	index_free(&p->exe_index);
+	index_free(&p->glob_index);
+	free(p->glob_rules);
 	free(p->general);
 	pcre2_match_context_free(p->mctx);
 	free(p);

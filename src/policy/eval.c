@@ -5,8 +5,9 @@
  * its own stack (the joined cmdline is built there, once, and only when a
  * rule tests it).  No allocation, no I/O, no locks: safe from any thread
  * while the caller holds a reference.  Candidate rules come from the
- * exact-exe index and the general list, merged in rule order; a rule's
- * conditions are tested cheapest first.
+ * exact-exe index, the glob index (one lookup per directory prefix of the
+ * exe) and the general list, merged in rule order without duplicates; a
+ * rule's conditions are tested cheapest first.
  */
 #include <signal.h>
 #include <string.h>
@@ -119,6 +120,65 @@ static int cond_holds(struct eval_ctx *c, const struct cond *k, int skip_exe)
 	return 1;
 }
 
+/* One ascending list of candidate rules being merged. */
+struct cand_list {
+	const uint32_t *v;
+	uint32_t n, i;     /* i < n while the list is merged */
+	uint8_t exe_known; /* the exact index: its rules' exe condition holds */
+};
+
+/* Append a non-empty list to l[*nl]. */
+static void add_list(struct cand_list *l, size_t *nl, const uint32_t *v, size_t n, int exe_known)
+{
+	if (n == 0)
+		return;
+	l[(*nl)++] = (struct cand_list){.v = v, .n = (uint32_t)n, .exe_known = (uint8_t)exe_known};
+}
+
+/* Append x's slice under key (hash: its policy_hash), if any. */
+static void add_hit(struct cand_list *l, size_t *nl, const struct rule_index *x, const char *key,
+                    size_t len, uint64_t hash, int exe_known)
+{
+	const struct strmap_slot *sl = policy_strmap_get(&x->map, key, len, hash);
+
+	if (sl)
+		add_list(l, nl, x->rules + x->start[sl->val], x->cnt[sl->val], exe_known);
+}
+
+/* The candidate lists of a launch into l (POLICY_MAX_PREFIXES + 2 entries):
+ * the glob index's under each directory prefix of the exe ("/opt/",
+ * "/opt/app/", ... up to the longest key), the exact index's under the exe,
+ * the general list.  An exe with too many prefixes takes every glob-indexed
+ * rule instead: the prefix is only a filter, their exe is checked anyway.
+ * Returns how many lists. */
+static size_t gather(const struct policy *p, const char *exe, size_t len, struct cand_list *l)
+{
+	size_t nl = 0, n_prefixes = 0, i = 0;
+	size_t glob_end = p->max_glob_prefix < len ? p->max_glob_prefix : len;
+	uint64_t h = POLICY_HASH_INIT;
+
+	/* Hash once: every prefix a glob key could be, then the rest. */
+	for (; i < glob_end; i++) {
+		h = policy_hash_byte(h, (unsigned char)exe[i]);
+		/* keys are at least 2 bytes long and end in '/' */
+		if (exe[i] != '/' || i == 0)
+			continue;
+		if (++n_prefixes <= POLICY_MAX_PREFIXES)
+			add_hit(l, &nl, &p->glob_index, exe, i + 1, h, 0);
+	}
+	if (n_prefixes > POLICY_MAX_PREFIXES) {
+		nl = 0;
+		add_list(l, &nl, p->glob_rules, p->n_glob_rules, 0);
+	}
+	if (p->exe_index.map.n) {
+		for (; i < len; i++)
+			h = policy_hash_byte(h, (unsigned char)exe[i]);
+		add_hit(l, &nl, &p->exe_index, exe, len, h, 1);
+	}
+	add_list(l, &nl, p->general, p->n_general, 0);
+	return nl;
+}
+
 /* Record rule r as matching; returns 1 when its allow stops evaluation. */
 static int apply_rule(struct eval_ctx *c, uint32_t r)
 {
@@ -160,9 +220,8 @@ int policy_eval(const struct policy *p, const struct proc_info *pi, struct polic
 	    .cmd_len = SIZE_MAX,
 	    .cmd = cmd,
 	};
-	const uint32_t *cand = NULL;
-	uint32_t nc = 0;
-	size_t i = 0, j = 0;
+	struct cand_list l[POLICY_MAX_PREFIXES + 2];
+	size_t nl;
 
 	v->n_rules = 0;
 	v->rules_truncated = 0;
@@ -174,23 +233,28 @@ int policy_eval(const struct policy *p, const struct proc_info *pi, struct polic
 	v->n_hook_rules = 0;
 	v->match_errors = 0;
 
-	if (p->exe_index.n) {
-		const struct strmap_slot *sl = policy_strmap_get(&p->exe_index, pi->exe, c.exe_len,
-		                                                 policy_hash(pi->exe, c.exe_len));
-
-		if (sl) {
-			cand = p->exe_rules + p->exe_start[sl->val];
-			nc = p->exe_cnt[sl->val];
-		}
-	}
-	while (i < nc || j < p->n_general) {
-		uint32_t r;
-		int indexed = j >= p->n_general || (i < nc && cand[i] < p->general[j]);
+	nl = gather(p, pi->exe, c.exe_len, l);
+	while (nl > 0) {
+		uint32_t r = UINT32_MAX;
+		int exe_known = 0;
 		const struct rule *ru;
 
-		r = indexed ? cand[i++] : p->general[j++];
+		/* The smallest head; every list holding it steps past it. */
+		for (size_t k = 0; k < nl; k++)
+			if (l[k].v[l[k].i] < r)
+				r = l[k].v[l[k].i];
+		for (size_t k = 0; k < nl;) {
+			if (l[k].v[l[k].i] == r) {
+				exe_known |= l[k].exe_known;
+				if (++l[k].i == l[k].n) {
+					l[k] = l[--nl];
+					continue;
+				}
+			}
+			k++;
+		}
 		ru = &p->rules[r];
-		if (ru->has_match && !cond_holds(&c, &ru->match, indexed))
+		if (ru->has_match && !cond_holds(&c, &ru->match, exe_known))
 			continue;
 		if (ru->has_unless && cond_holds(&c, &ru->unless, 0))
 			continue;

@@ -89,7 +89,7 @@ struct rule {
 	unsigned line, col;
 	int severity;
 	uint8_t has_match, has_unless;
-	uint8_t exe_indexed; /* reachable through the exact-exe index */
+	uint8_t exe_indexed; /* reachable through the exe indexes (not general) */
 	struct cond match;
 	struct cond unless;
 	uint32_t actions; /* ACT_* */
@@ -119,6 +119,17 @@ struct strmap {
 	size_t n;
 };
 
+/* Rules reachable from a string key: key -> its slice of rules. */
+struct rule_index {
+	struct strmap map;     /* key -> slot number */
+	uint32_t *start, *cnt; /* per slot: its slice of rules */
+	uint32_t *rules;       /* rule indices, ascending per slot */
+};
+
+/* An exe with more '/'-ended prefixes than this (within the longest glob
+ * prefix) is checked against every glob-indexed rule instead. */
+#define POLICY_MAX_PREFIXES 64
+
 struct policy {
 	int refs;
 	unsigned needs;
@@ -127,10 +138,12 @@ struct policy {
 	struct policy_file *files;
 	size_t n_files, cap_files;
 	struct strmap names;           /* rule name -> rule index */
-	struct strmap exe_index;       /* exact exe -> key index */
-	uint32_t *exe_start, *exe_cnt; /* per key: its slice of exe_rules */
-	uint32_t *exe_rules;           /* rule indices, ascending per key */
-	uint32_t *general;             /* rules not in the exe index, ascending */
+	struct rule_index exe_index;  /* exact exe -> rules listing it */
+	struct rule_index glob_index; /* glob directory prefix -> rules */
+	uint32_t *glob_rules;         /* rules with an indexed glob, ascending */
+	size_t n_glob_rules;
+	size_t max_glob_prefix;       /* longest key of glob_index, bytes */
+	uint32_t *general;            /* rules in neither index, ascending */
 	size_t n_general;
 	pcre2_match_context *mctx; /* match limits for every regex */
 };
@@ -161,7 +174,13 @@ pcre2_match_context *policy_match_context_new(void);
 
 /* ---- compile.c ---- */
 
-/* FNV-1a of s. */
+/* FNV-1a of s; incrementally: POLICY_HASH_INIT, then policy_hash_byte()
+ * for each byte, so every prefix of a string hashes in one pass. */
+#define POLICY_HASH_INIT 0xcbf29ce484222325ull
+static inline uint64_t policy_hash_byte(uint64_t h, unsigned char c)
+{
+	return (h ^ c) * 0x100000001b3ull;
+}
 uint64_t policy_hash(const char *s, size_t len);
 /* Find key; returns its slot or NULL. */
 const struct strmap_slot *policy_strmap_get(const struct strmap *m, const char *key, size_t len,

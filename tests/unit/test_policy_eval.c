@@ -482,6 +482,170 @@ static void test_deny_allowed_with_opt(void **state)
 	free(pi);
 }
 
+/* Evaluate a launch of exe by uid; the names of the matching rules. */
+static const char *exe_names(const struct policy *p, const char *exe, uint32_t uid)
+{
+	struct proc_info *pi = pi_new(exe, uid);
+	static struct policy_verdict v;
+
+	policy_eval(p, pi, &v);
+	free(pi);
+	return verdict_names(p, &v);
+}
+
+static void test_glob_index(void **state)
+{
+	struct policy *p = load_ok("version: 1\n"
+	                           "rules:\n"
+	                           "  - name: app5\n"
+	                           "    match: {exe: '/opt/app5/**/bin/*'}\n"
+	                           "    actions: [log]\n"
+	                           "  - name: shells\n"
+	                           "    match: {exe: '/usr/bin/*sh'}\n"
+	                           "    actions: [log]\n"
+	                           "  - name: shells-root\n"
+	                           "    match: {exe: ['/usr/bin/*sh', /bin/sh], uid: 0}\n"
+	                           "    actions: [log]\n"
+	                           "  - name: escaped\n"
+	                           "    match: {exe: '/opt/a\\*b/*'}\n"
+	                           "    actions: [log]\n");
+
+	(void)state;
+	assert_string_equal(exe_names(p, "/opt/app5/bin/tool", 1000), "app5");
+	assert_string_equal(exe_names(p, "/opt/app5/x/y/bin/tool", 1000), "app5");
+	assert_string_equal(exe_names(p, "/opt/app5/x/sbin/tool", 1000), "");
+	assert_string_equal(exe_names(p, "/opt/app6/x/bin/tool", 1000), "");
+	assert_string_equal(exe_names(p, "/opt/app5", 1000), "");
+	assert_string_equal(exe_names(p, "/opt/app5/", 1000), "");
+	/* the prefix is only a filter: the whole glob is still checked */
+	assert_string_equal(exe_names(p, "/usr/bin/bash", 1000), "shells");
+	assert_string_equal(exe_names(p, "/usr/bin/zsh", 0), "shells,shells-root");
+	assert_string_equal(exe_names(p, "/usr/bin/shx", 1000), "");
+	assert_string_equal(exe_names(p, "/usr/bin/sub/bash", 1000), "");
+	assert_string_equal(exe_names(p, "/usr/bin/bash", 0), "shells,shells-root");
+	assert_string_equal(exe_names(p, "/bin/sh", 0), "shells-root");
+	assert_string_equal(exe_names(p, "/bin/sh", 1000), "");
+	assert_string_equal(exe_names(p, "/opt/a*b/x", 1000), "escaped");
+	assert_string_equal(exe_names(p, "/opt/aXb/x", 1000), "");
+	assert_string_equal(exe_names(p, "", 1000), "");
+	assert_string_equal(exe_names(p, "/", 1000), "");
+	policy_unref(p);
+}
+
+static void test_glob_and_exact_no_duplicate(void **state)
+{
+	struct policy *p = load_ok("version: 1\n"
+	                           "rules:\n"
+	                           "  - name: before\n"
+	                           "    match: {exe: /usr/bin/bash}\n"
+	                           "    actions: [log]\n"
+	                           "  - name: both\n"
+	                           "    match: {exe: [/usr/bin/bash, '/usr/bin/*sh', '/usr/*/bash',"
+	                           " '/usr/bin/b*']}\n"
+	                           "    actions: [log]\n"
+	                           "  - name: after\n"
+	                           "    match: {exe: '/usr/*/bash'}\n"
+	                           "    actions: [log]\n");
+	struct proc_info *pi = pi_new("/usr/bin/bash", 1000);
+	struct policy_verdict v;
+
+	(void)state;
+	assert_int_equal(policy_eval(p, pi, &v), 3);
+	assert_int_equal(v.rules[0], 0);
+	assert_int_equal(v.rules[1], 1);
+	assert_int_equal(v.rules[2], 2);
+	snprintf(pi->exe, sizeof(pi->exe), "/usr/bin/zsh");
+	assert_int_equal(policy_eval(p, pi, &v), 1);
+	assert_int_equal(v.rules[0], 1);
+	snprintf(pi->exe, sizeof(pi->exe), "/usr/sbin/bash");
+	assert_int_equal(policy_eval(p, pi, &v), 2);
+	assert_string_equal(verdict_names(p, &v), "both,after");
+	free(pi);
+	policy_unref(p);
+}
+
+static void test_glob_order(void **state)
+{
+	struct policy *p = load_ok("version: 1\n"
+	                           "rules:\n"
+	                           "  - name: allow-root\n"
+	                           "    match: {uid: 0}\n"
+	                           "    actions: [allow]\n"
+	                           "  - name: log-x\n"
+	                           "    match: {exe: '/opt/x/*'}\n"
+	                           "    actions: [log]\n"
+	                           "  - name: allow-y\n"
+	                           "    match: {exe: '/opt/y/*'}\n"
+	                           "    actions: [allow]\n"
+	                           "  - name: exact-y\n"
+	                           "    match: {exe: /opt/y/tool}\n"
+	                           "    actions: [log]\n"
+	                           "  - name: any-glob\n"
+	                           "    match: {exe: '/*'}\n"
+	                           "    actions: [log]\n"
+	                           "  - name: kill-tool\n"
+	                           "    match: {comm: tool}\n"
+	                           "    actions: [kill]\n"
+	                           "  - name: log-x-late\n"
+	                           "    match: {exe: '/opt/**'}\n"
+	                           "    actions: [log]\n");
+
+	(void)state;
+	assert_string_equal(exe_names(p, "/opt/x/tool", 1000), "log-x,kill-tool,log-x-late");
+	/* an earlier general allow stops later glob rules */
+	assert_string_equal(exe_names(p, "/opt/x/tool", 0), "allow-root");
+	/* an earlier glob allow stops later exact, general and glob rules */
+	assert_string_equal(exe_names(p, "/opt/y/tool", 1000), "allow-y");
+	assert_string_equal(exe_names(p, "/opt/z/tool", 1000), "kill-tool,log-x-late");
+	assert_string_equal(exe_names(p, "/tool", 1000), "any-glob,kill-tool");
+	policy_unref(p);
+}
+
+static void test_glob_deep_exe(void **state)
+{
+	static char text[4096], exe[1024], deep[1024];
+	size_t n = 0, d = 0;
+	struct policy *p;
+
+	(void)state;
+	/* 80 directories: more prefixes than the evaluation looks up */
+	for (int i = 0; i < 80; i++) {
+		n += (size_t)snprintf(exe + n, sizeof(exe) - n, "/d%d", i);
+		if (i < 70)
+			d = n;
+	}
+	snprintf(exe + n, sizeof(exe) - n, "/tool");
+	memcpy(deep, exe, d);
+	snprintf(deep + d, sizeof(deep) - d, "/**/t?ol");
+	snprintf(text, sizeof(text),
+	         "version: 1\n"
+	         "rules:\n"
+	         "  - name: shallow\n"
+	         "    match: {exe: '/d0/**/tool'}\n"
+	         "    actions: [log]\n"
+	         "  - name: other\n"
+	         "    match: {exe: '/e/**'}\n"
+	         "    actions: [log]\n"
+	         "  - name: exact\n"
+	         "    match: {exe: ['%s', '/e/*']}\n"
+	         "    actions: [log]\n"
+	         "  - name: deep\n"
+	         "    match: {exe: '%s'}\n"
+	         "    actions: [log]\n"
+	         "  - name: deep-miss\n"
+	         "    match: {exe: '%s/x/*'}\n"
+	         "    actions: [log]\n",
+	         exe, deep, deep);
+	p = load_ok(text);
+	assert_string_equal(exe_names(p, exe, 1000), "shallow,exact,deep");
+	exe[1] = 'x';
+	assert_string_equal(exe_names(p, exe, 1000), "");
+	exe[1] = 'd';
+	exe[n + 2] = 'x'; /* "/txol" */
+	assert_string_equal(exe_names(p, exe, 1000), "deep");
+	policy_unref(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -497,6 +661,10 @@ int main(void)
 	    cmocka_unit_test(test_many_exact_rules),
 	    cmocka_unit_test(test_refcount),
 	    cmocka_unit_test(test_deny_allowed_with_opt),
+	    cmocka_unit_test(test_glob_index),
+	    cmocka_unit_test(test_glob_and_exact_no_duplicate),
+	    cmocka_unit_test(test_glob_order),
+	    cmocka_unit_test(test_glob_deep_exe),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
