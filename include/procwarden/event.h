@@ -3,8 +3,10 @@
  *
  * struct pw_event is what the listener thread pushes into the ring: one
  * decoded proc connector event, plus the pidfd it pinned for exec events.
- * No pointers inside; the ring copies it by value.  The pidfd (if >= 0) is
- * owned by the event: whoever pops it must close it.
+ * No pointers inside; the ring copies it by value.  The pidfd and exefd (if
+ * >= 0) are owned by the event: whoever pops it must close them.  The exefd
+ * pins the program file the moment the event is received, so that a process
+ * gone before it could be read still has its exe known.
  */
 #ifndef PROCWARDEN_EVENT_H
 #define PROCWARDEN_EVENT_H
@@ -46,6 +48,7 @@ struct pw_event {
 	uint32_t a;        /* exit: exit code (wait status); uid/gid: real id; */
 	uint32_t b;        /* exit: exit signal; uid/gid: effective id; ptrace: 0 */
 	int32_t pidfd;     /* exec: pidfd pinned by the listener, or -1 */
+	int32_t exefd;     /* exec: O_PATH fd of the program file pinned with it, or -1 */
 	uint32_t overruns; /* PW_EV_OVERRUN: how many ENOBUFS this marker stands for */
 	char comm[16];     /* comm event: the new comm, NUL-terminated */
 };

@@ -105,6 +105,12 @@ void proc_info_reset(struct proc_info *pi, pid_t pid);
 int proc_read(int procfd, int pidfd, pid_t pid, unsigned what, struct proc_info *pi,
 	      struct proc_read_stats *st);
 
+/* Fill pi->exe from an O_PATH fd of the program file pinned at exec time
+ * (the listener's exefd): the path as /proc/PID/exe showed it, " (deleted)"
+ * and "/memfd:" included, even when the process is gone.  procfd as above.
+ * 0, or negative errno (pi untouched). */
+int proc_exe_from_fd(int procfd, int exefd, struct proc_info *pi);
+
 /* Start time (stat field 22) of pid, or 0 on failure. */
 uint64_t proc_start_time(int procfd, pid_t pid);
 

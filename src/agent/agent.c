@@ -207,6 +207,8 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source)
 	if (dedupe)
 		what |= PROC_READ_STAT;
 	proc_info_reset(pi, ev->pid);
+	if (ev->exefd >= 0 && proc_exe_from_fd(a->procfd, ev->exefd, pi) == 0)
+		pi->have |= PI_HAVE_EXE; /* pinned by the listener: known even if gone */
 	r = proc_read(a->procfd, ev->pidfd, ev->pid, what, pi, &a->rs);
 	(void)r;
 	same = check_same_process(pi, ev);
@@ -334,6 +336,8 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source)
 out:
 	if (ev->pidfd >= 0)
 		close(ev->pidfd);
+	if (ev->exefd >= 0)
+		close(ev->exefd);
 	policy_unref(p);
 }
 
@@ -391,8 +395,12 @@ static void handle_event(struct agent *a, const struct pw_event *ev)
 	a->last_ktime = ev->ktime_ns;
 	if (ev->type == PW_EV_EXEC)
 		handle_exec(a, ev, SRC_NETLINK);
-	else if (ev->pidfd >= 0)
-		close(ev->pidfd);
+	else {
+		if (ev->pidfd >= 0)
+			close(ev->pidfd);
+		if (ev->exefd >= 0)
+			close(ev->exefd);
+	}
 }
 
 /* Tell systemd we are ready, when it asked (NOTIFY_SOCKET). */
@@ -562,6 +570,8 @@ static void emit_stop(struct agent *a)
 	json_kv_uint(&j, "rescans", a->c.rescans);
 	json_kv_uint(&j, "gone_before_read", a->c.gone);
 	json_kv_uint(&j, "foreign_messages", st.foreign);
+	json_kv_uint(&j, "pidfd_failures", st.pidfd_fail);
+	json_kv_uint(&j, "exe_pin_failures", st.exefd_fail);
 	json_kv_uint(&j, "output_drops", a->c.output_drops);
 	emit(a, a->line, json_finish(&j), LOG_NOTICE);
 }

@@ -144,6 +144,10 @@ static void print_exec(struct monitor *m, const struct pw_event *ev, const char 
 	r = proc_snapshot(m->procfd, ev->pid, PROC_SNAP_PARENT, pi, &m->rs);
 	if (r < 0)
 		pi->flags |= PI_GONE;
+	/* the program file the listener pinned at the event: the exe of this
+	 * exec even when the process is gone, or has exec'd again since */
+	if (ev->exefd >= 0)
+		proc_exe_from_fd(m->procfd, ev->exefd, pi);
 	/* the pidfd tells whether the process we pinned is still the one we read */
 	if (ev->pidfd >= 0) {
 		struct pollfd p = {.fd = ev->pidfd, .events = POLLIN};
@@ -240,6 +244,8 @@ static void print_exec(struct monitor *m, const struct pw_event *ev, const char 
 out:
 	if (ev->pidfd >= 0)
 		close(ev->pidfd);
+	if (ev->exefd >= 0)
+		close(ev->exefd);
 }
 
 /* Print any other event. */

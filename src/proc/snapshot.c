@@ -340,6 +340,22 @@ static int read_ids_pidfd(int pidfd, struct proc_info *pi)
 	return 0;
 }
 
+int proc_exe_from_fd(int procfd, int exefd, struct proc_info *pi)
+{
+	char path[40], link[PW_PATH_MAX];
+	ssize_t n;
+
+	if (exefd < 0)
+		return -EBADF;
+	snprintf(path, sizeof(path), "%sself/fd/%d", procfd >= 0 ? "" : "/proc/", exefd);
+	n = readlinkat(at_fd(procfd), path, link, sizeof(link));
+	if (n <= 0)
+		return n < 0 ? -errno : -ENOENT;
+	pi->flags &= ~(PI_EXE_DELETED | PI_EXE_MEMFD | PI_EXE_TRUNCATED);
+	proc_set_exe(pi, link, (size_t)n);
+	return 0;
+}
+
 void proc_info_reset(struct proc_info *pi, pid_t pid)
 {
 	memset(pi, 0, offsetof(struct proc_info, comm));

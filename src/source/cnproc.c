@@ -114,7 +114,7 @@ int nl_decode(const void *buf, size_t len, uint32_t sender_port, struct pw_event
 	ev->type = what;
 	ev->cpu = rd32(d, 4);
 	memcpy(&ev->ktime_ns, d + 8, sizeof(ev->ktime_ns));
-	ev->pidfd = -1;
+	ev->pidfd = ev->exefd = -1;
 	d += EV_HEAD;
 	switch (what) {
 	case PROC_EVENT_NONE:

@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -36,7 +38,6 @@
 
 #define NL_MAX_BATCH 256
 #define NL_DGRAM 256 /* one connector datagram is 76 bytes today */
-#define NL_SPIN_NS 100000 /* nl_source_wait(): at most this long for a push */
 
 struct nl_source {
 	int fd;
@@ -57,8 +58,8 @@ struct nl_source {
 	size_t rcvbuf;
 	/* counters written by the listener, read by anyone */
 	atomic_uint_least64_t datagrams, events, overruns, foreign, malformed, ring_drops,
-		pidfd_fail, wakeups;
-	bool wait_armed; /* consumer only: nl_source_wait() polls the socket too */
+		pidfd_fail, exefd_fail, wakeups;
+	int procfd; /* /proc, for pinning exe files */
 	/* an overrun not yet announced in the ring (the ring was full) */
 	uint32_t pending_overruns;
 	/* receive buffers, allocated once */
@@ -83,7 +84,7 @@ static void flush_overrun(struct nl_source *s)
 		return;
 	memset(&ev, 0, sizeof(ev));
 	ev.type = PW_EV_OVERRUN;
-	ev.pidfd = -1;
+	ev.pidfd = ev.exefd = -1;
 	ev.overruns = s->pending_overruns;
 	ev.rtime_ns = ev.ktime_ns = pw_now_mono();
 	if (ring_push(s->ring, &ev) == 0)
@@ -119,15 +120,28 @@ static int handle_dgram(struct nl_source *s, const void *buf, size_t len, uint32
 	if (r != NL_DEC_EVENT || !(ev.type & s->o.events))
 		return 0;
 	ev.rtime_ns = now;
+	ev.exefd = -1;
 	if (ev.type == PW_EV_EXEC) {
+		char path[24];
+
 		ev.pidfd = (int32_t)syscall(SYS_pidfd_open, ev.pid, 0);
-		if (ev.pidfd < 0)
+		if (ev.pidfd < 0) {
 			bump(&s->pidfd_fail, 1);
+		} else {
+			/* pin the program file too: it outlives a process that exits
+			 * before the consumer gets to it */
+			snprintf(path, sizeof(path), "%d/exe", ev.pid);
+			ev.exefd = (int32_t)openat(s->procfd, path, O_PATH | O_CLOEXEC);
+			if (ev.exefd < 0)
+				bump(&s->exefd_fail, 1);
+		}
 	}
 	flush_overrun(s);
 	if (s->pending_overruns || ring_push(s->ring, &ev) < 0) {
 		if (ev.pidfd >= 0)
 			close(ev.pidfd);
+		if (ev.exefd >= 0)
+			close(ev.exefd);
 		bump(&s->ring_drops, 1);
 		/* announce the loss so that the consumer rescans */
 		if (!s->pending_overruns)
@@ -262,6 +276,20 @@ static int subscribe(struct nl_source *s, char *why, size_t whylen)
 	return -ENOTCONN;
 }
 
+/* Every queued exec holds two fds (pidfd, exefd): raise the soft limit on
+ * open files to the hard one (bounded), so that a full ring cannot run out. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (rl.rlim_cur < 65536 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max < 65536 ? rl.rlim_max : 65536;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 /* Set a receive timeout so that the thread notices stop requests. */
 static int set_rcvtimeo(int fd, unsigned ms)
 {
@@ -292,6 +320,8 @@ int nl_source_open(const struct nl_source_opts *o, struct nl_source **ret, char 
 	if (!s)
 		return -ENOMEM;
 	s->fd = -1;
+	s->procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	raise_nofile();
 	if (o)
 		s->o = *o;
 	if (!s->o.events)
@@ -303,7 +333,6 @@ int nl_source_open(const struct nl_source_opts *o, struct nl_source **ret, char 
 	if (!s->o.ring_capacity)
 		s->o.ring_capacity = 4096;
 	s->seq = (uint32_t)getpid() << 8;
-	s->wait_armed = true;
 
 	r = ring_new(sizeof(struct pw_event), s->o.ring_capacity, &s->ring);
 	if (r < 0) {
@@ -435,13 +464,18 @@ void nl_source_free(struct nl_source *s)
 		return;
 	nl_source_stop(s);
 	if (s->ring) {
-		while (ring_pop(s->ring, &ev) == 0)
+		while (ring_pop(s->ring, &ev) == 0) {
 			if (ev.pidfd >= 0)
 				close(ev.pidfd);
+			if (ev.exefd >= 0)
+				close(ev.exefd);
+		}
 		ring_free(s->ring);
 	}
 	if (s->fd >= 0)
 		close(s->fd);
+	if (s->procfd >= 0)
+		close(s->procfd);
 	free(s);
 }
 
@@ -455,25 +489,16 @@ void nl_source_stats(const struct nl_source *s, struct nl_stats *r)
 	r->malformed = atomic_load(&s->malformed);
 	r->ring_drops = atomic_load(&s->ring_drops);
 	r->pidfd_fail = atomic_load(&s->pidfd_fail);
+	r->exefd_fail = atomic_load(&s->exefd_fail);
 	r->wakeups = atomic_load(&s->wakeups);
 	r->rcvbuf = s->rcvbuf;
 	r->kernel_filter = s->kernel_filter;
 	r->socket_filter = s->socket_filter;
 }
 
-/* A hint to the CPU that we are spinning. */
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield");
-#endif
-}
-
 int nl_source_wait(struct nl_source *s, struct pollfd *fds, unsigned nfds, int timeout_ms)
 {
-	struct pollfd p[8 + 2];
+	struct pollfd p[8 + 1];
 	unsigned n = nfds;
 	bool waiting;
 	int r;
@@ -482,27 +507,13 @@ int nl_source_wait(struct nl_source *s, struct pollfd *fds, unsigned nfds, int t
 		return -EINVAL;
 	memcpy(p, fds, nfds * sizeof(*p));
 	waiting = ring_prepare_wait(s->ring);
-	if (waiting) {
+	if (waiting)
 		p[n++] = (struct pollfd){.fd = ring_fd(s->ring), .events = POLLIN};
-		if (s->wait_armed)
-			p[n++] = (struct pollfd){.fd = s->fd, .events = POLLIN};
-	}
 	r = poll(p, n, waiting ? timeout_ms : 0);
 	if (waiting)
 		ring_finish_wait(s->ring);
 	if (r < 0)
 		return -errno;
-	if (waiting && (p[nfds].revents & POLLIN))
-		s->wait_armed = true; /* the listener is responsive */
-	if (waiting && n == nfds + 2 && (p[nfds + 1].revents & POLLIN) &&
-	    !(p[nfds].revents & POLLIN)) {
-		uint64_t until = pw_now_mono() + NL_SPIN_NS;
-
-		while (ring_count(s->ring) == 0 && pw_now_mono() < until)
-			cpu_relax();
-		if (ring_count(s->ring) == 0)
-			s->wait_armed = false; /* a slow listener: sleep on the ring */
-	}
 	r = 0;
 	for (unsigned i = 0; i < nfds; i++) {
 		fds[i].revents = p[i].revents;

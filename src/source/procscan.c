@@ -38,6 +38,7 @@ static int scan_one(pid_t pid, uint64_t start_time, void *arg)
 	ev.a = (uint32_t)start_time;
 	ev.b = (uint32_t)(start_time >> 32);
 	ev.rtime_ns = pw_now_mono();
+	ev.exefd = -1; /* alive: its exe is read from /proc */
 	ev.pidfd = (int32_t)syscall(SYS_pidfd_open, pid, 0);
 	if (ev.pidfd < 0)
 		return 0; /* gone since the directory was read */

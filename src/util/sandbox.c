@@ -66,7 +66,8 @@ static const char *const agent_calls[] = {
  * evaluator (eventfd write); close a pidfd the full ring refused; exit. */
 /* clang-format off */
 static const char *const listener_calls[] = {
-	"recvmmsg", "recvmsg", "pidfd_open", "close", "write", "clock_gettime", "restart_syscall",
+	"recvmmsg", "recvmsg", "pidfd_open", "openat", "close", "write", "clock_gettime",
+	"restart_syscall",
 	"madvise", "rt_sigprocmask", "exit", NULL,
 };
 /* clang-format on */
