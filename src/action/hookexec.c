@@ -1031,7 +1031,10 @@ int hookexec_start(const struct hookexec_opts *opts, struct hookexec **ret)
 		goto fail;
 	}
 	if (h->pid == 0) {
+		/* the executor needs nothing of the agent's side */
 		close(sv[0]);
+		free(h->buf);
+		free(h);
 		ex_main(sv[1], &o, agent);
 	}
 	close(sv[1]);
