@@ -44,9 +44,18 @@ T = sys.argv[1]
 recs = [json.loads(l) for l in open(f"{T}/agent.json")]
 got = {}
 for r in recs:
-    if r["type"] == "exec":
-        assert r["actions"][0]["result"] == "ok", r
-        got.setdefault(r["exe"].replace(T, ""), set()).update(r["rules"])
+    if r["type"] != "exec":
+        continue
+    exe = r["exe"]
+    if exe == "/usr/bin/setpriv":
+        # setpriv's own exec event, read after it became the test uid: the
+        # command line already names the program (and may match); the kill
+        # then lands before setpriv execs it.  Count it for that program.
+        exe = next((a for a in r["argv"] if a.startswith(T)), exe)
+    if r["actions"][0]["result"] == "gone" and r.get("gone"):
+        continue  # the program's own event after such an early kill
+    assert r["actions"][0]["result"] == "ok", r
+    got.setdefault(exe.replace(T, ""), set()).update(r["rules"])
 want = {
     "/usr/bin/nc": {"kill-network-tools"}, "/usr/bin/socat": {"kill-network-tools"},
     "/usr/bin/nmap": {"kill-network-tools"}, "/opt/worker": {"kill-miners-by-cmdline"},
