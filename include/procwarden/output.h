@@ -19,7 +19,7 @@ struct output;
 struct output_opts {
 	const char *log_path; /* append to this file; NULL or "-": standard output */
 	bool syslog;          /* also to syslog, facility LOG_AUTHPRIV */
-	size_t ring_bytes;    /* 0: 1 MiB */
+	size_t ring_bytes;    /* 0: 512 KiB */
 };
 
 /* Open the log and start the writer thread.  0 and *ret, or negative errno

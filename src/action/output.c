@@ -29,7 +29,7 @@
 
 #include "procwarden/output.h"
 
-#define RING_DEFAULT (1u << 20)
+#define RING_DEFAULT (512u << 10) /* about 800 records: a disk stall of that many is counted */
 #define RING_MIN 64u
 #define REC_PAD UINT32_MAX /* header length of a pad record */
 #define BATCH_IOV 64

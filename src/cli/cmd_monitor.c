@@ -31,7 +31,7 @@
 #include "procwarden/procscan.h"
 #include "procwarden/ring.h"
 
-#define CACHE_SIZE 8192 /* power of two */
+#define CACHE_SIZE 4096 /* power of two */
 
 /* What we remember of a live process, to name its later events. */
 struct pid_entry {
@@ -39,7 +39,7 @@ struct pid_entry {
 	int32_t ppid;
 	uint32_t uid;
 	char comm[PW_COMM_MAX];
-	char exe[256];
+	char exe[160]; /* enough to name an exit; longer paths are cut */
 };
 
 struct monitor {
