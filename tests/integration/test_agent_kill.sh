@@ -15,7 +15,7 @@ rules:
       exe: "$T/victim"
     actions: [kill]
 EOF2
-start_agent --policy "$T/kill.yaml"
+start_agent --policy "$T/kill.yaml" --metrics "$T/metrics.prom" --metrics-interval 1
 
 N=100
 killed=0
@@ -27,7 +27,8 @@ done
 rc=0
 "$T/innocent" --sleep-ms 20 --exit 3 || rc=$?
 [ "$rc" = 3 ] || fail "the innocent binary did not run normally (exit $rc)"
-sleep 0.3
+sleep 1.2 # one metrics interval
+cp "$T/metrics.prom" "$T/metrics.mid"
 stop_agent
 
 echo "killed $killed of $N"
@@ -52,6 +53,18 @@ for r in victims:
         assert k in r, (k, r)
 assert not [r for r in execs if r["exe"] == f"{T}/innocent"], "the innocent launch was logged"
 lat = sorted(r["latency_us"] for r in victims)
+# the Prometheus textfile: rewritten atomically, counters consistent
+m = {}
+for line in open(f"{T}/metrics.prom"):
+    if line.startswith("#"):
+        continue
+    k, v = line.rsplit(" ", 1)
+    m[k] = float(v)
+assert m['procwarden_rule_matches_total{rule="kill-victim"}'] == N, m
+assert m["procwarden_signals_sent_total"] == N, m
+assert m["procwarden_launches_total"] >= N + 1, m
+assert m['procwarden_queue_drops_total{queue="events"}'] == 0, m
+assert any(l.startswith("procwarden_signals_sent_total ") for l in open(f"{T}/metrics.mid"))
 print(f"{len(victims)} exec records; kill latency median {lat[len(lat)//2]} us, "
       f"max {lat[-1]} us")
 PY
