@@ -9,6 +9,7 @@
 #ifndef PROCWARDEN_PROC_H
 #define PROCWARDEN_PROC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -110,6 +111,11 @@ int proc_read(int procfd, int pidfd, pid_t pid, unsigned what, struct proc_info 
  * and "/memfd:" included, even when the process is gone.  procfd as above.
  * 0, or negative errno (pi untouched). */
 int proc_exe_from_fd(int procfd, int exefd, struct proc_info *pi);
+
+/* A process cannot have started after its own exec: false when pi's start
+ * time (if stat was read) is later than the event's CLOCK_MONOTONIC time,
+ * i.e. /proc/PID now shows a newer process that reuses the pid. */
+bool proc_info_is_event_process(const struct proc_info *pi, uint64_t event_mono_ns);
 
 /* Start time (stat field 22) of pid, or 0 on failure. */
 uint64_t proc_start_time(int procfd, pid_t pid);

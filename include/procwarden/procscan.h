@@ -18,12 +18,6 @@ typedef void (*procscan_fn)(const struct pw_event *ev, void *arg);
  * process forked before it may have exec'd after it (and been lost). */
 #define PROCSCAN_MARGIN_NS 2000000000ull
 
-/* Start time (clock ticks) carried by a scan event (in a and b). */
-static inline uint64_t procscan_event_ticks(const struct pw_event *ev)
-{
-	return (uint64_t)ev->a | (uint64_t)ev->b << 32;
-}
-
 /* A direct-mapped memory of processes already reported: (pid, start time,
  * exe) and whether a rescan reported it.  A rescan skips what the listener
  * delivered; the listener's late event for a process a rescan already
@@ -39,6 +33,11 @@ struct seen_set {
 uint32_t seen_hash(const char *exe);
 void seen_add(struct seen_set *s, int32_t pid, uint64_t start_ticks, uint32_t exe_hash,
 	      bool by_rescan);
+/* The one decision both consumers make per exec: true when this exec was
+ * reported already (by a rescan, for the listener's late event; by anyone,
+ * for a rescan), so skip it; else remember it and return false. */
+bool seen_skip(struct seen_set *s, int32_t pid, uint64_t start_ticks, const char *exe,
+	       bool by_rescan);
 /* Rescan path: was this exec (pid, start, exe) reported already? */
 bool seen_has(const struct seen_set *s, int32_t pid, uint64_t start_ticks, uint32_t exe_hash);
 /* Listener path: did a rescan already report this very exec? */

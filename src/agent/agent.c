@@ -53,28 +53,6 @@ static int pidfd_signal(int pidfd, int sig)
 	return syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0 ? -errno : 0;
 }
 
-/* Parent pid of pid from /proc/PID/stat, or -1. */
-static int32_t read_ppid(int procfd, int32_t pid)
-{
-	char path[32], buf[1024];
-	struct proc_stat st;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "%d/stat", pid);
-	fd = openat(procfd, path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	if (proc_parse_stat(buf, (size_t)n, &st) < 0)
-		return -1;
-	return st.ppid;
-}
-
 /* True when pid descends from the hook executor (a hook or its children):
  * such launches never trigger hooks, so that a hook cannot loop. */
 static bool is_hook_descendant(const struct agent *a, int32_t ppid)
@@ -84,7 +62,8 @@ static bool is_hook_descendant(const struct agent *a, int32_t ppid)
 	for (int depth = 0; hx > 0 && ppid > 1 && depth < 64; depth++) {
 		if (ppid == hx)
 			return true;
-		ppid = read_ppid(a->procfd, ppid);
+		struct proc_stat st;
+		ppid = proc_read_stat(a->procfd, ppid, &st) < 0 ? -1 : st.ppid;
 	}
 	return false;
 }
@@ -157,16 +136,6 @@ static void run_hooks(struct agent *a, const struct policy *p, const struct poli
 	}
 }
 
-/* A process cannot have started after its own exec: a start time later than
- * the event means /proc/PID now belongs to another process.  True when pi
- * (as far as stat was read) is the process the event was about. */
-static bool check_same_process(const struct proc_info *pi, const struct pw_event *ev)
-{
-	if (!(pi->have & PI_HAVE_STAT))
-		return true;
-	return pi->start_time <= pw_mono_to_ticks(ev->ktime_ns) + 2;
-}
-
 /* Drop what stat (and the late reads) gave: it was another process's. */
 static void forget_stat(struct proc_info *pi)
 {
@@ -207,29 +176,23 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source)
 	if (dedupe)
 		what |= PROC_READ_STAT;
 	proc_info_reset(pi, ev->pid);
-	if (ev->exefd >= 0 && proc_exe_from_fd(a->procfd, ev->exefd, pi) == 0)
-		pi->have |= PI_HAVE_EXE; /* pinned by the listener: known even if gone */
-	r = proc_read(a->procfd, ev->pidfd, ev->pid, what, pi, &a->rs);
-	(void)r;
-	same = check_same_process(pi, ev);
+	/* pinned by the listener with the process: known even if it is gone */
+	proc_exe_from_fd(a->procfd, ev->exefd, pi);
+	proc_read(a->procfd, ev->pidfd, ev->pid, what, pi, &a->rs);
+	same = proc_info_is_event_process(pi, ev->ktime_ns);
 	if (!same) {
-		/* what /proc/PID showed belongs to a newer process */
+		/* /proc/PID shows a newer process: keep only the pinned exe */
 		proc_info_reset(pi, ev->pid);
-		pi->flags = PI_GONE;
-		a->rs.gone++;
+		proc_exe_from_fd(a->procfd, ev->exefd, pi);
+		pi->flags |= PI_GONE;
 	}
 	if (source == SRC_SCAN && (pi->flags & PI_KTHREAD))
 		goto out;
 	if (dedupe && same && (pi->have & PI_HAVE_STAT)) {
-		uint32_t h = seen_hash(pi->exe);
-		if (source == SRC_NETLINK && seen_rescanned(&a->seen, pi->pid, pi->start_time, h))
-			goto out; /* a rescan evaluated this exec already */
-		/* a rescan skips what was evaluated, unless it exec'd since */
-		if (source == SRC_RESCAN && seen_has(&a->seen, pi->pid, pi->start_time, h))
-			goto out;
+		if (seen_skip(&a->seen, pi->pid, pi->start_time, pi->exe, source != SRC_NETLINK))
+			goto out; /* reported already, by a rescan or before one */
 		if (source == SRC_RESCAN)
 			a->c.rescanned++;
-		seen_add(&a->seen, pi->pid, pi->start_time, h, source != SRC_NETLINK);
 	}
 	a->c.launches++;
 	a->c.by_source[source]++;
@@ -309,7 +272,7 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source)
 				  PROC_READ_PARENT,
 			  pi, &late);
 		a->rs.miss_argv += late.miss_argv;
-		if (!check_same_process(pi, ev))
+		if (!proc_info_is_event_process(pi, ev->ktime_ns))
 			forget_stat(pi);
 	}
 
@@ -365,7 +328,6 @@ static void handle_overrun(struct agent *a, const struct pw_event *ev)
 {
 	struct nl_stats st;
 	struct jbuf j;
-	uint64_t before = a->c.rescanned;
 	int n;
 
 	a->c.overruns += ev->overruns;
@@ -382,7 +344,6 @@ static void handle_overrun(struct agent *a, const struct pw_event *ev)
 	n = procscan_run(a->procfd, a->last_ktime, on_rescan, a);
 	if (n < 0)
 		emit_error(a, "rescan of /proc after an overrun failed", strerror(-n));
-	(void)before;
 }
 
 /* Handle one event from the ring. */

@@ -144,17 +144,15 @@ static void print_exec(struct monitor *m, const struct pw_event *ev, const char 
 	r = proc_snapshot(m->procfd, ev->pid, PROC_SNAP_PARENT, pi, &m->rs);
 	if (r < 0)
 		pi->flags |= PI_GONE;
+	if (!proc_info_is_event_process(pi, ev->ktime_ns)) {
+		/* /proc/PID shows a newer process: nothing of it is ours */
+		proc_info_reset(pi, ev->pid);
+		pi->flags |= PI_GONE;
+		r = -ESRCH;
+	}
 	/* the program file the listener pinned at the event: the exe of this
 	 * exec even when the process is gone, or has exec'd again since */
-	if (ev->exefd >= 0)
-		proc_exe_from_fd(m->procfd, ev->exefd, pi);
-	/* the pidfd tells whether the process we pinned is still the one we read */
-	if (ev->pidfd >= 0) {
-		struct pollfd p = {.fd = ev->pidfd, .events = POLLIN};
-		if (poll(&p, 1, 0) == 1 && pi->start_time &&
-		    pw_ticks_to_mono(pi->start_time) > ev->ktime_ns + 20000000ull)
-			pi->flags |= PI_GONE; /* a newer process owns the pid */
-	}
+	proc_exe_from_fd(m->procfd, ev->exefd, pi);
 	if ((pi->flags & PI_GONE) && !(pi->have & PI_HAVE_STAT)) {
 		/* what the fork event told us survives the process */
 		struct pid_entry *c = cache_get(m, ev->pid);
@@ -170,18 +168,14 @@ static void print_exec(struct monitor *m, const struct pw_event *ev, const char 
 	if (r == 0) {
 		struct pid_entry *e = cache_slot(m, ev->pid);
 		if (pi->have & PI_HAVE_STAT) {
-			uint32_t h = seen_hash(pi->exe);
 			bool rescan = strcmp(source, "netlink") != 0;
-			if (!rescan && seen_rescanned(&m->seen, ev->pid, pi->start_time, h)) {
-				m->dup_skipped++; /* a rescan reported this exec already */
+			if (seen_skip(&m->seen, ev->pid, pi->start_time, pi->exe, rescan)) {
+				if (!rescan)
+					m->dup_skipped++; /* a rescan reported it first */
 				goto out;
 			}
-			/* a rescan skips what was reported, unless it exec'd since */
-			if (rescan && seen_has(&m->seen, ev->pid, pi->start_time, h))
-				goto out;
 			if (rescan)
 				m->rescanned++;
-			seen_add(&m->seen, ev->pid, pi->start_time, h, rescan);
 		}
 		e->pid = ev->pid;
 		e->ppid = pi->ppid;

@@ -255,24 +255,35 @@ static int parse_pattern(struct loader *L, const yaml_node_t *n, const char *key
 	return 0;
 }
 
+/* Items of a field that takes one scalar or a non-empty list of them; 0
+ * after reporting a wrong type ('what' it must be) or an empty list. */
+static size_t item_count(struct loader *L, const yaml_node_t *n, const char *key,
+			 const char *what, const char *unit)
+{
+	int k = kind_of(n);
+	size_t cnt;
+
+	if (k != K_STR && k != K_LIST) {
+		err(L, n, "'%s' must be %s, not %s", key, what, kind_name(k));
+		return 0;
+	}
+	if (k == K_STR)
+		return 1;
+	cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+	if (cnt == 0)
+		err(L, n, "'%s' needs at least one %s", key, unit);
+	return cnt;
+}
+
 /* A string field: one pattern or a list of them (any of). */
 static void parse_patlist(struct loader *L, const yaml_node_t *n, const char *key,
                           struct patlist *pl)
 {
 	int k = kind_of(n);
-	size_t cnt = 1;
+	size_t cnt = item_count(L, n, key, "a string or a list of strings", "pattern");
 
-	if (k != K_STR && k != K_LIST) {
-		err(L, n, "'%s' must be a string or a list of strings, not %s", key, kind_name(k));
+	if (!cnt)
 		return;
-	}
-	if (k == K_LIST) {
-		cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
-		if (cnt == 0) {
-			err(L, n, "'%s' needs at least one pattern", key);
-			return;
-		}
-	}
 	pl->v = calloc(cnt, sizeof(*pl->v));
 	if (!pl->v) {
 		L->oom = 1;
@@ -378,20 +389,10 @@ static void parse_idlist(struct loader *L, const yaml_node_t *n, const char *key
                          struct idlist *il)
 {
 	int k = kind_of(n);
-	size_t cnt = 1;
+	size_t cnt = item_count(L, n, key, "an id, a range, a name or a list of them", "value");
 
-	if (k != K_STR && k != K_LIST) {
-		err(L, n, "'%s' must be an id, a range, a name or a list of them, not %s", key,
-		    kind_name(k));
+	if (!cnt)
 		return;
-	}
-	if (k == K_LIST) {
-		cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
-		if (cnt == 0) {
-			err(L, n, "'%s' needs at least one value", key);
-			return;
-		}
-	}
 	il->v = calloc(cnt, sizeof(*il->v));
 	if (!il->v) {
 		L->oom = 1;

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "procwarden/clock.h"
 #include "procwarden/proc.h"
 
 #define PROC_PATH_LEN 48   /* "/proc/" + pid + "/cmdline" fits easily */
@@ -444,6 +445,14 @@ int proc_read(int procfd, int pidfd, pid_t pid, unsigned what, struct proc_info 
 		pi->flags |= PI_GONE;
 	}
 	return any ? 0 : -ESRCH;
+}
+
+bool proc_info_is_event_process(const struct proc_info *pi, uint64_t event_mono_ns)
+{
+	if (!(pi->have & PI_HAVE_STAT))
+		return true;
+	/* two ticks of slack: start times are in clock ticks */
+	return pi->start_time <= pw_mono_to_ticks(event_mono_ns) + 2;
 }
 
 uint64_t proc_start_time(int procfd, pid_t pid)

@@ -35,8 +35,6 @@ static int scan_one(pid_t pid, uint64_t start_time, void *arg)
 	ev.type = PW_EV_EXEC;
 	ev.pid = ev.tid = pid;
 	ev.ktime_ns = pw_ticks_to_mono(start_time);
-	ev.a = (uint32_t)start_time;
-	ev.b = (uint32_t)(start_time >> 32);
 	ev.rtime_ns = pw_now_mono();
 	ev.exefd = -1; /* alive: its exe is read from /proc */
 	ev.pidfd = (int32_t)syscall(SYS_pidfd_open, pid, 0);
@@ -99,4 +97,15 @@ bool seen_rescanned(const struct seen_set *s, int32_t pid, uint64_t start_ticks,
 
 	return s->pid[i] == pid && s->start[i] == (start_ticks | SEEN_RESCAN) &&
 	       s->exe_hash[i] == exe_hash;
+}
+
+bool seen_skip(struct seen_set *s, int32_t pid, uint64_t start_ticks, const char *exe,
+	       bool by_rescan)
+{
+	uint32_t h = seen_hash(exe);
+
+	if (by_rescan ? seen_has(s, pid, start_ticks, h) : seen_rescanned(s, pid, start_ticks, h))
+		return true;
+	seen_add(s, pid, start_ticks, h, by_rescan);
+	return false;
 }

@@ -19,6 +19,8 @@ EOF2
 chmod 0755 "$T/usr/local/libexec/procwarden/log-to-file"
 chmod 0777 "$T/out"
 rewrite_policy "$PW_SOURCE_DIR/policies/20-alert-suspicious.yaml" "$T/alert.yaml" $U --pin-uid
+[ "$(grep -c "uid: $U" "$T/alert.yaml")" = "$(grep -c '^    match:' "$T/alert.yaml")" ] ||
+	fail "every rule must be pinned to the test uid"
 "$PROCWARDEN" check "$T/alert.yaml" >/dev/null || fail "the rewritten policy does not load"
 start_agent --policy "$T/alert.yaml" --no-scan
 
