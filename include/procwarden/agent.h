@@ -28,6 +28,7 @@ struct agent_opts {
 	size_t ring_capacity;      /* 0: default */
 	bool insecure_permissions;
 	bool no_seccomp;
+	bool no_gate;              /* deny rules: kill after the exec, no fanotify gate */
 };
 
 /* Run until SIGTERM/SIGINT.  Returns the exit code: 0 after a clean stop,

@@ -9,6 +9,7 @@
 #ifndef PROCWARDEN_POLICY_H
 #define PROCWARDEN_POLICY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -49,9 +50,9 @@ enum {
 	POLICY_NEED_COMM = 1u << 3,      /* comm used */
 };
 
-/* Load options. */
+/* Load options (none yet; NULL is fine). */
 struct policy_opts {
-	int allow_deny; /* accept the 'deny' action (pre-exec enforcement present) */
+	int reserved;
 };
 
 /* Load and compile every path (a file, or a directory whose *.yaml and *.yml
@@ -83,6 +84,12 @@ size_t policy_rule_count(const struct policy *p);
 const char *policy_rule_name(const struct policy *p, uint32_t rule);
 int policy_rule_severity(const struct policy *p, uint32_t rule);
 unsigned policy_needs(const struct policy *p); /* POLICY_NEED_* */
+/* True when some rule denies (the agent then starts the fanotify gate). */
+bool policy_has_deny(const struct policy *p);
+/* The directories the deny rules' exe patterns live under, owned by the
+ * policy (*ret); returns their number, or -1 when some deny rule can match a
+ * program anywhere (no exe, or a regex): the gate then watches every mount. */
+int policy_deny_dirs(const struct policy *p, const char *const **ret);
 /* A rule's description (owned by the policy), or NULL. */
 const char *policy_rule_description(const struct policy *p, uint32_t rule);
 /* A rule's own ACT_* bits; *ret_signal (may be NULL) gets its kill signal. */
@@ -121,6 +128,14 @@ struct policy_verdict {
 /* Evaluate one launch.  No allocation, no I/O; safe from any thread while a
  * reference is held.  Returns the number of matching rules. */
 int policy_eval(const struct policy *p, const struct proc_info *pi, struct policy_verdict *v);
+
+/* Evaluate a program about to run (the fanotify gate): only the rules with
+ * deny or allow, up to the last deny, on what is known before the exec --
+ * pi->exe is the file being executed; its ids, parent and ancestors are the
+ * caller's (the loader refuses comm and cmdline in those rules).  Same
+ * contract as policy_eval(); v->actions has ACT_DENY when it must not run. */
+int policy_eval_preexec(const struct policy *p, const struct proc_info *pi,
+			struct policy_verdict *v);
 
 /* Look a signal name up ("KILL", "SIGKILL", "sigterm"); returns the number or
  * -EINVAL.  pw_signal_name() gives "SIGKILL" for 9, or NULL. */

@@ -33,6 +33,7 @@
 #include "agent/agent_int.h"
 #include "procwarden/agent.h"
 #include "procwarden/clock.h"
+#include "procwarden/gate.h"
 #include "procwarden/hookexec.h"
 #include "procwarden/json.h"
 #include "procwarden/nl.h"
@@ -44,6 +45,7 @@
 
 #define RECORD_SIZE 65536 /* one record line at most (argv is cut to fit) */
 #define BATCH_EVENTS 256  /* events handled between two looks at signals */
+#define GATE_RING 32      /* denials waiting for their record (they are rare) */
 enum { SRC_NETLINK, SRC_RESCAN, SRC_SCAN };
 static const char *const source_names[] = {"netlink", "rescan", "scan"};
 
@@ -214,6 +216,17 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source)
 	}
 	if (!(v.actions & (ACT_LOG | ACT_KILL | ACT_HOOK | ACT_DENY)))
 		goto out; /* nothing matched, or only an allow */
+	/* a deny that ran anyway (no gate, a filesystem it does not watch, ids
+	 * changed by the exec, the gate failing open): kill it now */
+	if ((v.actions & ACT_DENY) && v.signal != SIGKILL) {
+		for (uint32_t i = 0; i < v.n_rules; i++)
+			if (policy_rule_actions(p, v.rules[i], NULL) & ACT_DENY) {
+				v.signal = SIGKILL;
+				v.signal_rule = v.rules[i];
+				break;
+			}
+		a->c.deny_fallback_kills++;
+	}
 
 	/* the kill first: nothing else may delay it but the command line, which
 	 * a killed process takes with it (a few microseconds for the record) */
@@ -254,7 +267,9 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source)
 	}
 	if (v.actions & ACT_DENY) {
 		struct act_result *ar = &acts[n_acts++];
-		*ar = (struct act_result){.action = ACT_DENY, .result = "error: no pre-exec enforcement"};
+		*ar = (struct act_result){.action = ACT_DENY,
+					  .result = a->gate ? "ran: not stopped by the gate, killed"
+							    : "ran: no gate, killed"};
 	}
 	if (v.actions & ACT_LOG) {
 		struct act_result *ar = &acts[n_acts++];
@@ -302,6 +317,175 @@ out:
 	if (ev->exefd >= 0)
 		close(ev->exefd);
 	policy_unref(p);
+}
+
+/* The current policy, with a reference (any thread). */
+static struct policy *current_policy(struct agent *a)
+{
+	struct policy *p;
+
+	pthread_mutex_lock(&a->pol_lock);
+	p = policy_ref(a->pol);
+	pthread_mutex_unlock(&a->pol_lock);
+	return p;
+}
+
+/* The gate thread's decision on a program about to run: evaluate the deny
+ * and allow rules on what is known before the exec, queue a denial for its
+ * record, and answer.  Reads only the pinned process's ids and its parent
+ * (no lock the exec'ing process could hold); never waits on another thread
+ * but for the policy pointer's lock. */
+static bool gate_decide(void *arg, const struct gate_request *rq)
+{
+	struct agent *a = arg;
+	struct proc_info *pi = a->gate_pi;
+	struct policy *p = current_policy(a);
+	struct policy_verdict v;
+	unsigned what = PROC_READ_IDS, needs = policy_needs(p);
+	bool deny;
+
+	proc_info_reset(pi, rq->pid);
+	proc_set_exe(pi, rq->path, strlen(rq->path));
+	if (needs & (POLICY_NEED_PARENT | POLICY_NEED_ANCESTORS))
+		what |= PROC_READ_PARENT;
+	if (needs & POLICY_NEED_ANCESTORS)
+		what |= PROC_READ_ANCESTORS;
+	proc_read(a->gate_procfd, rq->pidfd, rq->pid, what, pi, &a->gate_rs);
+	policy_eval_preexec(p, pi, &v);
+	policy_unref(p);
+	if (!(v.actions & ACT_DENY))
+		return false;
+	deny = !a->o->dry_run;
+
+	struct deny_event *de = a->gate_ev;
+	*de = (struct deny_event){
+		.pid = pi->pid, .ppid = pi->ppid, .uid = pi->uid, .euid = pi->euid,
+		.gid = pi->gid, .egid = pi->egid,
+		.have = pi->have & (PI_HAVE_IDS | PI_HAVE_PARENT_EXE | PI_HAVE_PARENT_COMM),
+		.flags = pi->flags & (PI_EXE_DELETED | PI_EXE_MEMFD | PI_EXE_TRUNCATED),
+		.t_ns = rq->t_ns, .decide_ns = pw_now_mono() - rq->t_ns, .dry_run = !deny,
+	};
+	memcpy(de->exe, pi->exe, sizeof(de->exe));
+	memcpy(de->parent_exe, pi->parent_exe, sizeof(de->parent_exe));
+	memcpy(de->parent_comm, pi->parent_comm, sizeof(de->parent_comm));
+	if (ring_push(a->gate_ring, de) < 0)
+		__atomic_add_fetch(&a->c.gate_ring_drops, 1, __ATOMIC_RELAXED);
+	return deny;
+}
+
+/* Record a denial the gate made (evaluator thread). */
+static void handle_denial(struct agent *a, const struct deny_event *de)
+{
+	struct proc_info *pi = a->pi;
+	struct policy *p = policy_ref(a->pol);
+	struct policy_verdict v;
+	struct act_result acts[RECORD_MAX_ACTIONS];
+	size_t n_acts = 0;
+	struct pw_event ev = {.type = PW_EV_EXEC, .pid = de->pid, .ktime_ns = de->t_ns,
+			      .pidfd = -1, .exefd = -1};
+
+	proc_info_reset(pi, de->pid);
+	pi->ppid = de->ppid;
+	pi->uid = de->uid;
+	pi->euid = de->euid;
+	pi->gid = de->gid;
+	pi->egid = de->egid;
+	pi->have |= de->have;
+	memcpy(pi->exe, de->exe, sizeof(pi->exe));
+	pi->have |= PI_HAVE_EXE;
+	pi->flags |= de->flags;
+	memcpy(pi->parent_exe, de->parent_exe, sizeof(pi->parent_exe));
+	memcpy(pi->parent_comm, de->parent_comm, sizeof(pi->parent_comm));
+	/* the rules as the current policy names them (a reload in between
+	 * may name none: the record still says what the gate did) */
+	policy_eval_preexec(p, pi, &v);
+	acts[n_acts++] = (struct act_result){.action = ACT_DENY,
+					     .result = de->dry_run ? "dry-run" : "ok"};
+	if (de->dry_run)
+		a->c.denials_dry_run++;
+	else
+		a->c.denials++;
+	a->c.launches++;
+	if (v.actions & ACT_LOG)
+		acts[n_acts++] = (struct act_result){.action = ACT_LOG, .result = "ok"};
+	for (uint32_t i = 0; i < v.n_rules; i++)
+		if (v.rules[i] < a->n_rule_matches)
+			a->rule_matches[v.rules[i]]++;
+	struct exec_record rec = {
+		.ev = &ev, .pi = pi, .source = "gate", .p = p, .v = &v, .acts = acts,
+		.n_acts = n_acts, .latency_us = -1, .gate_us = (int64_t)(de->decide_ns / 1000),
+	};
+	if ((v.actions & ACT_HOOK) && v.n_hook_rules) {
+		size_t len = record_exec(a->line, RECORD_SIZE, &rec);
+		bool loop = !a->o->dry_run && is_hook_descendant(a, pi->ppid);
+		run_hooks(a, p, &v, pi, acts, &n_acts, a->line, len, loop);
+		rec.n_acts = n_acts;
+	}
+	size_t len = record_exec(a->line, RECORD_SIZE, &rec);
+	a->c.records++;
+	emit(a, a->line, len, pw_severity_syslog(v.severity));
+	policy_unref(p);
+}
+
+/* Start the gate when the policy denies: before the capabilities go (it
+ * needs CAP_SYS_ADMIN to mark).  Without it, deny rules kill after the exec
+ * (said in the start record and on stderr). */
+static int open_gate(struct agent *a)
+{
+	const char *const *dirs;
+	int n;
+
+	if (!policy_has_deny(a->pol))
+		return 0;
+	if (a->o->no_gate) {
+		snprintf(a->gate_off, sizeof(a->gate_off), "off: --no-gate");
+		return 0;
+	}
+	n = policy_deny_dirs(a->pol, &dirs);
+	struct gate_opts go = {.dirs = dirs, .n_dirs = n > 0 ? (size_t)n : 0, .everywhere = n < 0};
+	char why[256];
+	int r = gate_open(&go, &a->gate, why, sizeof(why));
+	if (r < 0) {
+		snprintf(a->gate_off, sizeof(a->gate_off), "off: %s", why);
+		fprintf(stderr, "procwarden: warning: %s; 'deny' rules kill right after the exec\n",
+			why);
+		return 0;
+	}
+	a->gate_procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	a->gate_pi = malloc(sizeof(*a->gate_pi));
+	a->gate_ev = malloc(sizeof(*a->gate_ev));
+	a->deny_buf = malloc(sizeof(*a->deny_buf));
+	if (a->gate_procfd < 0 || !a->gate_pi || !a->gate_ev || !a->deny_buf)
+		return -ENOMEM;
+	return ring_new(sizeof(struct deny_event), GATE_RING, &a->gate_ring);
+}
+
+/* The gate's part of the start record. */
+static void json_gate(struct jbuf *j, const struct agent *a)
+{
+	const char *const *v;
+	size_t n;
+
+	json_key(j, "gate");
+	json_obj_open(j);
+	json_kv_str(j, "state", a->gate ? "on" : a->gate_off[0] ? a->gate_off : "off: no deny rule");
+	if (a->gate) {
+		n = gate_marks(a->gate, &v);
+		json_key(j, "watching");
+		json_arr_open(j);
+		for (size_t i = 0; i < n; i++)
+			json_str(j, v[i]);
+		json_arr_close(j);
+		n = gate_warnings(a->gate, &v);
+		if (n) {
+			json_key(j, "warnings");
+			json_arr_open(j);
+			for (size_t i = 0; i < n; i++)
+				json_str(j, v[i]);
+			json_arr_close(j);
+		}
+	}
+	json_obj_close(j);
 }
 
 /* procscan callbacks. */
@@ -423,6 +607,26 @@ static int load_policy(struct agent *a, struct policy **ret, struct diags *d)
 	return policy_load_configured(a->o->policy_paths, a->o->n_policy_paths, NULL, ret, d);
 }
 
+/* After a reload: say so when deny rules reach where the gate does not
+ * watch (marks need a capability the agent gave up after starting). */
+static void warn_ungated(struct agent *a)
+{
+	const char *const *dirs;
+	int n;
+
+	if (!policy_has_deny(a->pol) || a->o->no_gate)
+		return;
+	n = policy_deny_dirs(a->pol, &dirs);
+	bool covered = a->gate != NULL && (n >= 0 || gate_everywhere(a->gate));
+	for (int i = 0; covered && i < n; i++)
+		covered = gate_covers(a->gate, dirs[i]);
+	if (!covered)
+		emit_error(a,
+			   "the new policy denies where the gate does not watch (restart the "
+			   "agent to watch there); those deny rules kill right after the exec",
+			   a->gate ? NULL : a->gate_off);
+}
+
 /* SIGHUP: reload atomically, reopen the log. */
 static void reload(struct agent *a)
 {
@@ -463,8 +667,12 @@ static void reload(struct agent *a)
 		return;
 	}
 	diags_free(&d);
-	policy_unref(a->pol);
+	struct policy *old = a->pol;
+	pthread_mutex_lock(&a->pol_lock);
 	a->pol = np; /* the swap: evaluations take their own reference */
+	pthread_mutex_unlock(&a->pol_lock);
+	policy_unref(old);
+	warn_ungated(a);
 	reset_rule_counters(a);
 	a->c.reloads++;
 	record_begin(&j, a->line, RECORD_SIZE, "reload");
@@ -534,6 +742,17 @@ static void emit_stop(struct agent *a)
 	json_kv_uint(&j, "pidfd_failures", st.pidfd_fail);
 	json_kv_uint(&j, "exe_pin_failures", st.exefd_fail);
 	json_kv_uint(&j, "output_drops", a->c.output_drops);
+	json_kv_uint(&j, "denied", a->c.denials);
+	json_kv_uint(&j, "deny_fallback_kills", a->c.deny_fallback_kills);
+	if (a->gate_ring) {
+		struct gate_stats gs = a->gate_stats_final;
+		json_kv_uint(&j, "gate_requests", gs.requests);
+		json_kv_uint(&j, "gate_errors", gs.errors);
+		json_kv_uint(&j, "gate_overflows", gs.overflows);
+		json_kv_uint(&j, "gate_answer_us_max", gs.answer_ns_max / 1000);
+		json_kv_uint(&j, "gate_record_drops",
+			     __atomic_load_n(&a->c.gate_ring_drops, __ATOMIC_RELAXED));
+	}
 	emit(a, a->line, json_finish(&j), LOG_NOTICE);
 }
 
@@ -553,7 +772,8 @@ int agent_run(const struct agent_opts *o)
 		return 2;
 	}
 	a->o = o;
-	a->procfd = a->sfd = a->tfd = -1;
+	a->procfd = a->sfd = a->tfd = a->gate_procfd = -1;
+	pthread_mutex_init(&a->pol_lock, NULL);
 #ifdef PW_TEST_HOOKS
 	if (getenv("PROCWARDEN_TEST_KILL_DELAY_MS"))
 		a->test_kill_delay_ms = (unsigned)atoi(getenv("PROCWARDEN_TEST_KILL_DELAY_MS"));
@@ -623,6 +843,12 @@ int agent_run(const struct agent_opts *o)
 		fprintf(stderr, "procwarden: %s\n", why);
 		goto out;
 	}
+	/* the gate marks filesystems with CAP_SYS_ADMIN, before it goes */
+	r = open_gate(a);
+	if (r < 0) {
+		fprintf(stderr, "procwarden: cannot set up the gate: %s\n", strerror(-r));
+		goto out;
+	}
 	/* capabilities are per thread: drop them before any thread starts */
 	r = agent_drop_privileges(a, why, sizeof(why));
 	if (r < 0) {
@@ -644,6 +870,13 @@ int agent_run(const struct agent_opts *o)
 	if (r < 0) {
 		fprintf(stderr, "procwarden: cannot start the listener: %s\n", strerror(-r));
 		goto out;
+	}
+	if (a->gate) {
+		r = gate_start(a->gate, gate_decide, a);
+		if (r < 0) {
+			fprintf(stderr, "procwarden: cannot start the gate: %s\n", strerror(-r));
+			goto out;
+		}
 	}
 
 	/* 6. what already runs gets the same policy */
@@ -690,6 +923,7 @@ int agent_run(const struct agent_opts *o)
 		json_kv_uint(&j, "rcvbuf", st.rcvbuf);
 		json_kv_bool(&j, "insecure_permissions", o->insecure_permissions);
 		json_kv_str(&j, "seccomp", a->confined ? "on" : "off");
+		json_gate(&j, a);
 		emit(a, a->line, json_finish(&j), LOG_NOTICE);
 	}
 	sd_notify_ready();
@@ -704,13 +938,20 @@ int agent_run(const struct agent_opts *o)
 			handle_event(a, &ev);
 			n++;
 		}
-		struct pollfd p[3] = {
+		while (a->gate_ring && ring_pop(a->gate_ring, a->deny_buf) == 0)
+			handle_denial(a, a->deny_buf);
+		bool gate_wait = a->gate_ring && ring_prepare_wait(a->gate_ring);
+		struct pollfd p[4] = {
 			{.fd = a->sfd, .events = POLLIN},
 			{.fd = a->hx ? hookexec_fd(a->hx) : -1, .events = POLLIN},
 			{.fd = a->tfd, .events = POLLIN},
+			{.fd = gate_wait ? ring_fd(a->gate_ring) : -1, .events = POLLIN},
 		};
-		/* sleeps only when the ring is empty */
-		r = nl_source_wait(a->src, p, 3, n < BATCH_EVENTS ? -1 : 0);
+		/* sleeps only when the rings are empty */
+		r = nl_source_wait(a->src, p, 4,
+				   n < BATCH_EVENTS && (gate_wait || !a->gate_ring) ? -1 : 0);
+		if (gate_wait)
+			ring_finish_wait(a->gate_ring);
 		if (r <= 0)
 			continue;
 		if (p[0].revents & POLLIN)
@@ -724,7 +965,14 @@ int agent_run(const struct agent_opts *o)
 		}
 	}
 
-	/* 10. stop: unsubscribe, drain, flush */
+	/* 10. stop: the gate first (the kernel allows what it held), then
+	 * unsubscribe, drain, flush */
+	if (a->gate)
+		gate_get_stats(a->gate, &a->gate_stats_final);
+	gate_free(a->gate);
+	a->gate = NULL;
+	while (a->gate_ring && ring_pop(a->gate_ring, a->deny_buf) == 0)
+		handle_denial(a, a->deny_buf);
 	nl_source_stop(a->src);
 	while (ring_pop(ring, &ev) == 0)
 		handle_event(a, &ev);
@@ -734,6 +982,13 @@ int agent_run(const struct agent_opts *o)
 		agent_write_metrics(a);
 	rc = 0;
 out:
+	gate_free(a->gate);
+	ring_free(a->gate_ring);
+	if (a->gate_procfd >= 0)
+		close(a->gate_procfd);
+	free(a->gate_pi);
+	free(a->gate_ev);
+	free(a->deny_buf);
 	hookexec_stop(a->hx);
 	nl_source_free(a->src);
 	if (a->out) {

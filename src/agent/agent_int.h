@@ -2,11 +2,13 @@
 #ifndef PROCWARDEN_AGENT_INT_H
 #define PROCWARDEN_AGENT_INT_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "procwarden/agent.h"
+#include "procwarden/gate.h"
 #include "procwarden/proc.h"
 #include "procwarden/procscan.h"
 
@@ -14,6 +16,8 @@ struct nl_source;
 struct output;
 struct hookexec;
 struct policy;
+struct gate;
+struct ring;
 
 /* Counters of the evaluator thread (only it writes them). */
 struct agent_counters {
@@ -28,6 +32,22 @@ struct agent_counters {
 	uint64_t eval_ns, evals, match_errors;
 	uint64_t output_drops;
 	uint64_t reloads, reload_failures;
+	uint64_t denials, denials_dry_run, deny_fallback_kills, gate_ring_drops;
+};
+
+/* A launch the gate decided to deny, for the evaluator to record: a fixed
+ * value (no pointers) crossing the gate ring. */
+struct deny_event {
+	int32_t pid, ppid;
+	uint32_t uid, euid, gid, egid;
+	uint32_t have;   /* PI_HAVE_* of the fields below */
+	uint32_t flags;  /* PI_EXE_* */
+	uint64_t t_ns;   /* when the gate read the request (CLOCK_MONOTONIC) */
+	uint64_t decide_ns;
+	bool dry_run;    /* matched, but allowed: --dry-run */
+	char exe[PW_PATH_MAX];
+	char parent_exe[PW_PATH_MAX];
+	char parent_comm[PW_COMM_MAX];
 };
 
 struct agent {
@@ -35,7 +55,18 @@ struct agent {
 	struct nl_source *src;
 	struct output *out;
 	struct hookexec *hx;
-	struct policy *pol; /* the current policy: swapped whole on reload */
+	struct policy *pol; /* the current policy: swapped whole on reload, under pol_lock
+			     * (the gate thread takes its references under it) */
+	pthread_mutex_t pol_lock;
+	struct gate *gate;       /* NULL: no deny rule, --no-gate, or no fanotify */
+	struct ring *gate_ring;  /* gate thread -> evaluator: struct deny_event */
+	struct proc_info *gate_pi; /* the gate thread's own */
+	struct deny_event *gate_ev;  /* the gate thread's own */
+	struct deny_event *deny_buf; /* the evaluator's, to pop into */
+	struct gate_stats gate_stats_final;
+	struct proc_read_stats gate_rs;
+	int gate_procfd;
+	char gate_off[320];      /* why there is no gate, for the start record */
 	uint64_t *rule_matches; /* per rule of pol */
 	size_t n_rule_matches;
 	int procfd, sfd, tfd;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "agent/agent_int.h"
+#include "procwarden/gate.h"
 #include "procwarden/hookexec.h"
 #include "procwarden/nl.h"
 #include "procwarden/output.h"
@@ -111,6 +112,20 @@ int agent_write_metrics(struct agent *a)
 	counter(f, "procwarden_regex_match_limit_total", "Regex evaluations that hit a limit.",
 		a->c.match_errors);
 	counter(f, "procwarden_reloads_total", "Successful policy reloads.", a->c.reloads);
+	counter(f, "procwarden_denied_total", "Launches the gate denied before they ran.",
+		a->c.denials);
+	counter(f, "procwarden_deny_fallback_kills_total",
+		"Launches a deny rule matched after they ran (not stopped by the gate): killed.",
+		a->c.deny_fallback_kills);
+	if (a->gate) {
+		struct gate_stats gs;
+		gate_get_stats(a->gate, &gs);
+		counter(f, "procwarden_gate_requests_total", "Execs the gate decided.", gs.requests);
+		counter(f, "procwarden_gate_errors_total",
+			"Execs the gate allowed because it could not decide (fail open).", gs.errors);
+		counter(f, "procwarden_gate_overflows_total",
+			"fanotify queue overflows (the kernel allowed those execs).", gs.overflows);
+	}
 	counter(f, "procwarden_reload_failures_total", "Failed policy reloads.",
 		a->c.reload_failures);
 	if (fclose(f) != 0) {

@@ -114,6 +114,8 @@ size_t record_exec(char *buf, size_t size, const struct exec_record *r)
 	json_arr_close(&j);
 	if (r->latency_us >= 0)
 		json_kv_int(&j, "latency_us", r->latency_us);
+	if (!strcmp(r->source, "gate"))
+		json_kv_int(&j, "gate_us", r->gate_us);
 	json_kv_str(&j, "source", r->source);
 	if (pi->flags & PI_GONE)
 		json_kv_bool(&j, "gone", true);

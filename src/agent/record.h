@@ -26,12 +26,13 @@ struct act_result {
 struct exec_record {
 	const struct pw_event *ev;
 	const struct proc_info *pi;
-	const char *source; /* "netlink", "rescan", "scan" */
+	const char *source; /* "netlink", "rescan", "scan", "gate" */
 	const struct policy *p;
 	const struct policy_verdict *v;
 	const struct act_result *acts;
 	size_t n_acts;
 	int64_t latency_us; /* kill latency, or -1 */
+	int64_t gate_us;    /* the gate's decision time, when it denied (else 0: absent) */
 };
 
 /* Format an exec record into buf (one line, '\n'-terminated).  Returns the

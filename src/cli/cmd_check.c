@@ -17,7 +17,7 @@
 /* Print the usage text to f. */
 static void check_usage(FILE *f)
 {
-	fprintf(f, "usage: procwarden check [--allow-deny] PATH...\n"
+	fprintf(f, "usage: procwarden check PATH...\n"
 	           "  Load policy files or directories (*.yaml, *.yml) as the agent would;\n"
 	           "  print a summary per file, or every error.\n");
 }
@@ -40,8 +40,7 @@ int cmd_check(int argc, char **argv)
 		case 'h':
 			check_usage(stdout);
 			return 0;
-		case 'D':
-			opts.allow_deny = 1;
+		case 'D': /* accepted for old scripts: deny is always allowed now */
 			break;
 		default:
 			check_usage(stderr);

@@ -15,7 +15,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: procwarden run [--policy PATH]... [--log PATH|-] [--syslog] [--dry-run]\n"
 		"                      [--no-scan] [--metrics PATH] [--metrics-interval SECONDS]\n"
-		"                      [--rcvbuf BYTES] [--insecure-permissions]\n"
+		"                      [--rcvbuf BYTES] [--insecure-permissions] [--no-gate]\n"
 		"  --policy PATH   a policy file or directory (*.yaml, *.yml); repeatable.\n"
 		"                  Default: /etc/procwarden/policy.d if it exists, else the\n"
 		"                  built-in default policy.\n"
@@ -24,7 +24,9 @@ static void usage(FILE *f)
 		"  --dry-run       evaluate and log everything; send no signal, run no hook\n"
 		"  --no-scan       do not apply the policy to processes already running\n"
 		"  --metrics PATH  write Prometheus counters to PATH every few seconds\n"
-		"  --rcvbuf BYTES  netlink receive buffer (default 8 MiB)\n");
+		"  --rcvbuf BYTES  netlink receive buffer (default 8 MiB)\n"
+		"  --no-gate       no fanotify gate: 'deny' rules kill right after the exec\n"
+		"                  instead of blocking it\n");
 }
 
 int cmd_run(int argc, char **argv)
@@ -42,6 +44,7 @@ int cmd_run(int argc, char **argv)
 		{"ring", required_argument, NULL, 'R'},
 		{"insecure-permissions", no_argument, NULL, 'I'},
 		{"no-seccomp", no_argument, NULL, 'Z'},
+		{"no-gate", no_argument, NULL, 'G'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -92,6 +95,9 @@ int cmd_run(int argc, char **argv)
 			break;
 		case 'Z':
 			o.no_seccomp = true;
+			break;
+		case 'G':
+			o.no_gate = true;
 			break;
 		case 'h':
 			usage(stdout);

@@ -232,6 +232,61 @@ static void index_free(struct rule_index *x)
 	memset(x, 0, sizeof(*x));
 }
 
+/* Add the directory dir (len bytes, no trailing '/' but for "/") to the
+ * deny directories unless present.  0 or -ENOMEM. */
+static int deny_dir_add(struct policy *p, const char *dir, size_t len)
+{
+	char **v;
+
+	for (size_t i = 0; i < p->n_deny_dirs; i++)
+		if (strlen(p->deny_dirs[i]) == len && !memcmp(p->deny_dirs[i], dir, len))
+			return 0;
+	v = realloc(p->deny_dirs, (p->n_deny_dirs + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	p->deny_dirs = v;
+	v[p->n_deny_dirs] = strndup(dir, len);
+	if (!v[p->n_deny_dirs])
+		return -ENOMEM;
+	p->n_deny_dirs++;
+	return 0;
+}
+
+/* Where the gate must watch for the deny rules: the directory part of each
+ * exact or glob exe pattern (up to the glob's last literal '/'); a deny rule
+ * without an exe, or with a regex or a relative one, can match anywhere. */
+static int deny_dirs_build(struct policy *p)
+{
+	for (size_t i = 0; i < p->n_rules; i++) {
+		const struct rule *ru = &p->rules[i];
+		const struct patlist *pl = &ru->match.str[SF_EXE];
+
+		if (!(ru->actions & ACT_DENY))
+			continue;
+		p->deny_end = i + 1;
+		if (!ru->has_match || !(ru->match.str_mask & (1u << SF_EXE))) {
+			p->deny_anywhere = 1;
+			continue;
+		}
+		for (uint32_t k = 0; k < pl->n; k++) {
+			const struct pattern *pat = &pl->v[k];
+			size_t lit = pat->kind == PAT_GLOB ? pat->prefix_len : pat->len;
+			size_t slash = lit;
+
+			if (pat->kind == PAT_REGEX || !pat->len || pat->s[0] != '/') {
+				p->deny_anywhere = 1;
+				continue;
+			}
+			while (slash > 0 && pat->s[slash - 1] != '/')
+				slash--;
+			/* "/x" -> "/", "/a/b/x" -> "/a/b" */
+			if (deny_dir_add(p, pat->s, slash > 1 ? slash - 1 : 1) < 0)
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
 int policy_compile(struct policy *p)
 {
 	int r;
@@ -266,7 +321,10 @@ int policy_compile(struct policy *p)
 	r = index_build(p, &p->exe_index, 0);
 	if (r < 0)
 		return r;
-	return index_build(p, &p->glob_index, 1);
+	r = index_build(p, &p->glob_index, 1);
+	if (r < 0)
+		return r;
+	return deny_dirs_build(p);
 }
 
 /* Free what a condition owns. */
@@ -311,6 +369,9 @@ void policy_free(struct policy *p)
 	index_free(&p->glob_index);
 	free(p->glob_rules);
 	free(p->general);
+	for (size_t i = 0; i < p->n_deny_dirs; i++)
+		free(p->deny_dirs[i]);
+	free(p->deny_dirs);
 	pcre2_match_context_free(p->mctx);
 	free(p);
 }
@@ -360,6 +421,17 @@ uint32_t policy_rule_actions(const struct policy *p, uint32_t rule, int *ret_sig
 unsigned policy_needs(const struct policy *p)
 {
 	return p->needs;
+}
+
+bool policy_has_deny(const struct policy *p)
+{
+	return p->deny_end > 0;
+}
+
+int policy_deny_dirs(const struct policy *p, const char *const **ret)
+{
+	*ret = (const char *const *)p->deny_dirs;
+	return p->deny_anywhere ? -1 : (int)p->n_deny_dirs;
 }
 
 size_t policy_file_count(const struct policy *p)

@@ -206,7 +206,8 @@ static int apply_rule(struct eval_ctx *c, uint32_t r)
 	return 0;
 }
 
-int policy_eval(const struct policy *p, const struct proc_info *pi, struct policy_verdict *v)
+static int eval(const struct policy *p, const struct proc_info *pi, struct policy_verdict *v,
+		bool preexec)
 {
 	char cmd[PW_ARGV_MAX];
 	struct eval_ctx c = {
@@ -254,6 +255,12 @@ int policy_eval(const struct policy *p, const struct proc_info *pi, struct polic
 			k++;
 		}
 		ru = &p->rules[r];
+		if (preexec) {
+			if (r >= p->deny_end)
+				break; /* lists are ascending: nothing later denies */
+			if (!(ru->actions & (ACT_DENY | ACT_ALLOW)))
+				continue;
+		}
 		if (ru->has_match && !cond_holds(&c, &ru->match, exe_known))
 			continue;
 		if (ru->has_unless && cond_holds(&c, &ru->unless, 0))
@@ -262,4 +269,15 @@ int policy_eval(const struct policy *p, const struct proc_info *pi, struct polic
 			break;
 	}
 	return (int)(v->n_rules + v->rules_truncated);
+}
+
+int policy_eval(const struct policy *p, const struct proc_info *pi, struct policy_verdict *v)
+{
+	return eval(p, pi, v, false);
+}
+
+int policy_eval_preexec(const struct policy *p, const struct proc_info *pi,
+			struct policy_verdict *v)
+{
+	return eval(p, pi, v, true);
 }

@@ -429,6 +429,8 @@ static void parse_cond(struct loader *L, const yaml_node_t *n, const char *what,
 		if (ki < SF_COUNT) {
 			parse_patlist(L, v, cond_keys[ki], &c->str[ki]);
 			c->str_mask |= 1u << ki;
+			c->key_line[ki] = k->start_mark.line + 1;
+			c->key_col[ki] = k->start_mark.column + 1;
 			if (ki == SF_PARENT_EXE || ki == SF_PARENT_COMM)
 				L->p->needs |= POLICY_NEED_PARENT;
 			else if (ki == SF_ANCESTOR_EXE)
@@ -611,12 +613,6 @@ static void parse_action(struct loader *L, struct rule *ru, const yaml_node_t *n
 			err(L, arg, "action '%s' takes no argument", name);
 			return;
 		}
-		if (a == 4 && !(L->opts && L->opts->allow_deny)) {
-			err(L, kn,
-			    "action 'deny' needs pre-exec enforcement (fanotify), which is not in "
-			    "this build yet; use 'kill' for now");
-			return;
-		}
 		ru->actions |= a == 0 ? ACT_LOG : a == 1 ? ACT_ALLOW : ACT_DENY;
 		return;
 	case 2: { /* kill */
@@ -713,6 +709,45 @@ static int claim_name(struct loader *L, const yaml_node_t *n, const char *name)
 }
 
 /* One element of 'rules'. */
+/* A deny is decided before the program runs (the fanotify gate), when its
+ * command line and name are not known yet; so is an allow that comes before
+ * a deny, since it stops the deny.  Report every such key of ru; later names
+ * the deny rule an allow would stop (NULL for ru's own deny). */
+static void check_preexec(struct loader *L, const struct rule *ru, const char *verb,
+			  const struct rule *later)
+{
+	static const int fields[] = {SF_CMDLINE, SF_COMM};
+	const struct cond *conds[] = {ru->has_match ? &ru->match : NULL,
+				      ru->has_unless ? &ru->unless : NULL};
+
+	for (size_t c = 0; c < N(conds); c++) {
+		for (size_t i = 0; conds[c] && i < N(fields); i++) {
+			int f = fields[i];
+			if (!(conds[c]->str_mask & (1u << f)))
+				continue;
+			if (!later)
+				diags_add(L->d, DIAG_ERROR, ru->file, conds[c]->key_line[f],
+					  conds[c]->key_col[f],
+					  "rule '%s' %s before the program runs, when its '%s' is "
+					  "not known yet: a deny can match exe, parent_exe, "
+					  "parent_comm, ancestor_exe, ids and fileless (use 'kill' "
+					  "to act on the %s)",
+					  ru->name ? ru->name : "", verb, cond_keys[f],
+					  f == SF_CMDLINE ? "command line" : "name");
+			else
+				diags_add(L->d, DIAG_ERROR, ru->file, conds[c]->key_line[f],
+					  conds[c]->key_col[f],
+					  "rule '%s' allows by '%s', which is not known before the "
+					  "program runs, and a later rule ('%s', %s:%u) denies: an "
+					  "allow before a deny can match exe, parent_exe, "
+					  "parent_comm, ancestor_exe, ids and fileless (or move it "
+					  "after the deny)",
+					  ru->name, cond_keys[f], later->name, later->file,
+					  later->line);
+		}
+	}
+}
+
 static void parse_rule(struct loader *L, const yaml_node_t *n)
 {
 	struct rule ru = {.severity = SEV_NOTICE, .file = L->file};
@@ -816,6 +851,8 @@ static void parse_rule(struct loader *L, const yaml_node_t *n)
 		else
 			err(L, n, "rule has no 'actions'");
 	}
+	if (ru.actions & ACT_DENY)
+		check_preexec(L, &ru, "denies", NULL);
 	if (!named) {
 		/* Not indexed by name: keep it anyway, it is freed with the
 		 * policy (a load with errors is refused). */
@@ -1179,6 +1216,20 @@ static struct policy *policy_new(void)
 /* Common end of every load: refuse on any error, else compile. */
 static int finish(struct policy *p, int r, size_t errors0, struct policy **ret, struct diags *d)
 {
+	/* an allow that would stop a later deny must be decidable before the
+	 * program runs, like the deny */
+	if (r == 0) {
+		struct loader L = {.p = p, .d = d};
+		const struct rule *next_deny = NULL;
+
+		for (size_t i = p->n_rules; i-- > 0;) {
+			const struct rule *ru = &p->rules[i];
+			if (ru->actions & ACT_DENY)
+				next_deny = ru;
+			else if ((ru->actions & ACT_ALLOW) && next_deny)
+				check_preexec(&L, ru, "allows", next_deny);
+		}
+	}
 	if (r == 0 && d->errors > errors0)
 		r = -EINVAL;
 	if (r == 0)

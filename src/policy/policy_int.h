@@ -79,6 +79,7 @@ struct cond {
 	int8_t fileless;   /* -1 absent, else 0 or 1 */
 	struct patlist str[SF_COUNT];
 	struct idlist id[IF_COUNT];
+	unsigned key_line[SF_COUNT], key_col[SF_COUNT]; /* where each string key is */
 };
 
 /* One rule, as loaded. */
@@ -145,6 +146,10 @@ struct policy {
 	size_t max_glob_prefix;       /* longest key of glob_index, bytes */
 	uint32_t *general;            /* rules in neither index, ascending */
 	size_t n_general;
+	size_t deny_end;   /* 1 + the last rule with deny, 0: none */
+	char **deny_dirs;  /* directories deny rules' exe patterns live under (owned) */
+	size_t n_deny_dirs;
+	int deny_anywhere; /* a deny rule can match a file anywhere */
 	pcre2_match_context *mctx; /* match limits for every regex */
 };
 

@@ -16,7 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct proc_info pi;
-	struct policy_opts opts = {.allow_deny = (int)(size & 1)};
+	struct policy_opts opts = {0};
 	struct policy *p = NULL;
 	struct policy_verdict v;
 	struct diags d;
@@ -38,6 +38,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			pi.gid = pi.egid = 33;
 		}
 		policy_eval(p, &pi, &v);
+		policy_eval_preexec(p, &pi, &v);
+		const char *const *dirs;
+		(void)policy_deny_dirs(p, &dirs);
 		policy_unref(p);
 	}
 	free(diags_join(&d));

@@ -33,6 +33,7 @@ EOF_VG
 	PROCWARDEN="$T/procwarden-valgrind"
 fi
 PIDS=()
+MOUNTS=()
 
 cleanup() {
 	local p
@@ -47,6 +48,10 @@ cleanup() {
 			[ -s "$p" ] && { echo "== $p"; cat "$p"; } >&2
 		done
 	fi
+	# a test's own mounts (in its private mount namespace)
+	for p in "${MOUNTS[@]:-}"; do
+		[ -n "$p" ] && umount -l "$p" 2>/dev/null || true
+	done
 	if [ "${PW_KEEP:-0}" = 1 ]; then
 		echo "kept $T"
 	else

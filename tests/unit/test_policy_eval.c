@@ -462,24 +462,86 @@ static void test_refcount(void **state)
 	policy_unref(NULL);
 }
 
-static void test_deny_allowed_with_opt(void **state)
+static void test_deny_preexec(void **state)
 {
-	static const char text[] = "version: 1\nrules:\n"
-	                           "  - {name: d, match: {exe: '/tmp/**'}, actions: [deny]}\n";
-	struct policy_opts opts = {.allow_deny = 1};
-	struct policy *p = NULL;
-	struct proc_info *pi = pi_new("/tmp/x", 0);
+	static const char text[] =
+	    "version: 1\nrules:\n"
+	    "  - {name: l, match: {exe: '/tmp/**'}, actions: [log]}\n"
+	    "  - {name: ok, match: {exe: /tmp/ok, uid: 64001}, actions: [allow]}\n"
+	    "  - {name: d, match: {exe: ['/tmp/**', /opt/bad/tool]}, actions: [deny, log]}\n"
+	    "  - {name: after, match: {cmdline: 're:x'}, actions: [allow]}\n";
+	struct policy *p = load_ok(text);
+	struct proc_info *pi = pi_new("/tmp/x", 64001);
 	struct policy_verdict v;
-	char *msg = load_fail(text);
+	const char *const *dirs;
 
 	(void)state;
-	assert_non_null(strstr(msg, "fanotify"));
-	free(msg);
-	assert_int_equal(policy_load_buffer("t.yaml", text, strlen(text), &opts, &p, NULL), 0);
-	policy_eval(p, pi, &v);
-	assert_int_equal(v.actions, ACT_DENY);
-	policy_unref(p);
+	assert_true(policy_has_deny(p));
+	assert_int_equal(policy_deny_dirs(p, &dirs), 2);
+	assert_string_equal(dirs[0], "/tmp");
+	assert_string_equal(dirs[1], "/opt/bad");
+	/* pre-exec: the log rule is not considered, the deny is */
+	policy_eval_preexec(p, pi, &v);
+	assert_int_equal(v.actions, ACT_DENY | ACT_LOG);
+	assert_string_equal(eval_names(p, pi, &v), "l,d,after");
+	policy_eval_preexec(p, pi, &v);
+	assert_int_equal(v.n_rules, 1);
+	/* an allow before the deny stops it */
+	strcpy(pi->exe, "/tmp/ok");
+	policy_eval_preexec(p, pi, &v);
+	assert_int_equal(v.actions, ACT_ALLOW);
+	pi->uid = 64002;
+	policy_eval_preexec(p, pi, &v);
+	assert_true(v.actions & ACT_DENY);
+	/* outside the deny's paths */
+	strcpy(pi->exe, "/usr/bin/true");
+	policy_eval_preexec(p, pi, &v);
+	assert_int_equal(v.actions, 0);
 	free(pi);
+	policy_unref(p);
+}
+
+static void test_deny_anywhere(void **state)
+{
+	struct policy *p = load_ok("version: 1\nrules:\n"
+	                           "  - {name: d, match: {uid: 64001}, actions: [deny]}\n");
+	struct policy *q = load_ok("version: 1\nrules:\n"
+	                           "  - {name: d, match: {exe: 're:^/x'}, actions: [deny]}\n");
+	struct policy *none = load_ok("version: 1\nrules:\n"
+	                              "  - {name: k, match: {uid: 64001}, actions: [kill]}\n");
+	const char *const *dirs;
+
+	(void)state;
+	assert_int_equal(policy_deny_dirs(p, &dirs), -1);
+	assert_int_equal(policy_deny_dirs(q, &dirs), -1);
+	assert_false(policy_has_deny(none));
+	assert_int_equal(policy_deny_dirs(none, &dirs), 0);
+	policy_unref(p);
+	policy_unref(q);
+	policy_unref(none);
+}
+
+static void test_deny_needs_preexec_keys(void **state)
+{
+	char *msg;
+
+	(void)state;
+	msg = load_fail("version: 1\nrules:\n"
+	                "  - name: d\n    match:\n      cmdline: x\n    actions: [deny]\n");
+	assert_non_null(strstr(msg, "test.yaml:5:7: error: rule 'd' denies before the program runs, "
+	                            "when its 'cmdline' is not known yet"));
+	free(msg);
+	msg = load_fail("version: 1\nrules:\n"
+	                "  - name: a\n    match: {exe: /x}\n    unless: {comm: y}\n"
+	                "    actions: [allow]\n"
+	                "  - {name: d, match: {exe: /x}, actions: [deny]}\n");
+	assert_non_null(strstr(msg, "test.yaml:5:14: error: rule 'a' allows by 'comm'"));
+	assert_non_null(strstr(msg, "('d', test.yaml:7)"));
+	free(msg);
+	/* an allow by cmdline after the last deny is fine */
+	policy_unref(load_ok("version: 1\nrules:\n"
+	                     "  - {name: d, match: {exe: /x}, actions: [deny]}\n"
+	                     "  - {name: a, match: {cmdline: y}, actions: [allow]}\n"));
 }
 
 /* Evaluate a launch of exe by uid; the names of the matching rules. */
@@ -660,7 +722,9 @@ int main(void)
 	    cmocka_unit_test(test_default_file_matches),
 	    cmocka_unit_test(test_many_exact_rules),
 	    cmocka_unit_test(test_refcount),
-	    cmocka_unit_test(test_deny_allowed_with_opt),
+	    cmocka_unit_test(test_deny_preexec),
+	    cmocka_unit_test(test_deny_anywhere),
+	    cmocka_unit_test(test_deny_needs_preexec_keys),
 	    cmocka_unit_test(test_glob_index),
 	    cmocka_unit_test(test_glob_and_exact_no_duplicate),
 	    cmocka_unit_test(test_glob_order),

@@ -1,0 +1,68 @@
+/*
+ * gate.h - pre-exec enforcement: a fanotify FAN_OPEN_EXEC_PERM gate.
+ *
+ * The kernel holds every execve of a file on a marked filesystem until the
+ * gate answers; the gate thread reads each request, asks a decision
+ * function, and answers allow or deny.  It fails open: an error anywhere
+ * answers allow, and when the gate closes (or the process dies) the kernel
+ * allows whatever was pending.  Setting up needs CAP_SYS_ADMIN; the thread
+ * needs no capability.
+ */
+#ifndef PROCWARDEN_GATE_H
+#define PROCWARDEN_GATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct gate;
+
+/* One request, valid during the decision call only. */
+struct gate_request {
+	int32_t pid;      /* the process calling execve (its thread group) */
+	int pidfd;        /* a pidfd of it, or -1 */
+	const char *path; /* the file about to run, as the kernel names it */
+	uint64_t t_ns;    /* CLOCK_MONOTONIC when the gate read the request */
+};
+
+/* The decision: true to deny.  Runs on the gate thread, must not block (the
+ * exec waits for it): no hooks, no waiting on other threads. */
+typedef bool (*gate_decide_fn)(void *arg, const struct gate_request *rq);
+
+struct gate_opts {
+	const char *const *dirs; /* watch the filesystems holding these */
+	size_t n_dirs;
+	bool everywhere;         /* watch every filesystem programs can run from */
+};
+
+struct gate_stats {
+	uint64_t requests, allowed, denied;
+	uint64_t errors;        /* answered allow because something failed */
+	uint64_t overflows;     /* queue overflows (the kernel allowed those) */
+	uint64_t answer_ns_max; /* slowest read-to-answer */
+	uint64_t answer_ns_sum;
+};
+
+/* Create the fanotify group and mark the filesystems.  0 and *ret, or a
+ * negative errno with why filled (no fanotify, no permission, nothing to
+ * mark).  A filesystem that cannot be marked is skipped and named in
+ * gate_warnings(). */
+int gate_open(const struct gate_opts *o, struct gate **ret, char *why, size_t whylen);
+/* Start the thread.  0 or negative errno. */
+int gate_start(struct gate *g, gate_decide_fn fn, void *arg);
+/* The mount points marked, owned by the gate; returns their number. */
+size_t gate_marks(const struct gate *g, const char *const **ret);
+/* What could not be marked (one string each, owned by the gate). */
+size_t gate_warnings(const struct gate *g, const char *const **ret);
+/* True when the gate watches every filesystem programs run from. */
+bool gate_everywhere(const struct gate *g);
+/* True when an exec under dir (or its nearest existing ancestor) would reach
+ * the gate: its filesystem is marked. */
+bool gate_covers(const struct gate *g, const char *dir);
+/* Counters (any thread). */
+void gate_get_stats(const struct gate *g, struct gate_stats *ret);
+/* Stop the thread and close the group (the kernel allows what is pending).
+ * Accepts NULL. */
+void gate_free(struct gate *g);
+
+#endif

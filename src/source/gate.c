@@ -1,0 +1,446 @@
+/*
+ * gate.c - pre-exec enforcement through fanotify (FAN_OPEN_EXEC_PERM).
+ *
+ * Overview: gate_open() creates a FAN_CLASS_CONTENT group and marks whole
+ * filesystems (FAN_MARK_FILESYSTEM, so that every bind mount of them is
+ * covered too; FAN_MARK_MOUNT where a filesystem refuses that): the ones
+ * holding the deny rules' directories, or every filesystem mounted where
+ * programs can run from.  The gate thread owns the group's fd: it reads a
+ * batch of requests, and for each one resolves the file's path from the
+ * event's fd, calls the decision function, writes the answer and closes the
+ * fds -- one request at a time, nothing in between that can block (the exec
+ * waits for the answer).  The event's fd and pidfd are owned by the thread
+ * from the read until the answer; the decision function only borrows them.
+ *
+ * Failing open: every path that cannot decide (a bad event, an unreadable
+ * path) answers allow and counts an error; the kernel allows what is pending
+ * when the group is closed (gate_free, or the process dying), and allows an
+ * exec whose request would overflow the queue (counted when the kernel
+ * reports the overflow).  What the gate lets through is still seen by the
+ * proc connector after the exec, where a deny rule that matches kills it.
+ *
+ * What it does not see: execs of files on filesystems it did not mark
+ * (mounted later, or memfds, which live on an internal mount), and programs
+ * that a marked interpreter or the dynamic loader runs as data.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/fanotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "procwarden/clock.h"
+#include "procwarden/gate.h"
+
+#define GATE_MAX_MARKS 256
+#define GATE_READ_BUF 16384
+
+struct gate {
+	int fd;     /* the fanotify group */
+	int procfd; /* /proc, for self/fd/N */
+	pthread_t thread;
+	bool started;
+	atomic_bool stop;
+	gate_decide_fn fn;
+	void *arg;
+
+	char *marks[GATE_MAX_MARKS];
+	dev_t mark_dev[GATE_MAX_MARKS];
+	size_t n_marks;
+	char **warnings;
+	size_t n_warnings;
+	bool everywhere;
+
+	_Atomic uint64_t requests, allowed, denied, errors, overflows, ns_max, ns_sum;
+};
+
+/* Filesystems no program runs from: never marked when watching everywhere. */
+static const char *const skip_types[] = {
+	"proc",      "sysfs",  "cgroup",  "cgroup2",    "devpts",      "mqueue",  "debugfs",
+	"tracefs",   "securityfs", "pstore", "bpf",      "configfs",    "fusectl", "autofs",
+	"binfmt_misc", "efivarfs", "rpc_pipefs", "nsfs", "selinuxfs", "hugetlbfs",
+};
+
+static void bump(_Atomic uint64_t *c, uint64_t n)
+{
+	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+}
+
+/* Remember "cannot watch 'PATH': ERROR" (best effort: dropped when out of
+ * memory). */
+static void warn(struct gate *g, const char *path, int err)
+{
+	char **v = realloc(g->warnings, (g->n_warnings + 1) * sizeof(*v));
+	char *s = NULL;
+
+	if (!v)
+		return;
+	g->warnings = v;
+	if (asprintf(&s, "cannot watch '%s': %s", path, strerror(err)) < 0)
+		return;
+	v[g->n_warnings++] = s;
+}
+
+/* stat path, or its nearest existing ancestor (a directory not created
+ * yet: its future files land on its parent's filesystem, unless something
+ * is mounted there later); that path in p (PATH_MAX).  0 or negative errno. */
+static int stat_existing(const char *path, char *p, struct stat *st)
+{
+	if (strlen(path) >= PATH_MAX)
+		return -ENAMETOOLONG;
+	strcpy(p, path);
+	while (stat(p, st) < 0) {
+		char *sl = strrchr(p, '/');
+		if (!sl || !strcmp(p, "/"))
+			return -ENOENT;
+		if (sl == p)
+			sl[1] = '\0';
+		else
+			*sl = '\0';
+	}
+	return 0;
+}
+
+/* Mark the filesystem holding path (or its nearest existing ancestor).
+ * 0, 1 when already marked, or negative errno. */
+static int mark_fs(struct gate *g, const char *path)
+{
+	char p[PATH_MAX];
+	struct stat st;
+	size_t len;
+	int r = stat_existing(path, p, &st);
+
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < g->n_marks; i++)
+		if (g->mark_dev[i] == st.st_dev)
+			return 1;
+	if (g->n_marks >= GATE_MAX_MARKS)
+		return -E2BIG;
+	if (fanotify_mark(g->fd, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, FAN_OPEN_EXEC_PERM, AT_FDCWD,
+			  p) < 0 &&
+	    fanotify_mark(g->fd, FAN_MARK_ADD | FAN_MARK_MOUNT, FAN_OPEN_EXEC_PERM, AT_FDCWD, p) <
+		    0)
+		return -errno;
+	len = strlen(p);
+	g->marks[g->n_marks] = strndup(p, len);
+	if (!g->marks[g->n_marks])
+		return -ENOMEM;
+	g->mark_dev[g->n_marks++] = st.st_dev;
+	return 0;
+}
+
+/* Undo mountinfo's octal escapes (\040 for a space) in place. */
+static void unescape(char *s)
+{
+	char *d = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*d++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			s += 3;
+		} else {
+			*d++ = *s;
+		}
+	}
+	*d = '\0';
+}
+
+/* Mark every filesystem mounted where programs can run from (not noexec,
+ * not a pseudo filesystem).  Number marked, or negative errno. */
+static int mark_everywhere(struct gate *g)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char *line = NULL;
+	size_t cap = 0;
+	int n = 0;
+
+	if (!f)
+		return -errno;
+	while (getline(&line, &cap, f) > 0) {
+		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - TYPE SOURCE SUPER */
+		char *save = NULL, *fields[6], *type = NULL, *tok;
+		int i = 0;
+
+		for (tok = strtok_r(line, " \n", &save); tok && i < 6;
+		     tok = strtok_r(NULL, " \n", &save))
+			fields[i++] = tok;
+		if (i < 6)
+			continue;
+		while ((tok = strtok_r(NULL, " \n", &save)))
+			if (!strcmp(tok, "-")) {
+				type = strtok_r(NULL, " \n", &save);
+				break;
+			}
+		if (!type)
+			continue;
+		bool skip = false;
+		for (size_t k = 0; k < sizeof(skip_types) / sizeof(skip_types[0]); k++)
+			skip |= !strcmp(type, skip_types[k]);
+		char opts[256];
+		snprintf(opts, sizeof(opts), ",%s,", fields[5]);
+		if (skip || strstr(opts, ",noexec,"))
+			continue;
+		unescape(fields[4]);
+		int r = mark_fs(g, fields[4]);
+		if (r == 0)
+			n++;
+		else if (r < 0)
+			warn(g, fields[4], -r);
+	}
+	free(line);
+	fclose(f);
+	return n;
+}
+
+int gate_open(const struct gate_opts *o, struct gate **ret, char *why, size_t whylen)
+{
+	struct gate *g = calloc(1, sizeof(*g));
+	int r;
+
+	if (!g)
+		return -ENOMEM;
+	g->procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	g->fd = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK | FAN_REPORT_PIDFD,
+			      O_RDONLY | O_LARGEFILE | O_CLOEXEC);
+	if (g->fd < 0 && errno == EINVAL) /* before Linux 5.15: no pidfd in events */
+		g->fd = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK,
+				      O_RDONLY | O_LARGEFILE | O_CLOEXEC);
+	if (g->fd < 0) {
+		r = -errno;
+		snprintf(why, whylen, "cannot create the fanotify gate: %s%s", strerror(errno),
+			 errno == EPERM	   ? " (needs CAP_SYS_ADMIN)"
+			 : errno == ENOSYS ? " (the kernel lacks CONFIG_FANOTIFY)"
+					   : "");
+		goto fail;
+	}
+	if (g->procfd < 0) {
+		r = -errno;
+		snprintf(why, whylen, "cannot open /proc: %s", strerror(errno));
+		goto fail;
+	}
+	g->everywhere = o->everywhere;
+	if (o->everywhere) {
+		r = mark_everywhere(g);
+		if (r < 0) {
+			snprintf(why, whylen, "cannot read the mount table: %s", strerror(-r));
+			goto fail;
+		}
+	} else {
+		for (size_t i = 0; i < o->n_dirs; i++) {
+			r = mark_fs(g, o->dirs[i]);
+			if (r < 0 && (r == -EINVAL || r == -EPERM) && !g->n_marks) {
+				snprintf(why, whylen, "cannot watch '%s' for execs: %s%s",
+					 o->dirs[i], strerror(-r),
+					 r == -EINVAL ? " (the kernel lacks "
+							"CONFIG_FANOTIFY_ACCESS_PERMISSIONS)"
+						      : "");
+				goto fail;
+			}
+			if (r < 0)
+				warn(g, o->dirs[i], -r);
+		}
+	}
+	if (!g->n_marks) {
+		r = -ENOENT;
+		snprintf(why, whylen, "the gate has no filesystem to watch");
+		goto fail;
+	}
+	*ret = g;
+	return 0;
+fail:
+	gate_free(g);
+	return r;
+}
+
+/* Answer one request; the fd is closed by the caller. */
+static void answer(struct gate *g, int fd, bool deny)
+{
+	struct fanotify_response resp = {.fd = fd, .response = deny ? FAN_DENY : FAN_ALLOW};
+
+	/* ENOENT: the process was killed while it waited; nothing to answer */
+	if (write(g->fd, &resp, sizeof(resp)) != sizeof(resp) && errno != ENOENT)
+		bump(&g->errors, 1);
+	bump(deny ? &g->denied : &g->allowed, 1);
+}
+
+/* The pidfd of an event's info records, or -1. */
+static int event_pidfd(const struct fanotify_event_metadata *m)
+{
+	size_t off = m->metadata_len;
+
+	while (off + sizeof(struct fanotify_event_info_header) <= m->event_len) {
+		const struct fanotify_event_info_header *h =
+			(const void *)((const char *)m + off);
+		if (h->len < sizeof(*h) || off + h->len > m->event_len)
+			break;
+		if (h->info_type == FAN_EVENT_INFO_TYPE_PIDFD &&
+		    h->len >= sizeof(struct fanotify_event_info_pidfd)) {
+			const struct fanotify_event_info_pidfd *p = (const void *)h;
+			return p->pidfd >= 0 ? p->pidfd : -1;
+		}
+		off += h->len;
+	}
+	return -1;
+}
+
+/* One event: decide, answer, close. */
+static void handle(struct gate *g, const struct fanotify_event_metadata *m, uint64_t t)
+{
+	char link[32], path[PATH_MAX];
+	int pidfd = event_pidfd(m);
+	bool deny = false;
+	ssize_t n;
+
+	if (m->mask & FAN_Q_OVERFLOW)
+		bump(&g->overflows, 1);
+	if (m->fd < 0)
+		goto out;
+	if (!(m->mask & FAN_OPEN_EXEC_PERM)) {
+		close(m->fd);
+		goto out;
+	}
+	bump(&g->requests, 1);
+	snprintf(link, sizeof(link), "self/fd/%d", m->fd);
+	n = readlinkat(g->procfd, link, path, sizeof(path) - 1);
+	if (n <= 0) {
+		bump(&g->errors, 1); /* fail open */
+	} else {
+		struct gate_request rq = {.pid = m->pid, .pidfd = pidfd, .path = path, .t_ns = t};
+		path[n] = '\0';
+		deny = g->fn(g->arg, &rq);
+	}
+	answer(g, m->fd, deny);
+	uint64_t ns = pw_now_mono() - t;
+	bump(&g->ns_sum, ns);
+	if (ns > atomic_load_explicit(&g->ns_max, memory_order_relaxed))
+		atomic_store_explicit(&g->ns_max, ns, memory_order_relaxed);
+	close(m->fd);
+out:
+	if (pidfd >= 0)
+		close(pidfd);
+}
+
+/* The gate thread: read, decide, answer, until stopped. */
+static void *gate_main(void *arg)
+{
+	struct gate *g = arg;
+	union {
+		struct fanotify_event_metadata m;
+		char b[GATE_READ_BUF];
+	} u;
+	char *buf = u.b;
+
+	while (!atomic_load_explicit(&g->stop, memory_order_relaxed)) {
+		struct pollfd p = {.fd = g->fd, .events = POLLIN};
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		ssize_t n = read(g->fd, buf, sizeof(u));
+		if (n <= 0)
+			continue;
+		uint64_t t = pw_now_mono();
+		const struct fanotify_event_metadata *m = (const void *)buf;
+		for (; FAN_EVENT_OK(m, n); m = FAN_EVENT_NEXT(m, n)) {
+			if (m->vers != FANOTIFY_METADATA_VERSION) {
+				/* cannot parse: allow it and whatever follows */
+				bump(&g->errors, 1);
+				if (m->fd >= 0) {
+					answer(g, m->fd, false);
+					close(m->fd);
+				}
+				continue;
+			}
+			handle(g, m, t);
+		}
+	}
+	return NULL;
+}
+
+int gate_start(struct gate *g, gate_decide_fn fn, void *arg)
+{
+	sigset_t all, old;
+	int r;
+
+	g->fn = fn;
+	g->arg = arg;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = pthread_create(&g->thread, NULL, gate_main, g);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r)
+		return -r;
+	g->started = true;
+	return 0;
+}
+
+size_t gate_marks(const struct gate *g, const char *const **ret)
+{
+	*ret = (const char *const *)g->marks;
+	return g->n_marks;
+}
+
+size_t gate_warnings(const struct gate *g, const char *const **ret)
+{
+	*ret = (const char *const *)g->warnings;
+	return g->n_warnings;
+}
+
+bool gate_everywhere(const struct gate *g)
+{
+	return g->everywhere;
+}
+
+bool gate_covers(const struct gate *g, const char *dir)
+{
+	char p[PATH_MAX];
+	struct stat st;
+
+	if (stat_existing(dir, p, &st) < 0)
+		return false;
+	for (size_t i = 0; i < g->n_marks; i++)
+		if (g->mark_dev[i] == st.st_dev)
+			return true;
+	return false;
+}
+
+void gate_get_stats(const struct gate *g, struct gate_stats *ret)
+{
+	struct gate *m = (struct gate *)(uintptr_t)g; /* atomics are read, not changed */
+
+	ret->requests = atomic_load(&m->requests);
+	ret->allowed = atomic_load(&m->allowed);
+	ret->denied = atomic_load(&m->denied);
+	ret->errors = atomic_load(&m->errors);
+	ret->overflows = atomic_load(&m->overflows);
+	ret->answer_ns_max = atomic_load(&m->ns_max);
+	ret->answer_ns_sum = atomic_load(&m->ns_sum);
+}
+
+void gate_free(struct gate *g)
+{
+	if (!g)
+		return;
+	if (g->started) {
+		atomic_store(&g->stop, true);
+		pthread_join(g->thread, NULL);
+	}
+	if (g->fd >= 0)
+		close(g->fd); /* the kernel allows what is still pending */
+	if (g->procfd >= 0)
+		close(g->procfd);
+	for (size_t i = 0; i < g->n_marks; i++)
+		free(g->marks[i]);
+	for (size_t i = 0; i < g->n_warnings; i++)
+		free(g->warnings[i]);
+	free(g->warnings);
+	free(g);
+}
