@@ -188,6 +188,15 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source)
 		proc_exe_from_fd(a->procfd, ev->exefd, pi);
 		pi->flags |= PI_GONE;
 	}
+	/* gone before its exe was pinned: the gate saw what it executed */
+	if (!(pi->have & PI_HAVE_EXE) && a->hints && source == SRC_NETLINK) {
+		char path[EXE_HINT_WORDS * 8];
+		int n = exe_hint_get(a->hints, ev->pid, ev->ktime_ns, path, sizeof(path));
+		if (n > 0) {
+			proc_set_exe(pi, path, (size_t)n);
+			a->c.exe_from_gate++;
+		}
+	}
 	if (source == SRC_SCAN && (pi->flags & PI_KTHREAD))
 		goto out;
 	if (dedupe && same && (pi->have & PI_HAVE_STAT)) {
@@ -353,9 +362,15 @@ static bool gate_decide(void *arg, const struct gate_request *rq)
 	proc_read(a->gate_procfd, rq->pidfd, rq->pid, what, pi, &a->gate_rs);
 	policy_eval_preexec(p, pi, &v);
 	policy_unref(p);
-	if (!(v.actions & ACT_DENY))
+	if (!(v.actions & ACT_DENY)) {
+		exe_hint_put(a->hints, rq->pid, rq->path, rq->t_ns);
 		return false;
+	}
 	deny = !a->o->dry_run;
+	if (!deny)
+		exe_hint_put(a->hints, rq->pid, rq->path, rq->t_ns);
+	/* the record names the parent (denials are rare: worth the read) */
+	proc_read(a->gate_procfd, rq->pidfd, rq->pid, PROC_READ_PARENT, pi, &a->gate_rs);
 
 	struct deny_event *de = a->gate_ev;
 	*de = (struct deny_event){
@@ -455,7 +470,8 @@ static int open_gate(struct agent *a)
 	a->gate_pi = malloc(sizeof(*a->gate_pi));
 	a->gate_ev = malloc(sizeof(*a->gate_ev));
 	a->deny_buf = malloc(sizeof(*a->deny_buf));
-	if (a->gate_procfd < 0 || !a->gate_pi || !a->gate_ev || !a->deny_buf)
+	a->hints = calloc(1, sizeof(*a->hints));
+	if (a->gate_procfd < 0 || !a->gate_pi || !a->gate_ev || !a->deny_buf || !a->hints)
 		return -ENOMEM;
 	return ring_new(sizeof(struct deny_event), GATE_RING, &a->gate_ring);
 }
@@ -744,6 +760,7 @@ static void emit_stop(struct agent *a)
 	json_kv_uint(&j, "output_drops", a->c.output_drops);
 	json_kv_uint(&j, "denied", a->c.denials);
 	json_kv_uint(&j, "deny_fallback_kills", a->c.deny_fallback_kills);
+	json_kv_uint(&j, "exe_from_gate", a->c.exe_from_gate);
 	if (a->gate_ring) {
 		struct gate_stats gs = a->gate_stats_final;
 		json_kv_uint(&j, "gate_requests", gs.requests);
@@ -989,6 +1006,7 @@ out:
 	free(a->gate_pi);
 	free(a->gate_ev);
 	free(a->deny_buf);
+	free(a->hints);
 	hookexec_stop(a->hx);
 	nl_source_free(a->src);
 	if (a->out) {

@@ -3,6 +3,7 @@
 #define PROCWARDEN_AGENT_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -33,6 +34,7 @@ struct agent_counters {
 	uint64_t output_drops;
 	uint64_t reloads, reload_failures;
 	uint64_t denials, denials_dry_run, deny_fallback_kills, gate_ring_drops;
+	uint64_t exe_from_gate; /* exes the evaluator took from the gate's hints */
 };
 
 /* A launch the gate decided to deny, for the evaluator to record: a fixed
@@ -50,6 +52,25 @@ struct deny_event {
 	char parent_comm[PW_COMM_MAX];
 };
 
+/* What the gate saw each pid execute (exehint.c). */
+#define EXE_HINT_SLOTS 1024
+#define EXE_HINT_WORDS 32 /* paths up to 255 bytes */
+struct exe_hint_slot {
+	_Atomic uint32_t seq;
+	_Atomic int32_t pid;
+	_Atomic uint64_t t_ns;
+	_Atomic bool weak;
+	_Atomic uint64_t path[EXE_HINT_WORDS];
+};
+struct exe_hints {
+	struct exe_hint_slot slot[EXE_HINT_SLOTS];
+};
+/* Gate thread: remember that pid is executing path (CLOCK_MONOTONIC t_ns). */
+void exe_hint_put(struct exe_hints *h, int32_t pid, const char *path, uint64_t t_ns);
+/* Evaluator: the path pid executed just before its exec event at exec_ns,
+ * into buf; its length, or -ENOENT / -EAGAIN (being written: none). */
+int exe_hint_get(struct exe_hints *h, int32_t pid, uint64_t exec_ns, char *buf, size_t size);
+
 struct agent {
 	const struct agent_opts *o;
 	struct nl_source *src;
@@ -63,6 +84,7 @@ struct agent {
 	struct proc_info *gate_pi; /* the gate thread's own */
 	struct deny_event *gate_ev;  /* the gate thread's own */
 	struct deny_event *deny_buf; /* the evaluator's, to pop into */
+	struct exe_hints *hints;     /* gate thread -> evaluator */
 	struct gate_stats gate_stats_final;
 	struct proc_read_stats gate_rs;
 	int gate_procfd;

@@ -1,0 +1,91 @@
+/*
+ * exehint.c - what the gate saw a process execute, for the evaluator.
+ *
+ * Overview: a fixed table of slots indexed by pid, written by the gate
+ * thread only (single writer) and read by the evaluator, each slot under a
+ * sequence lock: the writer makes the sequence odd, writes, makes it even;
+ * a reader that sees it odd or changed takes nothing.  Every field is an
+ * atomic so that the racing copy is defined.  The gate sees an exec before
+ * it completes, so when the proc connector's event for it arrives the slot
+ * is already written: the evaluator takes the path from here when the
+ * process was gone before the listener could pin its exe.
+ *
+ * Which path: the kernel also asks the gate about the dynamic loader and a
+ * script's interpreter during the same execve.  The kernel's own exe of a
+ * process is the last file it opened for exec that is not the loader (the
+ * interpreter, for a script), so a loader path is kept only when nothing
+ * else was seen for that pid in the last 10 ms (the loader run directly).
+ */
+#include <errno.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "agent/agent_int.h"
+
+#define LOADER_WINDOW_NS 10000000ull /* 10 ms */
+#define HINT_MAX_AGE_NS 1000000000ull /* 1 s */
+
+/* True for the dynamic loader: ld-linux*.so*, ld-*.so*, ld.so*, ld64.so*. */
+static bool is_loader(const char *path)
+{
+	const char *b = strrchr(path, '/');
+
+	b = b ? b + 1 : path;
+	return !strncmp(b, "ld-", 3) || !strncmp(b, "ld.so", 5) || !strncmp(b, "ld64.so", 7);
+}
+
+void exe_hint_put(struct exe_hints *h, int32_t pid, const char *path, uint64_t t_ns)
+{
+	struct exe_hint_slot *s = &h->slot[(uint32_t)pid % EXE_HINT_SLOTS];
+	size_t len = strlen(path);
+	bool weak = is_loader(path);
+	uint64_t words[EXE_HINT_WORDS] = {0};
+	uint32_t seq;
+
+	if (len >= EXE_HINT_WORDS * 8)
+		return; /* too long to keep: the /proc path stays the only one */
+	if (weak && atomic_load_explicit(&s->pid, memory_order_relaxed) == pid &&
+	    !atomic_load_explicit(&s->weak, memory_order_relaxed) &&
+	    t_ns - atomic_load_explicit(&s->t_ns, memory_order_relaxed) < LOADER_WINDOW_NS)
+		return;
+	memcpy(words, path, len);
+	seq = atomic_load_explicit(&s->seq, memory_order_relaxed);
+	atomic_store_explicit(&s->seq, seq + 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+	atomic_store_explicit(&s->pid, pid, memory_order_relaxed);
+	atomic_store_explicit(&s->t_ns, t_ns, memory_order_relaxed);
+	atomic_store_explicit(&s->weak, weak, memory_order_relaxed);
+	for (size_t i = 0; i < EXE_HINT_WORDS; i++)
+		atomic_store_explicit(&s->path[i], words[i], memory_order_relaxed);
+	atomic_store_explicit(&s->seq, seq + 2, memory_order_release);
+}
+
+int exe_hint_get(struct exe_hints *h, int32_t pid, uint64_t exec_ns, char *buf, size_t size)
+{
+	struct exe_hint_slot *s = &h->slot[(uint32_t)pid % EXE_HINT_SLOTS];
+	uint64_t words[EXE_HINT_WORDS + 1];
+	uint32_t s1, s2;
+	uint64_t t;
+	int32_t p;
+
+	s1 = atomic_load_explicit(&s->seq, memory_order_acquire);
+	if (s1 & 1)
+		return -EAGAIN;
+	p = atomic_load_explicit(&s->pid, memory_order_relaxed);
+	t = atomic_load_explicit(&s->t_ns, memory_order_relaxed);
+	for (size_t i = 0; i < EXE_HINT_WORDS; i++)
+		words[i] = atomic_load_explicit(&s->path[i], memory_order_relaxed);
+	atomic_thread_fence(memory_order_acquire);
+	s2 = atomic_load_explicit(&s->seq, memory_order_relaxed);
+	if (s1 != s2)
+		return -EAGAIN;
+	/* the gate saw this process's exec before the kernel finished it */
+	if (p != pid || t > exec_ns || exec_ns - t > HINT_MAX_AGE_NS)
+		return -ENOENT;
+	words[EXE_HINT_WORDS] = 0;
+	size_t len = strnlen((const char *)words, EXE_HINT_WORDS * 8);
+	if (!len || len >= size)
+		return -ENOENT;
+	memcpy(buf, words, len + 1);
+	return (int)len;
+}
