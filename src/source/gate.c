@@ -338,17 +338,16 @@ static void *gate_main(void *arg)
 		struct fanotify_event_metadata m;
 		char b[GATE_READ_BUF];
 	} u;
-	char *buf = u.b;
 
 	while (!atomic_load_explicit(&g->stop, memory_order_relaxed)) {
 		struct pollfd p = {.fd = g->fd, .events = POLLIN};
 		if (poll(&p, 1, 100) <= 0)
 			continue;
-		ssize_t n = read(g->fd, buf, sizeof(u));
+		ssize_t n = read(g->fd, u.b, sizeof(u));
 		if (n <= 0)
 			continue;
 		uint64_t t = pw_now_mono();
-		const struct fanotify_event_metadata *m = (const void *)buf;
+		struct fanotify_event_metadata *m = &u.m; /* FAN_EVENT_NEXT casts away const */
 		for (; FAN_EVENT_OK(m, n); m = FAN_EVENT_NEXT(m, n)) {
 			if (m->vers != FANOTIFY_METADATA_VERSION) {
 				/* cannot parse: allow it and whatever follows */
