@@ -73,7 +73,7 @@ static bool is_hook_descendant(const struct agent *a, int32_t ppid)
 /* Queue a finished record line for output. */
 static void emit(struct agent *a, const char *line, size_t len, int prio)
 {
-	if (output_write(a->out, line, len, a->o->syslog ? prio : -1) < 0)
+	if (output_write(a->out, line, len, prio) < 0) /* urgency; syslog only with --syslog */
 		a->c.output_drops++;
 }
 
@@ -138,6 +138,26 @@ static void run_hooks(struct agent *a, const struct policy *p, const struct poli
 	}
 }
 
+/* Run the record's hooks (they get the record as it stands before their own
+ * results, which acts -- rec's array, RECORD_MAX_ACTIONS long -- then
+ * gains), and write it. */
+static void write_record(struct agent *a, struct exec_record *rec, struct act_result *acts)
+{
+	const struct policy_verdict *v = rec->v;
+	size_t len;
+
+	if ((v->actions & ACT_HOOK) && v->n_hook_rules) {
+		size_t n_acts = rec->n_acts;
+		len = record_exec(a->line, RECORD_SIZE, rec);
+		bool loop = !a->o->dry_run && is_hook_descendant(a, rec->pi->ppid);
+		run_hooks(a, rec->p, v, rec->pi, acts, &n_acts, a->line, len, loop);
+		rec->n_acts = n_acts;
+	}
+	len = record_exec(a->line, RECORD_SIZE, rec);
+	a->c.records++;
+	emit(a, a->line, len, pw_severity_syslog(v->severity));
+}
+
 /* Drop what stat (and the late reads) gave: it was another process's. */
 static void forget_stat(struct proc_info *pi)
 {
@@ -177,6 +197,7 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source)
 		      (a->last_rescan_ns && pw_now_mono() - a->last_rescan_ns < PROCSCAN_MARGIN_NS * 5);
 	if (dedupe)
 		what |= PROC_READ_STAT;
+	proc_parent_cache_forget(a->rs.parents, ev->pid); /* an exec: its exe changed */
 	proc_info_reset(pi, ev->pid);
 	/* pinned by the listener with the process: known even if it is gone */
 	proc_exe_from_fd(a->procfd, ev->exefd, pi);
@@ -290,7 +311,7 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source)
 	/* the rest of the record (after a kill the process may be dying: what
 	 * cannot be read any more is left out, and counted) */
 	if (same) {
-		struct proc_read_stats late = {0};
+		struct proc_read_stats late = {.parents = a->rs.parents};
 		proc_read(a->procfd, ev->pidfd, ev->pid,
 			  PROC_READ_EXE | PROC_READ_IDS | PROC_READ_ARGV | PROC_READ_STAT |
 				  PROC_READ_PARENT,
@@ -310,16 +331,7 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source)
 		.n_acts = n_acts,
 		.latency_us = latency,
 	};
-	if ((v.actions & ACT_HOOK) && v.n_hook_rules) {
-		/* the hooks get the record as it stands before their own results */
-		size_t len = record_exec(a->line, RECORD_SIZE, &rec);
-		bool loop = !a->o->dry_run && is_hook_descendant(a, pi->ppid);
-		run_hooks(a, p, &v, pi, acts, &n_acts, a->line, len, loop);
-		rec.n_acts = n_acts;
-	}
-	size_t len = record_exec(a->line, RECORD_SIZE, &rec);
-	a->c.records++;
-	emit(a, a->line, len, pw_severity_syslog(v.severity));
+	write_record(a, &rec, acts);
 out:
 	if (ev->pidfd >= 0)
 		close(ev->pidfd);
@@ -430,15 +442,7 @@ static void handle_denial(struct agent *a, const struct deny_event *de)
 		.ev = &ev, .pi = pi, .source = "gate", .p = p, .v = &v, .acts = acts,
 		.n_acts = n_acts, .latency_us = -1, .gate_us = (int64_t)(de->decide_ns / 1000),
 	};
-	if ((v.actions & ACT_HOOK) && v.n_hook_rules) {
-		size_t len = record_exec(a->line, RECORD_SIZE, &rec);
-		bool loop = !a->o->dry_run && is_hook_descendant(a, pi->ppid);
-		run_hooks(a, p, &v, pi, acts, &n_acts, a->line, len, loop);
-		rec.n_acts = n_acts;
-	}
-	size_t len = record_exec(a->line, RECORD_SIZE, &rec);
-	a->c.records++;
-	emit(a, a->line, len, pw_severity_syslog(v.severity));
+	write_record(a, &rec, acts);
 	policy_unref(p);
 }
 
@@ -541,6 +545,7 @@ static void handle_overrun(struct agent *a, const struct pw_event *ev)
 
 	a->c.rescans++;
 	a->last_rescan_ns = pw_now_mono();
+	proc_parent_cache_clear(a->rs.parents); /* an exec may have been lost */
 	n = procscan_run(a->procfd, a->last_ktime, on_rescan, a);
 	if (n < 0)
 		emit_error(a, "rescan of /proc after an overrun failed", strerror(-n));
@@ -798,7 +803,7 @@ int agent_run(const struct agent_opts *o)
 	a->pi = malloc(sizeof(*a->pi));
 	a->line = malloc(RECORD_SIZE);
 	a->hookline = malloc(RECORD_SIZE);
-	if (!a->pi || !a->line || !a->hookline) {
+	if (!a->pi || !a->line || !a->hookline || proc_parent_cache_new(&a->rs.parents) < 0) {
 		fprintf(stderr, "procwarden: out of memory\n");
 		goto out;
 	}
@@ -1022,6 +1027,7 @@ out:
 	if (a->procfd >= 0)
 		close(a->procfd);
 	free(a->rule_matches);
+	proc_parent_cache_free(a->rs.parents);
 	free(a->pi);
 	free(a->line);
 	free(a->hookline);
