@@ -6,7 +6,8 @@
  * function, and answers allow or deny.  It fails open: an error anywhere
  * answers allow, and when the gate closes (or the process dies) the kernel
  * allows whatever was pending.  Setting up needs CAP_SYS_ADMIN; the thread
- * needs no capability.
+ * needs no capability.  A watch (watch_only) sees the same execs without
+ * holding them: it only learns what each process executed.
  */
 #ifndef PROCWARDEN_GATE_H
 #define PROCWARDEN_GATE_H
@@ -33,6 +34,8 @@ struct gate_opts {
 	const char *const *dirs; /* watch the filesystems holding these */
 	size_t n_dirs;
 	bool everywhere;         /* watch every filesystem programs can run from */
+	bool watch_only;         /* FAN_OPEN_EXEC notifications: learn, never hold an exec
+				  * up (the decision's answer is ignored) */
 };
 
 struct gate_stats {
@@ -54,6 +57,10 @@ int gate_start(struct gate *g, gate_decide_fn fn, void *arg);
 size_t gate_marks(const struct gate *g, const char *const **ret);
 /* What could not be marked (one string each, owned by the gate). */
 size_t gate_warnings(const struct gate *g, const char *const **ret);
+/* CLOCK_MONOTONIC time before which every queued event has been handled
+ * (a watch's events are not waited for: a reader wanting an exec's note
+ * waits until this passes the exec's time). */
+uint64_t gate_drained_ns(const struct gate *g);
 /* True when the gate watches every filesystem programs run from. */
 bool gate_everywhere(const struct gate *g);
 /* True when an exec under dir (or its nearest existing ancestor) would reach

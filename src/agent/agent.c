@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +47,8 @@
 #define RECORD_SIZE 65536 /* one record line at most (argv is cut to fit) */
 #define BATCH_EVENTS 256  /* events handled between two looks at signals */
 #define GATE_RING 32      /* denials waiting for their record (they are rare) */
+#define WATCH_WAIT_NS 10000000ull       /* how long a launch gone unnamed waits for the watch */
+#define WATCH_WAIT_PAUSE_NS 1000000000ull /* no waiting for this long after one timed out */
 enum { SRC_NETLINK, SRC_RESCAN, SRC_SCAN };
 static const char *const source_names[] = {"netlink", "rescan", "scan"};
 
@@ -212,6 +215,20 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source)
 	/* gone before its exe was pinned: the gate saw what it executed */
 	if (!(pi->have & PI_HAVE_EXE) && a->hints && source == SRC_NETLINK) {
 		char path[EXE_HINT_WORDS * 8];
+		/* the watch's notes are not waited for by the exec: give its thread
+		 * a moment to catch up with this exec (the gate's are there) */
+		if (a->watch && pw_now_mono() >= a->watch_wait_off_until) {
+			uint64_t t = pw_now_mono(), w = t;
+			while (gate_drained_ns(a->watch) < ev->ktime_ns && w - t < WATCH_WAIT_NS) {
+				sched_yield();
+				w = pw_now_mono();
+			}
+			/* a watch that far behind is not waited for again for a while */
+			if (w - t >= WATCH_WAIT_NS) {
+				a->watch_wait_off_until = w + WATCH_WAIT_PAUSE_NS;
+				a->c.watch_waits_abandoned++;
+			}
+		}
 		int n = exe_hint_get(a->hints, ev->pid, ev->ktime_ns, path, sizeof(path));
 		if (n > 0) {
 			proc_set_exe(pi, path, (size_t)n);
@@ -374,13 +391,11 @@ static bool gate_decide(void *arg, const struct gate_request *rq)
 	proc_read(a->gate_procfd, rq->pidfd, rq->pid, what, pi, &a->gate_rs);
 	policy_eval_preexec(p, pi, &v);
 	policy_unref(p);
-	if (!(v.actions & ACT_DENY)) {
+	deny = (v.actions & ACT_DENY) && !a->o->dry_run;
+	if (!deny && !a->watch) /* one writer of the hints: the watch when there is one */
 		exe_hint_put(a->hints, rq->pid, rq->path, rq->t_ns);
+	if (!(v.actions & ACT_DENY))
 		return false;
-	}
-	deny = !a->o->dry_run;
-	if (!deny)
-		exe_hint_put(a->hints, rq->pid, rq->path, rq->t_ns);
 	/* the record names the parent (denials are rare: worth the read) */
 	proc_read(a->gate_procfd, rq->pidfd, rq->pid, PROC_READ_PARENT, pi, &a->gate_rs);
 
@@ -398,6 +413,15 @@ static bool gate_decide(void *arg, const struct gate_request *rq)
 	if (ring_push(a->gate_ring, de) < 0)
 		__atomic_add_fetch(&a->c.gate_ring_drops, 1, __ATOMIC_RELAXED);
 	return deny;
+}
+
+/* The watch's note of an exec (its thread): remember the path. */
+static bool watch_note(void *arg, const struct gate_request *rq)
+{
+	struct agent *a = arg;
+
+	exe_hint_put(a->hints, rq->pid, rq->path, rq->t_ns);
+	return false;
 }
 
 /* Record a denial the gate made (evaluator thread). */
@@ -453,23 +477,35 @@ static int open_gate(struct agent *a)
 {
 	const char *const *dirs;
 	int n;
-
-	if (!policy_has_deny(a->pol))
-		return 0;
-	if (a->o->no_gate) {
-		snprintf(a->gate_off, sizeof(a->gate_off), "off: --no-gate");
-		return 0;
-	}
-	n = policy_deny_dirs(a->pol, &dirs);
-	struct gate_opts go = {.dirs = dirs, .n_dirs = n > 0 ? (size_t)n : 0, .everywhere = n < 0};
 	char why[256];
-	int r = gate_open(&go, &a->gate, why, sizeof(why));
-	if (r < 0) {
-		snprintf(a->gate_off, sizeof(a->gate_off), "off: %s", why);
-		fprintf(stderr, "procwarden: warning: %s; 'deny' rules kill right after the exec\n",
-			why);
-		return 0;
+	int r;
+
+	if (a->o->watch_exec) {
+		struct gate_opts wo = {.everywhere = true, .watch_only = true};
+		r = gate_open(&wo, &a->watch, why, sizeof(why));
+		if (r < 0) {
+			snprintf(a->watch_off, sizeof(a->watch_off), "off: %s", why);
+			fprintf(stderr, "procwarden: warning: %s; --watch-exec is off\n", why);
+		}
 	}
+	if (!policy_has_deny(a->pol)) {
+		snprintf(a->gate_off, sizeof(a->gate_off), "off: no deny rule");
+	} else if (a->o->no_gate) {
+		snprintf(a->gate_off, sizeof(a->gate_off), "off: --no-gate");
+	} else {
+		n = policy_deny_dirs(a->pol, &dirs);
+		struct gate_opts go = {.dirs = dirs, .n_dirs = n > 0 ? (size_t)n : 0,
+				       .everywhere = n < 0};
+		r = gate_open(&go, &a->gate, why, sizeof(why));
+		if (r < 0) {
+			snprintf(a->gate_off, sizeof(a->gate_off), "off: %s", why);
+			fprintf(stderr,
+				"procwarden: warning: %s; 'deny' rules kill right after the exec\n",
+				why);
+		}
+	}
+	if (!a->gate && !a->watch)
+		return 0;
 	a->gate_procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	a->gate_pi = malloc(sizeof(*a->gate_pi));
 	a->gate_ev = malloc(sizeof(*a->gate_ev));
@@ -480,23 +516,23 @@ static int open_gate(struct agent *a)
 	return ring_new(sizeof(struct deny_event), GATE_RING, &a->gate_ring);
 }
 
-/* The gate's part of the start record. */
-static void json_gate(struct jbuf *j, const struct agent *a)
+/* A gate's or the watch's part of the start record. */
+static void json_gate(struct jbuf *j, const char *key, const struct gate *g, const char *off)
 {
 	const char *const *v;
 	size_t n;
 
-	json_key(j, "gate");
+	json_key(j, key);
 	json_obj_open(j);
-	json_kv_str(j, "state", a->gate ? "on" : a->gate_off[0] ? a->gate_off : "off: no deny rule");
-	if (a->gate) {
-		n = gate_marks(a->gate, &v);
+	json_kv_str(j, "state", g ? "on" : off[0] ? off : "off");
+	if (g) {
+		n = gate_marks(g, &v);
 		json_key(j, "watching");
 		json_arr_open(j);
 		for (size_t i = 0; i < n; i++)
 			json_str(j, v[i]);
 		json_arr_close(j);
-		n = gate_warnings(a->gate, &v);
+		n = gate_warnings(g, &v);
 		if (n) {
 			json_key(j, "warnings");
 			json_arr_open(j);
@@ -766,7 +802,12 @@ static void emit_stop(struct agent *a)
 	json_kv_uint(&j, "denied", a->c.denials);
 	json_kv_uint(&j, "deny_fallback_kills", a->c.deny_fallback_kills);
 	json_kv_uint(&j, "exe_from_gate", a->c.exe_from_gate);
-	if (a->gate_ring) {
+	if (a->o->watch_exec && a->hints) {
+		json_kv_uint(&j, "watch_events", a->watch_stats_final.requests);
+		json_kv_uint(&j, "watch_overflows", a->watch_stats_final.overflows);
+		json_kv_uint(&j, "watch_waits_abandoned", a->c.watch_waits_abandoned);
+	}
+	if (!a->gate_off[0]) { /* the gate was on */
 		struct gate_stats gs = a->gate_stats_final;
 		json_kv_uint(&j, "gate_requests", gs.requests);
 		json_kv_uint(&j, "gate_errors", gs.errors);
@@ -900,6 +941,13 @@ int agent_run(const struct agent_opts *o)
 			goto out;
 		}
 	}
+	if (a->watch) {
+		r = gate_start(a->watch, watch_note, a);
+		if (r < 0) {
+			fprintf(stderr, "procwarden: cannot start the watch: %s\n", strerror(-r));
+			goto out;
+		}
+	}
 
 	/* 6. what already runs gets the same policy */
 	int scanned = 0;
@@ -945,7 +993,9 @@ int agent_run(const struct agent_opts *o)
 		json_kv_uint(&j, "rcvbuf", st.rcvbuf);
 		json_kv_bool(&j, "insecure_permissions", o->insecure_permissions);
 		json_kv_str(&j, "seccomp", a->confined ? "on" : "off");
-		json_gate(&j, a);
+		json_gate(&j, "gate", a->gate, a->gate_off);
+		if (o->watch_exec)
+			json_gate(&j, "watch", a->watch, a->watch_off);
 		emit(a, a->line, json_finish(&j), LOG_NOTICE);
 	}
 	sd_notify_ready();
@@ -991,8 +1041,12 @@ int agent_run(const struct agent_opts *o)
 	 * unsubscribe, drain, flush */
 	if (a->gate)
 		gate_get_stats(a->gate, &a->gate_stats_final);
+	if (a->watch)
+		gate_get_stats(a->watch, &a->watch_stats_final);
 	gate_free(a->gate);
 	a->gate = NULL;
+	gate_free(a->watch);
+	a->watch = NULL;
 	while (a->gate_ring && ring_pop(a->gate_ring, a->deny_buf) == 0)
 		handle_denial(a, a->deny_buf);
 	nl_source_stop(a->src);
@@ -1005,6 +1059,7 @@ int agent_run(const struct agent_opts *o)
 	rc = 0;
 out:
 	gate_free(a->gate);
+	gate_free(a->watch);
 	ring_free(a->gate_ring);
 	if (a->gate_procfd >= 0)
 		close(a->gate_procfd);

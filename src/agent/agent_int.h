@@ -35,6 +35,7 @@ struct agent_counters {
 	uint64_t reloads, reload_failures;
 	uint64_t denials, denials_dry_run, deny_fallback_kills, gate_ring_drops;
 	uint64_t exe_from_gate; /* exes the evaluator took from the gate's hints */
+	uint64_t watch_waits_abandoned;
 };
 
 /* A launch the gate decided to deny, for the evaluator to record: a fixed
@@ -80,12 +81,15 @@ struct agent {
 			     * (the gate thread takes its references under it) */
 	pthread_mutex_t pol_lock;
 	struct gate *gate;       /* NULL: no deny rule, --no-gate, or no fanotify */
+	struct gate *watch;      /* --watch-exec: notifications only; then the only hint writer */
+	char watch_off[320];
+	uint64_t watch_wait_off_until; /* CLOCK_MONOTONIC */
 	struct ring *gate_ring;  /* gate thread -> evaluator: struct deny_event */
 	struct proc_info *gate_pi; /* the gate thread's own */
 	struct deny_event *gate_ev;  /* the gate thread's own */
 	struct deny_event *deny_buf; /* the evaluator's, to pop into */
 	struct exe_hints *hints;     /* gate thread -> evaluator */
-	struct gate_stats gate_stats_final;
+	struct gate_stats gate_stats_final, watch_stats_final;
 	struct proc_read_stats gate_rs;
 	int gate_procfd;
 	char gate_off[320];      /* why there is no gate, for the start record */

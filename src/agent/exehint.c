@@ -79,8 +79,11 @@ int exe_hint_get(struct exe_hints *h, int32_t pid, uint64_t exec_ns, char *buf, 
 	s2 = atomic_load_explicit(&s->seq, memory_order_relaxed);
 	if (s1 != s2)
 		return -EAGAIN;
-	/* the gate saw this process's exec before the kernel finished it */
-	if (p != pid || t > exec_ns || exec_ns - t > HINT_MAX_AGE_NS)
+	/* the gate notes an exec before the kernel finishes it, the watch
+	 * when it reads the notification, which may be after: near in time,
+	 * either way (a later exec of the same pid would have replaced it; so
+	 * would it the exe a /proc read shows) */
+	if (p != pid || (t > exec_ns ? t - exec_ns : exec_ns - t) > HINT_MAX_AGE_NS)
 		return -ENOENT;
 	words[EXE_HINT_WORDS] = 0;
 	size_t len = strnlen((const char *)words, EXE_HINT_WORDS * 8);

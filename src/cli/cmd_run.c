@@ -16,6 +16,7 @@ static void usage(FILE *f)
 		"usage: procwarden run [--policy PATH]... [--log PATH|-] [--syslog] [--dry-run]\n"
 		"                      [--no-scan] [--metrics PATH] [--metrics-interval SECONDS]\n"
 		"                      [--rcvbuf BYTES] [--insecure-permissions] [--no-gate]\n"
+		"                      [--watch-exec]\n"
 		"  --policy PATH   a policy file or directory (*.yaml, *.yml); repeatable.\n"
 		"                  Default: /etc/procwarden/policy.d if it exists, else the\n"
 		"                  built-in default policy.\n"
@@ -26,7 +27,11 @@ static void usage(FILE *f)
 		"  --metrics PATH  write Prometheus counters to PATH every few seconds\n"
 		"  --rcvbuf BYTES  netlink receive buffer (default 8 MiB)\n"
 		"  --no-gate       no fanotify gate: 'deny' rules kill right after the exec\n"
-		"                  instead of blocking it\n");
+		"                  instead of blocking it\n"
+		"  --watch-exec    learn what every launch runs from fanotify (FAN_OPEN_EXEC\n"
+		"                  notifications on every filesystem programs run from; they\n"
+		"                  hold nothing up), so that a launch gone before /proc could\n"
+		"                  show it is still named and matched\n");
 }
 
 int cmd_run(int argc, char **argv)
@@ -45,6 +50,7 @@ int cmd_run(int argc, char **argv)
 		{"insecure-permissions", no_argument, NULL, 'I'},
 		{"no-seccomp", no_argument, NULL, 'Z'},
 		{"no-gate", no_argument, NULL, 'G'},
+		{"watch-exec", no_argument, NULL, 'W'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -98,6 +104,9 @@ int cmd_run(int argc, char **argv)
 			break;
 		case 'G':
 			o.no_gate = true;
+			break;
+		case 'W':
+			o.watch_exec = true;
 			break;
 		case 'h':
 			usage(stdout);

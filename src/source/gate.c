@@ -19,6 +19,12 @@
  * reports the overflow).  What the gate lets through is still seen by the
  * proc connector after the exec, where a deny rule that matches kills it.
  *
+ * A watch (gate_opts.watch_only) is the same without the permission: a
+ * FAN_CLASS_NOTIF group with FAN_OPEN_EXEC marks, which holds nothing up;
+ * each event keeps the file open until it is read, so the decision function
+ * learns what every process executed even when the process is gone by then
+ * (its answer is ignored).  Overflows are counted.
+ *
  * What it does not see: execs of files on filesystems it did not mark
  * (mounted later, or memfds, which live on an internal mount), and programs
  * that a marked interpreter or the dynamic loader runs as data.
@@ -58,8 +64,11 @@ struct gate {
 	char **warnings;
 	size_t n_warnings;
 	bool everywhere;
+	bool watch_only;
+	uint64_t mask; /* FAN_OPEN_EXEC_PERM, or FAN_OPEN_EXEC for a watch */
 
 	_Atomic uint64_t requests, allowed, denied, errors, overflows, ns_max, ns_sum;
+	_Atomic uint64_t drained_ns; /* every event queued before this was handled */
 };
 
 /* Filesystems no program runs from: never marked when watching everywhere. */
@@ -125,10 +134,8 @@ static int mark_fs(struct gate *g, const char *path)
 			return 1;
 	if (g->n_marks >= GATE_MAX_MARKS)
 		return -E2BIG;
-	if (fanotify_mark(g->fd, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, FAN_OPEN_EXEC_PERM, AT_FDCWD,
-			  p) < 0 &&
-	    fanotify_mark(g->fd, FAN_MARK_ADD | FAN_MARK_MOUNT, FAN_OPEN_EXEC_PERM, AT_FDCWD, p) <
-		    0)
+	if (fanotify_mark(g->fd, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, g->mask, AT_FDCWD, p) < 0 &&
+	    fanotify_mark(g->fd, FAN_MARK_ADD | FAN_MARK_MOUNT, g->mask, AT_FDCWD, p) < 0)
 		return -errno;
 	len = strlen(p);
 	g->marks[g->n_marks] = strndup(p, len);
@@ -171,8 +178,7 @@ static int mark_everywhere(struct gate *g)
 		char *save = NULL, *fields[6], *type = NULL, *tok;
 		int i = 0;
 
-		for (tok = strtok_r(line, " \n", &save); tok && i < 6;
-		     tok = strtok_r(NULL, " \n", &save))
+		while (i < 6 && (tok = strtok_r(i ? NULL : line, " \n", &save)))
 			fields[i++] = tok;
 		if (i < 6)
 			continue;
@@ -210,14 +216,18 @@ int gate_open(const struct gate_opts *o, struct gate **ret, char *why, size_t wh
 	if (!g)
 		return -ENOMEM;
 	g->procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	g->fd = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK | FAN_REPORT_PIDFD,
-			      O_RDONLY | O_LARGEFILE | O_CLOEXEC);
-	if (g->fd < 0 && errno == EINVAL) /* before Linux 5.15: no pidfd in events */
+	g->watch_only = o->watch_only;
+	g->mask = o->watch_only ? FAN_OPEN_EXEC : FAN_OPEN_EXEC_PERM;
+	/* a watch needs no pidfd: it reads nothing of the process */
+	unsigned class = o->watch_only ? FAN_CLASS_NOTIF : FAN_CLASS_CONTENT | FAN_REPORT_PIDFD;
+	g->fd = fanotify_init(class | FAN_CLOEXEC | FAN_NONBLOCK, O_RDONLY | O_LARGEFILE | O_CLOEXEC);
+	if (g->fd < 0 && errno == EINVAL && !o->watch_only) /* before 5.15: no pidfd in events */
 		g->fd = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK,
 				      O_RDONLY | O_LARGEFILE | O_CLOEXEC);
 	if (g->fd < 0) {
 		r = -errno;
-		snprintf(why, whylen, "cannot create the fanotify gate: %s%s", strerror(errno),
+		snprintf(why, whylen, "cannot create the fanotify %s: %s%s",
+			 o->watch_only ? "watch" : "gate", strerror(errno),
 			 errno == EPERM	   ? " (needs CAP_SYS_ADMIN)"
 			 : errno == ENOSYS ? " (the kernel lacks CONFIG_FANOTIFY)"
 					   : "");
@@ -305,7 +315,7 @@ static void handle(struct gate *g, const struct fanotify_event_metadata *m, uint
 		bump(&g->overflows, 1);
 	if (m->fd < 0)
 		goto out;
-	if (!(m->mask & FAN_OPEN_EXEC_PERM)) {
+	if (!(m->mask & g->mask)) {
 		close(m->fd);
 		goto out;
 	}
@@ -317,9 +327,12 @@ static void handle(struct gate *g, const struct fanotify_event_metadata *m, uint
 	} else {
 		struct gate_request rq = {.pid = m->pid, .pidfd = pidfd, .path = path, .t_ns = t};
 		path[n] = '\0';
-		deny = g->fn(g->arg, &rq);
+		deny = g->fn(g->arg, &rq) && !g->watch_only;
 	}
-	answer(g, m->fd, deny);
+	if (g->watch_only)
+		bump(&g->allowed, 1);
+	else
+		answer(g, m->fd, deny);
 	uint64_t ns = pw_now_mono() - t;
 	bump(&g->ns_sum, ns);
 	if (ns > atomic_load_explicit(&g->ns_max, memory_order_relaxed))
@@ -341,12 +354,21 @@ static void *gate_main(void *arg)
 
 	while (!atomic_load_explicit(&g->stop, memory_order_relaxed)) {
 		struct pollfd p = {.fd = g->fd, .events = POLLIN};
-		if (poll(&p, 1, 100) <= 0)
-			continue;
-		ssize_t n = read(g->fd, u.b, sizeof(u));
-		if (n <= 0)
-			continue;
 		uint64_t t = pw_now_mono();
+		int r = poll(&p, 1, 100);
+		if (r == 0) /* nothing was queued since t */
+			atomic_store_explicit(&g->drained_ns, t, memory_order_release);
+		if (r <= 0)
+			continue;
+		t = pw_now_mono();
+		ssize_t n = read(g->fd, u.b, sizeof(u));
+		if (n <= 0) {
+			if (n < 0 && errno == EAGAIN)
+				atomic_store_explicit(&g->drained_ns, t, memory_order_release);
+			continue;
+		}
+		/* a read that left room took everything queued before it */
+		bool drained = (size_t)n + FAN_EVENT_METADATA_LEN + 64 < sizeof(u);
 		struct fanotify_event_metadata *m = &u.m; /* FAN_EVENT_NEXT casts away const */
 		for (; FAN_EVENT_OK(m, n); m = FAN_EVENT_NEXT(m, n)) {
 			if (m->vers != FANOTIFY_METADATA_VERSION) {
@@ -360,6 +382,8 @@ static void *gate_main(void *arg)
 			}
 			handle(g, m, t);
 		}
+		if (drained)
+			atomic_store_explicit(&g->drained_ns, t, memory_order_release);
 	}
 	return NULL;
 }
@@ -391,6 +415,12 @@ size_t gate_warnings(const struct gate *g, const char *const **ret)
 {
 	*ret = (const char *const *)g->warnings;
 	return g->n_warnings;
+}
+
+uint64_t gate_drained_ns(const struct gate *g)
+{
+	return atomic_load_explicit(&((struct gate *)(uintptr_t)g)->drained_ns,
+				    memory_order_acquire);
 }
 
 bool gate_everywhere(const struct gate *g)
