@@ -1,0 +1,137 @@
+/*
+ * test_agent_exehint.c - the exe hints the gate or the watch leave for the
+ * evaluator: the path kept per pid (the dynamic loader only when nothing
+ * else was seen for that exec), how near in time a hint must be, and the
+ * sequence lock under a writer thread racing a reader.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "agent/agent_int.h"
+
+#define MS 1000000ull
+
+static struct exe_hints *new_hints(void)
+{
+	struct exe_hints *h = calloc(1, sizeof(*h));
+
+	assert_non_null(h);
+	return h;
+}
+
+static const char *get(struct exe_hints *h, int32_t pid, uint64_t t)
+{
+	static char buf[EXE_HINT_WORDS * 8];
+	int n = exe_hint_get(h, pid, t, buf, sizeof(buf));
+
+	return n > 0 ? buf : NULL;
+}
+
+static void test_last_non_loader(void **state)
+{
+	struct exe_hints *h = new_hints();
+	uint64_t t = 5000 * MS;
+
+	(void)state;
+	assert_null(get(h, 42, t));
+	/* a dynamic binary: the binary, then the loader */
+	exe_hint_put(h, 42, "/usr/bin/true", t);
+	exe_hint_put(h, 42, "/usr/lib64/ld-linux-x86-64.so.2", t + 1000);
+	assert_string_equal(get(h, 42, t + 2000), "/usr/bin/true");
+	/* a script: the script, its interpreter, the loader: the kernel's exe
+	 * is the interpreter */
+	exe_hint_put(h, 43, "/tmp/x.sh", t);
+	exe_hint_put(h, 43, "/usr/bin/dash", t + 1000);
+	exe_hint_put(h, 43, "/lib/ld-linux.so.2", t + 2000);
+	assert_string_equal(get(h, 43, t + 3000), "/usr/bin/dash");
+	/* the loader run directly, long after anything else of that pid */
+	exe_hint_put(h, 42, "/usr/lib64/ld-linux-x86-64.so.2", t + 50 * MS);
+	assert_string_equal(get(h, 42, t + 51 * MS), "/usr/lib64/ld-linux-x86-64.so.2");
+	/* an exec chain: the later exec replaces it */
+	exe_hint_put(h, 42, "/usr/bin/env", t + 52 * MS);
+	assert_string_equal(get(h, 42, t + 53 * MS), "/usr/bin/env");
+	free(h);
+}
+
+static void test_pid_and_time(void **state)
+{
+	struct exe_hints *h = new_hints();
+	uint64_t t = 5000 * MS;
+	char longpath[400];
+
+	(void)state;
+	exe_hint_put(h, 7, "/bin/a", t);
+	assert_null(get(h, 7 + EXE_HINT_SLOTS, t)); /* same slot, other pid */
+	assert_null(get(h, 8, t));
+	assert_string_equal(get(h, 7, t + 999 * MS), "/bin/a");
+	assert_null(get(h, 7, t + 1001 * MS)); /* too old */
+	assert_string_equal(get(h, 7, t - 500 * MS), "/bin/a"); /* a watch reads late */
+	/* the slot's next pid replaces it */
+	exe_hint_put(h, 7 + EXE_HINT_SLOTS, "/bin/b", t);
+	assert_null(get(h, 7, t));
+	assert_string_equal(get(h, 7 + EXE_HINT_SLOTS, t), "/bin/b");
+	/* too long to keep: nothing (the old one stays for its own pid) */
+	memset(longpath, 'a', sizeof(longpath) - 1);
+	longpath[0] = '/';
+	longpath[sizeof(longpath) - 1] = '\0';
+	exe_hint_put(h, 9, longpath, t);
+	assert_null(get(h, 9, t));
+	free(h);
+}
+
+struct race {
+	struct exe_hints *h;
+	volatile int stop;
+};
+
+static const char *const paths[] = {"/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "/b",
+				    "/cccccccccccccccccccccccccccccccccccccccccccccccc"};
+
+static void *writer(void *arg)
+{
+	struct race *r = arg;
+
+	for (uint64_t i = 0; !r->stop; i++)
+		exe_hint_put(r->h, 1, paths[i % 3], 5000 * MS);
+	return NULL;
+}
+
+static void test_seqlock(void **state)
+{
+	struct race r = {.h = new_hints()};
+	pthread_t th;
+	unsigned ok = 0;
+
+	(void)state;
+	assert_int_equal(pthread_create(&th, NULL, writer, &r), 0);
+	for (int i = 0; i < 200000; i++) {
+		const char *p = get(r.h, 1, 5000 * MS);
+		if (!p)
+			continue;
+		/* one of the paths written, never a torn mix of two */
+		assert_true(!strcmp(p, paths[0]) || !strcmp(p, paths[1]) || !strcmp(p, paths[2]));
+		ok++;
+	}
+	r.stop = 1;
+	pthread_join(th, NULL);
+	printf("seqlock: %u consistent reads\n", ok);
+	free(r.h);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_last_non_loader),
+	    cmocka_unit_test(test_pid_and_time),
+	    cmocka_unit_test(test_seqlock),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
