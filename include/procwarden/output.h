@@ -4,8 +4,11 @@
  * output_write() never blocks and never does I/O: it copies the line into a
  * bounded byte ring and returns; a writer thread writes the file and syslog.
  * A full ring refuses the line and counts it (a slow disk never stalls the
- * evaluator).  output_reopen() asks the writer to reopen the log file
- * (logrotate); output_flush() waits until everything queued is written.
+ * evaluator).  The writer writes in batches: a line reaches the file within
+ * OUTPUT_FLUSH_INTERVAL_MS of being queued, an urgent one (a syslog priority
+ * of LOG_WARNING or more severe) at once.  output_reopen() asks the writer to
+ * reopen the log file (logrotate); output_flush() waits until everything
+ * queued is written.
  */
 #ifndef PROCWARDEN_OUTPUT_H
 #define PROCWARDEN_OUTPUT_H
@@ -15,6 +18,10 @@
 #include <stdint.h>
 
 struct output;
+
+/* The longest a line that is not urgent waits in the ring before the writer
+ * writes it (the writer wakes once per interval, not once per line). */
+#define OUTPUT_FLUSH_INTERVAL_MS 25
 
 struct output_opts {
 	const char *log_path; /* append to this file; NULL or "-": standard output */
@@ -26,7 +33,11 @@ struct output_opts {
  * (the log file could not be opened: nothing started). */
 int output_new(const struct output_opts *o, struct output **ret);
 /* Queue one line (len bytes, ending in '\n') with a syslog priority (LOG_*;
- * -1: not for syslog).  0, or -ENOBUFS when the ring is full (counted). */
+ * -1: none; sent to syslog only when the output has it).  A priority of
+ * LOG_WARNING or more severe (0..LOG_WARNING) is urgent: the writer is woken
+ * at once; other lines are written within OUTPUT_FLUSH_INTERVAL_MS, or as
+ * soon as a quarter of the ring is used.  0, or -ENOBUFS when the ring is
+ * full (counted). */
 int output_write(struct output *o, const char *line, size_t len, int syslog_prio);
 /* Ask the writer to reopen the log file; returns at once. */
 void output_reopen(struct output *o);
@@ -41,6 +52,7 @@ struct output_stats {
 	uint64_t drops;   /* refused: ring full */
 	uint64_t errors;  /* write errors (disk full, ...) */
 	uint64_t reopens;
+	uint64_t batches; /* writes of a batch of lines (lines / batches: how well they batch) */
 };
 void output_get_stats(const struct output *o, struct output_stats *ret);
 

@@ -64,21 +64,60 @@ enum {
 	PROC_SNAP_ANCESTORS = 1u << 1, /* walk ancestors up to pid 1 */
 };
 
-/* Per-field failure counters, kept by the caller across snapshots. */
+struct proc_parent_cache;
+
+/* Per-field failure counters, kept by the caller across snapshots, and the
+ * caller's parent cache. */
 struct proc_read_stats {
 	uint64_t snapshots;
 	uint64_t gone; /* processes gone before everything could be read */
 	uint64_t miss_exe, miss_argv, miss_comm, miss_ids, miss_stat, miss_parent;
+	uint64_t parent_cached; /* parent exe and comm served by the parent cache */
+	/* Not a counter: the parent cache to read parents through (NULL: none,
+	 * every parent is read from /proc).  Owned by the caller. */
+	struct proc_parent_cache *parents;
 };
+
+/*
+ * The parent cache: a storm's launches share few parents, so the parent's
+ * exe and comm are kept for up to PROC_PARENT_CACHE_SLOTS parents (keyed by
+ * ppid, least recently used evicted) with a pidfd and an open
+ * /proc/PPID/comm of each.  A hit costs a poll() of the pidfd (the process
+ * has not exited: a pidfd pins that exact process, so a reused pid cannot
+ * pass) and a pread() of the comm, which is re-read on every hit (a
+ * prctl(PR_SET_NAME) shows at once); the exe is served from the cache.  The
+ * exe changes only at exec: the caller must call proc_parent_cache_forget()
+ * for the pid of every exec event it handles, before handling it, and
+ * proc_parent_cache_clear() when events were lost (an overrun): an entry is
+ * valid from when it was read until the exec event of its pid.  Only the
+ * parent is cached (PROC_READ_PARENT / PROC_SNAP_PARENT without ancestors;
+ * the ancestors walk reads /proc as before); kernel threads and parents whose
+ * exe cannot be read are not cached.  Not for several threads at once.
+ */
+#define PROC_PARENT_CACHE_SLOTS 64
+
+/* A new, empty cache (two fds per entry once filled).  0 and *ret, or
+ * -ENOMEM. */
+int proc_parent_cache_new(struct proc_parent_cache **ret);
+/* Drop the entry of pid, if any: call it for every exec event's pid.
+ * Accepts NULL. */
+void proc_parent_cache_forget(struct proc_parent_cache *c, pid_t pid);
+/* Drop every entry (events were lost: an exec may have gone unseen).
+ * Accepts NULL. */
+void proc_parent_cache_clear(struct proc_parent_cache *c);
+/* Close every fd and free.  Accepts NULL. */
+void proc_parent_cache_free(struct proc_parent_cache *c);
 
 /* Read process pid into *pi (zeroed first).  procfd is an open O_PATH or
  * O_DIRECTORY fd of /proc (or -1 to use the path "/proc").  Fields that
  * could not be read are left empty and counted in *st (may be NULL); a
- * process that vanished (or is a zombie) gets PI_GONE.  Returns 0 when
- * anything was read (normally stat or status), -ESRCH when nothing at all
- * could be read (pi still holds the pid and PI_GONE), or another negative
- * errno when nothing could be read for another reason (EACCES, EMFILE...).
- * Not async-signal-safe; safe to call from several threads at once. */
+ * process that vanished (or is a zombie) gets PI_GONE.  The parent is read
+ * through st->parents when st has one.  Returns 0 when anything was read
+ * (normally stat or status), -ESRCH when nothing at all could be read (pi
+ * still holds the pid and PI_GONE), or another negative errno when nothing
+ * could be read for another reason (EACCES, EMFILE...).  Not
+ * async-signal-safe; safe to call from several threads at once when they do
+ * not share a parent cache. */
 int proc_snapshot(int procfd, pid_t pid, unsigned opts, struct proc_info *pi,
 		  struct proc_read_stats *st);
 
@@ -98,8 +137,9 @@ void proc_info_reset(struct proc_info *pi, pid_t pid);
 
 /* Read what is asked and not yet in pi->have, in the order that loses least
  * (exe, then ids from the pinned process itself through PIDFD_GET_INFO when
- * pidfd >= 0 and the kernel has it (Linux 6.13+), cmdline, stat, parent,
- * ancestors).  Misses are counted per field in *st (may be NULL).  Sets
+ * pidfd >= 0 and the kernel has it (Linux 6.13+), cmdline, stat, parent --
+ * through st->parents when st has one --, ancestors).  Misses are counted
+ * per field in *st (may be NULL).  Sets
  * PI_GONE only when pidfd shows that the process was reaped, or nothing at
  * all could be read.  Returns 0 when something was read, -ESRCH when
  * nothing could be, or another negative errno. */

@@ -12,6 +12,17 @@
  * the ring position where it was asked for: lines queued before it go to the
  * old file, lines queued after it to the new one.
  *
+ * Wake-ups: a producer signals the writer only when it is needed -- the
+ * first line into an idle writer's empty ring, an urgent line (syslog
+ * priority LOG_WARNING or more severe), a ring a quarter full, or a flush,
+ * reopen or stop request -- and at most once per wait of the writer.
+ * Otherwise the writer, once it has lines, sleeps until the oldest of them
+ * has waited OUTPUT_FLUSH_INTERVAL_MS and then writes all that is queued: at
+ * thousands of lines a second that is one wake-up and one writev() per
+ * interval instead of a futex wake, a context switch and a writev() per
+ * line.  With nothing queued the writer sleeps without a timeout (an idle
+ * agent makes no wake-ups).
+ *
  * Ring layout: records of an 8-byte header (length, syslog priority) and the
  * line padded to 8 bytes; a record never wraps (a pad record fills the end).
  */
@@ -32,8 +43,9 @@
 #define RING_DEFAULT (512u << 10) /* about 800 records: a disk stall of that many is counted */
 #define RING_MIN 64u
 #define REC_PAD UINT32_MAX /* header length of a pad record */
-#define BATCH_IOV 64
+#define BATCH_IOV 256      /* lines per writev(); an interval of a storm is ~100 lines */
 #define FLUSH_DEFAULT_MS 5000u
+#define WAKE_FRACTION 4 /* wake the writer when this fraction of the ring is used */
 
 struct rec_hdr {
 	uint32_t len; /* line bytes (with '\n'), or REC_PAD */
@@ -42,22 +54,31 @@ struct rec_hdr {
 
 struct output {
 	pthread_mutex_t lock;
-	pthread_cond_t wake;    /* writer: work or stop */
+	pthread_cond_t wake;    /* writer: work or stop (CLOCK_MONOTONIC) */
 	pthread_cond_t drained; /* flushers: seq_out advanced */
 	pthread_t writer;
 	bool writer_started;
 
 	char *ring;
 	size_t cap, head, tail, used; /* under lock; [head, head+used) is the writer's */
+	size_t wake_bytes;            /* used >= this: wake the writer (cap / WAKE_FRACTION) */
 	uint64_t seq_in, seq_out;     /* records queued / handled (written or failed) */
 	uint64_t reopen_seq;          /* serve the reopen when seq_out reaches this */
 	bool reopen_pending, stop;
+
+	/* wake-ups, under lock */
+	uint64_t oldest_ns; /* queue time of the oldest line no drain has taken; 0: none */
+	bool urgent;        /* an urgent line no drain has taken */
+	unsigned flushers;  /* threads in output_flush() */
+	bool waiting;       /* the writer sleeps on wake ... */
+	bool timed;         /* ... until the oldest line is due (else: until signalled) */
+	bool kicked;        /* ... and has been signalled since it went to sleep */
 
 	char *path; /* NULL: stdout */
 	int fd;     /* touched by the writer thread only, after output_new */
 	bool use_syslog;
 
-	uint64_t lines, drops, errors, reopens; /* __atomic */
+	uint64_t lines, drops, errors, reopens, batches; /* __atomic (drops: under lock) */
 };
 
 /* Round n up to a multiple of 8. */
@@ -114,6 +135,7 @@ static int write_all(int fd, struct iovec *iov, int n)
  * errors. */
 static void write_batch(struct output *o, struct iovec *iov, const int *prio, int n)
 {
+	count(&o->batches, 1);
 	for (int i = 0; i < n; i++)
 		if (o->use_syslog && prio[i] >= 0)
 			syslog(LOG_AUTHPRIV | (prio[i] & LOG_PRIMASK), "%.*s",
@@ -176,8 +198,58 @@ static size_t drain(struct output *o, size_t head, size_t used, uint64_t max, ui
 	return off;
 }
 
-/* The writer thread: wait for lines or a reopen, write them, repeat until
- * stopped with the ring empty. */
+/* CLOCK_MONOTONIC in nanoseconds. */
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Must the queued lines be written now?  If not, *ret_due gets the time
+ * (CLOCK_MONOTONIC ns) at which the oldest of them is due.  Under lock. */
+static bool write_now(const struct output *o, uint64_t *ret_due)
+{
+	if (o->stop || o->flushers || o->reopen_pending || o->urgent || o->used >= o->wake_bytes ||
+	    !o->oldest_ns)
+		return true;
+	*ret_due = o->oldest_ns + OUTPUT_FLUSH_INTERVAL_MS * 1000000ull;
+	return mono_ns() >= *ret_due;
+}
+
+/* Sleep on o->wake until signalled or, when due is not 0, until then
+ * (CLOCK_MONOTONIC ns).  Under lock; producers see the state and signal
+ * only when needed (wake_writer()). */
+static void writer_sleep(struct output *o, uint64_t due)
+{
+	o->waiting = true;
+	o->timed = due != 0;
+	o->kicked = false;
+	if (due) {
+		struct timespec ts = {.tv_sec = (time_t)(due / 1000000000u),
+		                      .tv_nsec = (long)(due % 1000000000u)};
+
+		pthread_cond_timedwait(&o->wake, &o->lock, &ts);
+	} else {
+		pthread_cond_wait(&o->wake, &o->lock);
+	}
+	o->waiting = false;
+}
+
+/* Wake the writer if it sleeps and this is a reason it would not wake for by
+ * itself: any, when it sleeps with an empty ring; for a timed sleep only an
+ * urgent one (urgent true).  At most one signal per sleep.  Under lock. */
+static void wake_writer(struct output *o, bool urgent)
+{
+	if (!o->waiting || o->kicked || (o->timed && !urgent))
+		return;
+	o->kicked = true;
+	pthread_cond_signal(&o->wake);
+}
+
+/* The writer thread: wait for lines or a reopen, write them when due,
+ * repeat until stopped with the ring empty. */
 static void *writer_main(void *arg)
 {
 	struct output *o = arg;
@@ -189,7 +261,7 @@ static void *writer_main(void *arg)
 	pthread_mutex_lock(&o->lock);
 	for (;;) {
 		size_t head, used, done;
-		uint64_t max = UINT64_MAX, nrec;
+		uint64_t max = UINT64_MAX, nrec, due = 0;
 
 		if (o->reopen_pending && o->seq_out >= o->reopen_seq) {
 			o->reopen_pending = false;
@@ -201,13 +273,23 @@ static void *writer_main(void *arg)
 		if (!o->used) {
 			if (o->stop)
 				break;
-			pthread_cond_wait(&o->wake, &o->lock);
+			writer_sleep(o, 0);
+			continue;
+		}
+		if (!write_now(o, &due)) {
+			writer_sleep(o, due);
 			continue;
 		}
 		head = o->head;
 		used = o->used;
 		if (o->reopen_pending)
 			max = o->reopen_seq - o->seq_out;
+		if (max >= o->seq_in - o->seq_out) {
+			/* this drain takes every line: the next one queued starts
+			 * a new interval */
+			o->oldest_ns = 0;
+			o->urgent = false;
+		}
 		pthread_mutex_unlock(&o->lock);
 
 		done = drain(o, head, used, max, &nrec);
@@ -251,9 +333,11 @@ int output_new(const struct output_opts *opts, struct output **ret)
 	if (o->cap < RING_MIN)
 		o->cap = RING_MIN;
 	o->use_syslog = opts->syslog;
+	o->wake_bytes = o->cap / WAKE_FRACTION;
 	pthread_mutex_init(&o->lock, NULL);
-	pthread_cond_init(&o->wake, NULL);
-	r = cond_init_mono(&o->drained);
+	r = cond_init_mono(&o->wake);
+	if (r == 0)
+		r = cond_init_mono(&o->drained);
 	if (r < 0)
 		goto fail;
 	o->ring = malloc(o->cap);
@@ -302,7 +386,7 @@ fail:
 int output_write(struct output *o, const char *line, size_t len, int syslog_prio)
 {
 	struct rec_hdr h;
-	bool add_nl;
+	bool add_nl, urgent;
 	size_t need, contig, pad = 0;
 
 	if (!len)
@@ -310,6 +394,7 @@ int output_write(struct output *o, const char *line, size_t len, int syslog_prio
 	add_nl = line[len - 1] != '\n';
 	h.len = (uint32_t)(len + add_nl);
 	h.prio = syslog_prio < 0 ? -1 : syslog_prio;
+	urgent = h.prio >= 0 && (h.prio & LOG_PRIMASK) <= LOG_WARNING;
 	need = sizeof(h) + align8(len + add_nl);
 
 	pthread_mutex_lock(&o->lock);
@@ -335,7 +420,10 @@ int output_write(struct output *o, const char *line, size_t len, int syslog_prio
 	o->tail = (o->tail + need) % o->cap;
 	o->used += need;
 	o->seq_in++;
-	pthread_cond_signal(&o->wake);
+	if (!o->oldest_ns)
+		o->oldest_ns = mono_ns();
+	o->urgent |= urgent;
+	wake_writer(o, urgent || o->used >= o->wake_bytes);
 	pthread_mutex_unlock(&o->lock);
 	return 0;
 }
@@ -345,7 +433,7 @@ void output_reopen(struct output *o)
 	pthread_mutex_lock(&o->lock);
 	o->reopen_pending = true;
 	o->reopen_seq = o->seq_in;
-	pthread_cond_signal(&o->wake);
+	wake_writer(o, true);
 	pthread_mutex_unlock(&o->lock);
 }
 
@@ -366,9 +454,13 @@ int output_flush(struct output *o, unsigned timeout_ms)
 	}
 	pthread_mutex_lock(&o->lock);
 	target = o->seq_in;
+	o->flushers++; /* the writer writes at once while we wait */
+	if (o->seq_out < target)
+		wake_writer(o, true);
 	while (o->seq_out < target && r == 0)
 		if (pthread_cond_timedwait(&o->drained, &o->lock, &dl) == ETIMEDOUT)
 			r = o->seq_out < target ? -ETIMEDOUT : 0;
+	o->flushers--;
 	pthread_mutex_unlock(&o->lock);
 	return r;
 }
@@ -384,6 +476,7 @@ void output_free(struct output *o)
 		o->stop = true;
 		if (r < 0) /* stuck on a pipe nobody reads: cancelled in writev() */
 			pthread_cancel(o->writer);
+		o->kicked = true;
 		pthread_cond_signal(&o->wake);
 		pthread_mutex_unlock(&o->lock);
 		pthread_join(o->writer, NULL);
@@ -410,4 +503,5 @@ void output_get_stats(const struct output *o, struct output_stats *ret)
 	ret->lines = __atomic_load_n(&o->lines, __ATOMIC_RELAXED);
 	ret->errors = __atomic_load_n(&o->errors, __ATOMIC_RELAXED);
 	ret->reopens = __atomic_load_n(&o->reopens, __ATOMIC_RELAXED);
+	ret->batches = __atomic_load_n(&o->batches, __ATOMIC_RELAXED);
 }

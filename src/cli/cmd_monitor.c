@@ -2,11 +2,17 @@
  * cmd_monitor.c - `procwarden monitor`: every proc connector event, live.
  *
  * Overview: the main thread is the listener's consumer.  It pops events from
- * the ring, reads /proc for exec'd processes at once (snapshot), keeps a small
- * pid cache so that exit and id events can be named, prints one line per
- * event (text columns, or JSON lines with --json), rescans /proc after an
- * overrun, and on SIGINT/SIGTERM (read from a signalfd) unsubscribes and
- * prints a summary to standard error.
+ * the ring, reads /proc for exec'd processes at once (snapshot; parents
+ * through a parent cache that it tells about every exec, and empties after
+ * an overrun), keeps a small pid cache so that exit and id events can be
+ * named, prints one line per event (text columns, or JSON lines with
+ * --json), rescans /proc after an overrun, and on SIGINT/SIGTERM (read from
+ * a signalfd) unsubscribes and prints a summary to standard error.  Lines go
+ * through a 64 KiB stdio buffer written when it fills or when its oldest
+ * line has waited FLUSH_INTERVAL_MS (an overrun record at once): at
+ * thousands of events a second that is one write() per interval, not one
+ * per line, and a reader on a quiet machine still sees a line within the
+ * interval.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,12 +32,16 @@
 #include "procwarden/event.h"
 #include "procwarden/json.h"
 #include "procwarden/nl.h"
+#include "procwarden/output.h"
 #include "procwarden/policy.h"
 #include "procwarden/proc.h"
 #include "procwarden/procscan.h"
 #include "procwarden/ring.h"
 
 #define CACHE_SIZE 4096 /* power of two */
+#define OUT_BUF (64u << 10) /* stdio buffer of standard output */
+/* The longest a line waits in the buffer (as the agent's log: output.h) */
+#define FLUSH_INTERVAL_MS OUTPUT_FLUSH_INTERVAL_MS
 
 /* What we remember of a live process, to name its later events. */
 struct pid_entry {
@@ -55,6 +65,7 @@ struct monitor {
 	uint64_t rescanned;
 	uint64_t dup_skipped; /* listener events for execs a rescan reported first */
 	uint64_t last_ktime; /* kernel time of the last event delivered */
+	uint64_t unflushed_since; /* CLOCK_MONOTONIC ns of the oldest unflushed line; 0: none */
 	struct seen_set seen; /* execs reported, so that rescans skip them */
 	struct pid_entry cache[CACHE_SIZE];
 	char line[65536];
@@ -425,6 +436,7 @@ static void handle(struct monitor *m, const struct pw_event *ev)
 	if (ev->type == PW_EV_OVERRUN) {
 		int n = 0;
 		m->overrun_events++;
+		proc_parent_cache_clear(m->rs.parents); /* an exec may have been lost */
 		if (m->mask & PW_EV_EXEC) {
 			/* the rescanned execs come first, then the overrun record that
 			 * counts them */
@@ -436,10 +448,29 @@ static void handle(struct monitor *m, const struct pw_event *ev)
 	}
 	m->by_type[bit_index(ev->type)]++;
 	m->last_ktime = ev->ktime_ns;
-	if (ev->type == PW_EV_EXEC)
+	if (ev->type == PW_EV_EXEC) {
+		proc_parent_cache_forget(m->rs.parents, ev->pid); /* its exe changed */
 		print_exec(m, ev, "netlink");
-	else
+	} else {
 		print_other(m, ev);
+	}
+}
+
+/* Flush standard output when its oldest line is due; returns the poll()
+ * timeout until then (ms), or idle_ms with nothing waiting. */
+static int flush_due(struct monitor *m, int idle_ms)
+{
+	uint64_t now, due;
+
+	if (!m->unflushed_since)
+		return idle_ms;
+	now = pw_now_mono();
+	due = m->unflushed_since + FLUSH_INTERVAL_MS * 1000000ull;
+	if (now < due)
+		return (int)((due - now + 999999) / 1000000);
+	fflush(m->out);
+	m->unflushed_since = 0;
+	return idle_ms;
 }
 
 /* Summary on exit, to standard error. */
@@ -490,6 +521,8 @@ int cmd_monitor(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
+	/* stdio keeps using it until exit: not in struct monitor, which is freed */
+	static char out_buf[OUT_BUF];
 	struct nl_source_opts so = {.rcvbuf = 8u << 20};
 	struct monitor *m = calloc(1, sizeof(*m));
 	char why[512], bad[64];
@@ -504,7 +537,7 @@ int cmd_monitor(int argc, char **argv)
 	m->out = stdout;
 	m->mask = PW_EV_ALL_KERNEL;
 	m->procfd = -1;
-	if (!m->pi)
+	if (!m->pi || proc_parent_cache_new(&m->rs.parents) < 0)
 		goto out;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "je:h", opts, NULL)) != -1) {
@@ -545,6 +578,7 @@ int cmd_monitor(int argc, char **argv)
 	}
 	so.events = m->mask;
 	m->procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	setvbuf(m->out, out_buf, _IOFBF, sizeof(out_buf)); /* flushed by flush_due() */
 
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
@@ -575,15 +609,13 @@ int cmd_monitor(int argc, char **argv)
 	struct ring *ring = nl_source_ring(m->src);
 	struct pw_event ev;
 	for (;;) {
-		int got = 0;
 		while (ring_pop(ring, &ev) == 0) {
+			if (!m->unflushed_since)
+				m->unflushed_since = pw_now_mono();
 			handle(m, &ev);
-			got++;
 		}
-		if (got)
-			fflush(m->out);
 		struct pollfd p = {.fd = sfd, .events = POLLIN};
-		if (nl_source_wait(m->src, &p, 1, 1000) > 0 && (p.revents & POLLIN)) {
+		if (nl_source_wait(m->src, &p, 1, flush_due(m, 1000)) > 0 && (p.revents & POLLIN)) {
 			struct signalfd_siginfo si;
 			if (read(sfd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo != SIGHUP)
 				break;
@@ -601,6 +633,7 @@ out:
 		close(sfd);
 	if (m->procfd >= 0)
 		close(m->procfd);
+	proc_parent_cache_free(m->rs.parents);
 	free(m->pi);
 	free(m);
 	return rc;

@@ -9,15 +9,24 @@
  * Every file is opened with openat() relative to the caller's /proc fd and a
  * small path on the stack; reads go into the caller's proc_info or a
  * bounded stack buffer, never the heap.  It owns no state: the per-field
- * miss counters live in the caller's struct proc_read_stats.
+ * miss counters live in the caller's struct proc_read_stats, and so does
+ * the pointer to the caller's parent cache (struct proc_parent_cache, made
+ * and freed here, owned by the caller): a bounded table of the parents'
+ * exe and comm, each entry with a pidfd that says whether that exact
+ * process is still running and an open /proc/PPID/comm re-read on each hit.
+ * The caller tells it about execs (proc_parent_cache_forget()); see proc.h
+ * for when an entry is valid.
  */
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -141,16 +150,200 @@ static void copy_link(char *dst, size_t size, const char *src, size_t len)
 	dst[len] = '\0';
 }
 
-/* Read the parent's exe and comm (if want_parent); *ret_ppid gets the
+/* ---- the parent cache ---- */
+
+struct parent_entry {
+	pid_t pid;     /* 0: free */
+	int pidfd;     /* pins the process: has it exited? */
+	int commfd;    /* /proc/PID/comm, re-read on each hit */
+	uint64_t used; /* last use, for LRU eviction */
+	char exe[PW_PATH_MAX];
+};
+
+struct proc_parent_cache {
+	uint64_t clock; /* ticks once per use */
+	struct parent_entry e[PROC_PARENT_CACHE_SLOTS];
+};
+
+int proc_parent_cache_new(struct proc_parent_cache **ret)
+{
+	struct proc_parent_cache *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return -ENOMEM;
+	for (size_t i = 0; i < PROC_PARENT_CACHE_SLOTS; i++)
+		c->e[i].pidfd = c->e[i].commfd = -1;
+	*ret = c;
+	return 0;
+}
+
+/* Empty one entry, closing its fds. */
+static void entry_drop(struct parent_entry *e)
+{
+	if (e->pidfd >= 0)
+		close(e->pidfd);
+	if (e->commfd >= 0)
+		close(e->commfd);
+	e->pid = 0;
+	e->pidfd = e->commfd = -1;
+}
+
+/* The entry of pid, or NULL. */
+static struct parent_entry *entry_find(struct proc_parent_cache *c, pid_t pid)
+{
+	for (size_t i = 0; i < PROC_PARENT_CACHE_SLOTS; i++)
+		if (c->e[i].pid == pid)
+			return &c->e[i];
+	return NULL;
+}
+
+void proc_parent_cache_forget(struct proc_parent_cache *c, pid_t pid)
+{
+	struct parent_entry *e;
+
+	if (c && pid > 0 && (e = entry_find(c, pid)))
+		entry_drop(e);
+}
+
+void proc_parent_cache_clear(struct proc_parent_cache *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < PROC_PARENT_CACHE_SLOTS; i++)
+		if (c->e[i].pid)
+			entry_drop(&c->e[i]);
+}
+
+void proc_parent_cache_free(struct proc_parent_cache *c)
+{
+	proc_parent_cache_clear(c);
+	free(c);
+}
+
+/* Has the process pinned by pidfd not exited?  (A pidfd polls readable once
+ * the process has exited; an error counts as exited.) */
+static bool pidfd_running(int pidfd)
+{
+	struct pollfd p = {.fd = pidfd, .events = POLLIN};
+
+	return poll(&p, 1, 0) == 0;
+}
+
+/* Read the comm from an open /proc/PID/comm into comm (PW_COMM_MAX,
+ * NUL-terminated, cut like proc_parse_stat() cuts it).  0, or a negative
+ * errno (-ESRCH once the process was reaped). */
+static int read_comm_fd(int fd, char *comm)
+{
+	char buf[64];
+	ssize_t n;
+
+	do
+		n = pread(fd, buf, sizeof(buf), 0);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return n < 0 ? -errno : -ESRCH;
+	if (buf[n - 1] == '\n') /* the file is the comm and a newline */
+		n--;
+	if (n > PW_COMM_MAX - 1)
+		n = PW_COMM_MAX - 1;
+	memcpy(comm, buf, (size_t)n);
+	comm[n] = '\0';
+	return 0;
+}
+
+/* Store the parent's exe and comm in pi. */
+static void set_parent(struct proc_info *pi, const char *exe, size_t exe_len, const char *comm)
+{
+	copy_link(pi->parent_exe, sizeof(pi->parent_exe), exe, exe_len);
+	memcpy(pi->parent_comm, comm, sizeof(pi->parent_comm));
+	pi->have |= PI_HAVE_PARENT_EXE | PI_HAVE_PARENT_COMM;
+}
+
+/* Serve pi's parent from the cache: true on a hit (exe from the entry, comm
+ * read now); on a miss an entry of a parent that exited is dropped. */
+static bool parent_cache_get(struct proc_parent_cache *c, struct proc_info *pi)
+{
+	struct parent_entry *e = entry_find(c, pi->ppid);
+	char comm[PW_COMM_MAX];
+
+	if (!e)
+		return false;
+	if (!pidfd_running(e->pidfd) || read_comm_fd(e->commfd, comm) < 0) {
+		entry_drop(e);
+		return false;
+	}
+	e->used = ++c->clock;
+	set_parent(pi, e->exe, strlen(e->exe), comm);
+	return true;
+}
+
+/* On a miss: read pi's parent (pidfd first, then exe and comm, then check
+ * that the pinned process still runs, so that all three are of that one
+ * process) and keep it in the least recently used entry.  True when pi got both
+ * the exe and the comm (cached or not); false leaves pi untouched, for the
+ * reads without the cache (kernel threads, exited parents, errors). */
+static bool parent_cache_fill(struct proc_parent_cache *c, int procfd, struct proc_info *pi)
+{
+	char link[PW_PATH_MAX], path[PROC_PATH_LEN], comm[PW_COMM_MAX];
+	struct parent_entry *e = &c->e[0];
+	int pidfd, commfd = -1;
+	ssize_t n;
+
+	pidfd = (int)syscall(SYS_pidfd_open, pi->ppid, 0);
+	if (pidfd < 0)
+		return false;
+	n = read_exe(procfd, pi->ppid, link, sizeof(link));
+	if (n <= 0 || proc_path(path, sizeof(path), procfd, pi->ppid, "comm") < 0)
+		goto fail;
+	commfd = openat(at_fd(procfd), path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (commfd < 0 || read_comm_fd(commfd, comm) < 0)
+		goto fail;
+	set_parent(pi, link, (size_t)n, comm);
+	if (!pidfd_running(pidfd)) {
+		/* it exited during the reads (they may even be of a process that
+		 * reused the pid, as without the cache): reported, not cached */
+		close(commfd);
+		close(pidfd);
+		return true;
+	}
+	for (size_t i = 1; i < PROC_PARENT_CACHE_SLOTS && e->pid; i++)
+		if (!c->e[i].pid || c->e[i].used < e->used)
+			e = &c->e[i];
+	entry_drop(e);
+	e->pid = pi->ppid;
+	e->pidfd = pidfd;
+	e->commfd = commfd;
+	e->used = ++c->clock;
+	memcpy(e->exe, pi->parent_exe, sizeof(e->exe));
+	return true;
+fail:
+	if (commfd >= 0)
+		close(commfd);
+	close(pidfd);
+	return false;
+}
+
+/* Read the parent's exe and comm (if want_parent), through st->parents when
+ * there is one and ret_ppid is NULL; *ret_ppid (when not NULL) gets the
  * grandparent's pid, or -1 when the parent's stat could not be read.
  * Returns 1 when the parent is a kernel thread (it has no exe), else 0. */
-static int read_parent(int procfd, struct proc_info *pi, int want_parent, pid_t *ret_ppid)
+static int read_parent(int procfd, struct proc_info *pi, int want_parent, pid_t *ret_ppid,
+                       struct proc_read_stats *st)
 {
 	char link[PW_PATH_MAX];
 	struct proc_stat ps;
 	ssize_t n;
 
-	*ret_ppid = -1;
+	if (ret_ppid)
+		*ret_ppid = -1;
+	else if (want_parent && st->parents) {
+		if (parent_cache_get(st->parents, pi)) {
+			st->parent_cached++;
+			return 0;
+		}
+		if (parent_cache_fill(st->parents, procfd, pi))
+			return 0;
+	}
 	if (want_parent) {
 		n = read_exe(procfd, pi->ppid, link, sizeof(link));
 		if (n > 0) {
@@ -164,7 +357,8 @@ static int read_parent(int procfd, struct proc_info *pi, int want_parent, pid_t 
 		memcpy(pi->parent_comm, ps.comm, sizeof(pi->parent_comm));
 		pi->have |= PI_HAVE_PARENT_COMM;
 	}
-	*ret_ppid = ps.ppid;
+	if (ret_ppid)
+		*ret_ppid = ps.ppid;
 	return (ps.flags & PW_PF_KTHREAD) != 0;
 }
 
@@ -296,7 +490,8 @@ int proc_snapshot(int procfd, pid_t pid, unsigned opts, struct proc_info *pi,
 	if ((opts & (PROC_SNAP_PARENT | PROC_SNAP_ANCESTORS)) && pi->ppid > 0) {
 		const uint32_t both = PI_HAVE_PARENT_EXE | PI_HAVE_PARENT_COMM;
 		int want = (opts & PROC_SNAP_PARENT) != 0;
-		int kparent = read_parent(procfd, pi, want, &gppid);
+		int kparent =
+		    read_parent(procfd, pi, want, (opts & PROC_SNAP_ANCESTORS) ? &gppid : NULL, st);
 
 		if (want && !kparent && (pi->have & both) != both)
 			st->miss_parent++;
@@ -430,7 +625,8 @@ int proc_read(int procfd, int pidfd, pid_t pid, unsigned what, struct proc_info 
 	    !(pi->have & PI_HAVE_PARENT_EXE)) {
 		pid_t gppid = -1;
 		int want = (what & PROC_READ_PARENT) != 0;
-		int kparent = read_parent(procfd, pi, want, &gppid);
+		int kparent =
+		    read_parent(procfd, pi, want, (what & PROC_READ_ANCESTORS) ? &gppid : NULL, st);
 
 		if (want && !kparent &&
 		    (pi->have & (PI_HAVE_PARENT_EXE | PI_HAVE_PARENT_COMM)) !=

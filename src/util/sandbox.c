@@ -39,9 +39,9 @@
 /* The agent after setup, every thread (the listener stacks a narrower one). */
 /* clang-format off */
 static const char *const agent_calls[] = {
-	/* files: log reopen, metrics (temp file + rename), /proc, policy reload and its trust
-	 * check (realpath, stat) */
-	"read", "write", "writev", "close", "openat", "newfstatat", "lseek", "readlink",
+	/* files: log reopen, metrics (temp file + rename), /proc (pread64: a cached parent's
+	 * comm), policy reload and its trust check (realpath, stat) */
+	"read", "pread64", "write", "writev", "close", "openat", "newfstatat", "lseek", "readlink",
 	"readlinkat", "getdents64", "rename", "renameat", "unlink", "unlinkat", "getcwd", "geteuid",
 	/* memory: malloc, PCRE2's JIT */
 	"brk", "mmap", "munmap", "mprotect", "mremap", "madvise",

@@ -1,7 +1,9 @@
 /*
  * test_action_output.c - the output ring and writer thread: order, reopen
  * after a rename (logrotate), a full ring refusing lines, flush and free when
- * the reader is stuck, standard output, concurrent producers.
+ * the reader is stuck, standard output, concurrent producers, and the
+ * batched wake-ups (a quiet line within the flush interval, lines that share
+ * writes, urgent lines and a filling ring written at once, flush).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -336,6 +338,115 @@ static void test_concurrent_producers(void **state)
 	free(text);
 }
 
+/* Wait until path holds at least size bytes (up to 3 s); returns the
+ * milliseconds waited since t0. */
+static uint64_t wait_size(const char *path, off_t size, uint64_t t0)
+{
+	struct stat sb;
+
+	for (int i = 0; i < 30000; i++) {
+		if (stat(path, &sb) == 0 && sb.st_size >= size)
+			return now_ms() - t0;
+		usleep(100);
+	}
+	fail_msg("%s never reached %lld bytes", path, (long long)size);
+	return 0;
+}
+
+/* Slack for scheduling on a loaded machine (sanitizers, parallel tests). */
+#define SLACK_MS 75
+
+static void test_batched_wakeups(void **state)
+{
+	struct fixture *f = *state;
+	struct output_opts opts = {.log_path = f->path};
+	struct output_stats st;
+	struct output *o;
+	uint64_t t0, waited, fastest = UINT64_MAX;
+	off_t size = 0;
+	char *text;
+
+	assert_int_equal(output_new(&opts, &o), 0);
+
+	/* a quiet line that is not urgent reaches the file within the interval */
+	t0 = now_ms();
+	write_lines(o, "line", 0, 1);
+	size += 7;
+	waited = wait_size(f->path, size, t0);
+	assert_true(waited <= OUTPUT_FLUSH_INTERVAL_MS + SLACK_MS);
+
+	/* lines that come faster than the interval share writes: 200 lines over
+	 * ~100 ms are about 5 writes, not 200 */
+	output_get_stats(o, &st);
+	uint64_t b0 = st.batches;
+	t0 = now_ms();
+	for (int i = 1; i < 201; i++) {
+		write_lines(o, "line", i, i + 1);
+		size += i < 10 ? 7 : i < 100 ? 8 : 9;
+		usleep(500);
+	}
+	wait_size(f->path, size, t0);
+	output_get_stats(o, &st);
+	assert_true(st.batches - b0 < 40);
+
+	/* urgent lines (LOG_WARNING and more severe) are written at once: the
+	 * fastest of five well within the interval */
+	for (int i = 201; i < 206; i++) {
+		char line[64];
+		int n = snprintf(line, sizeof(line), "line %d\n", i);
+
+		t0 = now_ms();
+		assert_int_equal(output_write(o, line, (size_t)n, LOG_WARNING), 0);
+		size += n;
+		waited = wait_size(f->path, size, t0);
+		if (waited < fastest)
+			fastest = waited;
+	}
+	assert_true(fastest < OUTPUT_FLUSH_INTERVAL_MS / 2);
+
+	/* output_flush() writes what is queued without waiting for the interval */
+	write_lines(o, "line", 206, 216);
+	assert_int_equal(output_flush(o, 0), 0);
+	output_get_stats(o, &st);
+	assert_int_equal(st.lines, 216);
+	assert_int_equal(st.drops + st.errors, 0);
+	output_free(o);
+
+	text = slurp(f->path);
+	check_lines(text, "line", 0, 216);
+	free(text);
+}
+
+/* A ring a quarter full wakes the writer before the interval. */
+static void test_fill_threshold_wakes(void **state)
+{
+	struct fixture *f = *state;
+	struct output_opts opts = {.log_path = f->path, .ring_bytes = 1024};
+	struct output_stats st;
+	struct output *o;
+	uint64_t t0, waited, fastest = UINT64_MAX;
+	char line[100];
+	off_t size = 0;
+
+	memset(line, 'c', sizeof(line));
+	line[sizeof(line) - 1] = '\n';
+	assert_int_equal(output_new(&opts, &o), 0);
+	for (int round = 0; round < 5; round++) {
+		/* three records of 112 bytes: past 256 bytes, a quarter */
+		t0 = now_ms();
+		for (int i = 0; i < 3; i++)
+			assert_int_equal(output_write(o, line, sizeof(line), LOG_INFO), 0);
+		size += 3 * (off_t)sizeof(line);
+		waited = wait_size(f->path, size, t0);
+		if (waited < fastest)
+			fastest = waited;
+	}
+	assert_true(fastest < OUTPUT_FLUSH_INTERVAL_MS / 2);
+	output_get_stats(o, &st);
+	assert_int_equal(st.lines, 15);
+	output_free(o);
+}
+
 static void test_open_failure(void **state)
 {
 	struct output_opts opts = {.log_path = "/nonexistent-dir-pw/log"};
@@ -357,6 +468,8 @@ int main(void)
 	    cmocka_unit_test(test_stdout_and_syslog),
 	    cmocka_unit_test_setup_teardown(test_concurrent_producers, setup, teardown),
 	    cmocka_unit_test(test_open_failure),
+	    cmocka_unit_test_setup_teardown(test_batched_wakeups, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_fill_threshold_wakes, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
