@@ -57,10 +57,13 @@ int gate_start(struct gate *g, gate_decide_fn fn, void *arg);
 size_t gate_marks(const struct gate *g, const char *const **ret);
 /* What could not be marked (one string each, owned by the gate). */
 size_t gate_warnings(const struct gate *g, const char *const **ret);
-/* CLOCK_MONOTONIC time before which every queued event has been handled
- * (a watch's events are not waited for: a reader wanting an exec's note
- * waits until this passes the exec's time). */
+/* CLOCK_MONOTONIC time before which every queued event has been handled. */
 uint64_t gate_drained_ns(const struct gate *g);
+/* Handle, on the calling thread, every event queued before t_ns that the
+ * gate's thread has not handled yet (a watch's events are not waited for by
+ * the exec: a reader that needs an exec's note calls this).  Waits only for
+ * the lock the thread holds while it handles a batch. */
+void gate_catch_up(struct gate *g, uint64_t t_ns);
 /* True when the gate watches every filesystem programs run from. */
 bool gate_everywhere(const struct gate *g);
 /* True when an exec under dir (or its nearest existing ancestor) would reach

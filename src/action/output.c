@@ -38,7 +38,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "procwarden/clock.h"
 #include "procwarden/output.h"
+#include "procwarden/thread.h"
 
 #define RING_DEFAULT (512u << 10) /* about 800 records: a disk stall of that many is counted */
 #define RING_MIN 64u
@@ -198,15 +200,6 @@ static size_t drain(struct output *o, size_t head, size_t used, uint64_t max, ui
 	return off;
 }
 
-/* CLOCK_MONOTONIC in nanoseconds. */
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Must the queued lines be written now?  If not, *ret_due gets the time
  * (CLOCK_MONOTONIC ns) at which the oldest of them is due.  Under lock. */
 static bool write_now(const struct output *o, uint64_t *ret_due)
@@ -215,7 +208,7 @@ static bool write_now(const struct output *o, uint64_t *ret_due)
 	    !o->oldest_ns)
 		return true;
 	*ret_due = o->oldest_ns + OUTPUT_FLUSH_INTERVAL_MS * 1000000ull;
-	return mono_ns() >= *ret_due;
+	return pw_now_mono() >= *ret_due;
 }
 
 /* Sleep on o->wake until signalled or, when due is not 0, until then
@@ -255,6 +248,10 @@ static void *writer_main(void *arg)
 	struct output *o = arg;
 	sigset_t all;
 
+	/* already blocked by pw_thread_start(); kept because this is the one
+	 * thread ever cancelled (output_free), and without this frame ASan's
+	 * teardown of the cancelled thread reports a stack-buffer-overflow in
+	 * sigaltstack (poison the unwinding left behind) */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
@@ -322,7 +319,6 @@ static int cond_init_mono(pthread_cond_t *c)
 int output_new(const struct output_opts *opts, struct output **ret)
 {
 	struct output *o;
-	sigset_t all, old;
 	int r;
 
 	o = calloc(1, sizeof(*o));
@@ -365,11 +361,7 @@ int output_new(const struct output_opts *opts, struct output **ret)
 	if (o->use_syslog)
 		openlog("procwarden", LOG_PID | LOG_NDELAY, LOG_AUTHPRIV);
 
-	/* the thread inherits this mask: no signal ever lands on it */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	r = -pthread_create(&o->writer, NULL, writer_main, o);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	r = pw_thread_start(&o->writer, writer_main, o);
 	if (r < 0) {
 		if (o->use_syslog)
 			closelog();
@@ -421,7 +413,7 @@ int output_write(struct output *o, const char *line, size_t len, int syslog_prio
 	o->used += need;
 	o->seq_in++;
 	if (!o->oldest_ns)
-		o->oldest_ns = mono_ns();
+		o->oldest_ns = pw_now_mono();
 	o->urgent |= urgent;
 	wake_writer(o, urgent || o->used >= o->wake_bytes);
 	pthread_mutex_unlock(&o->lock);

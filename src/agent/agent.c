@@ -16,7 +16,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,8 +46,6 @@
 #define RECORD_SIZE 65536 /* one record line at most (argv is cut to fit) */
 #define BATCH_EVENTS 256  /* events handled between two looks at signals */
 #define GATE_RING 32      /* denials waiting for their record (they are rare) */
-#define WATCH_WAIT_NS 10000000ull       /* how long a launch gone unnamed waits for the watch */
-#define WATCH_WAIT_PAUSE_NS 1000000000ull /* no waiting for this long after one timed out */
 enum { SRC_NETLINK, SRC_RESCAN, SRC_SCAN };
 static const char *const source_names[] = {"netlink", "rescan", "scan"};
 
@@ -141,14 +138,17 @@ static void run_hooks(struct agent *a, const struct policy *p, const struct poli
 	}
 }
 
-/* Run the record's hooks (they get the record as it stands before their own
- * results, which acts -- rec's array, RECORD_MAX_ACTIONS long -- then
- * gains), and write it. */
+/* Count the record's rules, run its hooks (they get the record as it
+ * stands before their own results, which acts -- rec's array,
+ * RECORD_MAX_ACTIONS long -- then gains), and write it. */
 static void write_record(struct agent *a, struct exec_record *rec, struct act_result *acts)
 {
 	const struct policy_verdict *v = rec->v;
 	size_t len;
 
+	for (uint32_t i = 0; i < v->n_rules; i++)
+		if (v->rules[i] < a->n_rule_matches)
+			a->rule_matches[v->rules[i]]++;
 	if ((v->actions & ACT_HOOK) && v->n_hook_rules) {
 		size_t n_acts = rec->n_acts;
 		len = record_exec(a->line, RECORD_SIZE, rec);
@@ -215,20 +215,9 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source)
 	/* gone before its exe was pinned: the gate saw what it executed */
 	if (!(pi->have & PI_HAVE_EXE) && a->hints && source == SRC_NETLINK) {
 		char path[EXE_HINT_WORDS * 8];
-		/* the watch's notes are not waited for by the exec: give its thread
-		 * a moment to catch up with this exec (the gate's are there) */
-		if (a->watch && pw_now_mono() >= a->watch_wait_off_until) {
-			uint64_t t = pw_now_mono(), w = t;
-			while (gate_drained_ns(a->watch) < ev->ktime_ns && w - t < WATCH_WAIT_NS) {
-				sched_yield();
-				w = pw_now_mono();
-			}
-			/* a watch that far behind is not waited for again for a while */
-			if (w - t >= WATCH_WAIT_NS) {
-				a->watch_wait_off_until = w + WATCH_WAIT_PAUSE_NS;
-				a->c.watch_waits_abandoned++;
-			}
-		}
+		/* the exec does not wait for the watch: catch up with it first */
+		if (a->watch && gate_drained_ns(a->watch) < ev->ktime_ns)
+			gate_catch_up(a->watch, ev->ktime_ns);
 		int n = exe_hint_get(a->hints, ev->pid, ev->ktime_ns, path, sizeof(path));
 		if (n > 0) {
 			proc_set_exe(pi, path, (size_t)n);
@@ -322,9 +311,6 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source)
 		struct act_result *ar = &acts[n_acts++];
 		*ar = (struct act_result){.action = ACT_LOG, .result = "ok"};
 	}
-	for (uint32_t i = 0; i < v.n_rules; i++)
-		if (v.rules[i] < a->n_rule_matches)
-			a->rule_matches[v.rules[i]]++;
 	/* the rest of the record (after a kill the process may be dying: what
 	 * cannot be read any more is left out, and counted) */
 	if (same) {
@@ -392,7 +378,7 @@ static bool gate_decide(void *arg, const struct gate_request *rq)
 	policy_eval_preexec(p, pi, &v);
 	policy_unref(p);
 	deny = (v.actions & ACT_DENY) && !a->o->dry_run;
-	if (!deny && !a->watch) /* one writer of the hints: the watch when there is one */
+	if (!deny && !a->watch) /* one writer of the hints: the watch's reader when there is one */
 		exe_hint_put(a->hints, rq->pid, rq->path, rq->t_ns);
 	if (!(v.actions & ACT_DENY))
 		return false;
@@ -459,9 +445,6 @@ static void handle_denial(struct agent *a, const struct deny_event *de)
 	a->c.launches++;
 	if (v.actions & ACT_LOG)
 		acts[n_acts++] = (struct act_result){.action = ACT_LOG, .result = "ok"};
-	for (uint32_t i = 0; i < v.n_rules; i++)
-		if (v.rules[i] < a->n_rule_matches)
-			a->rule_matches[v.rules[i]]++;
 	struct exec_record rec = {
 		.ev = &ev, .pi = pi, .source = "gate", .p = p, .v = &v, .acts = acts,
 		.n_acts = n_acts, .latency_us = -1, .gate_us = (int64_t)(de->decide_ns / 1000),
@@ -805,7 +788,6 @@ static void emit_stop(struct agent *a)
 	if (a->o->watch_exec && a->hints) {
 		json_kv_uint(&j, "watch_events", a->watch_stats_final.requests);
 		json_kv_uint(&j, "watch_overflows", a->watch_stats_final.overflows);
-		json_kv_uint(&j, "watch_waits_abandoned", a->c.watch_waits_abandoned);
 	}
 	if (!a->gate_off[0]) { /* the gate was on */
 		struct gate_stats gs = a->gate_stats_final;

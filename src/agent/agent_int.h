@@ -35,7 +35,6 @@ struct agent_counters {
 	uint64_t reloads, reload_failures;
 	uint64_t denials, denials_dry_run, deny_fallback_kills, gate_ring_drops;
 	uint64_t exe_from_gate; /* exes the evaluator took from the gate's hints */
-	uint64_t watch_waits_abandoned;
 };
 
 /* A launch the gate decided to deny, for the evaluator to record: a fixed
@@ -83,7 +82,6 @@ struct agent {
 	struct gate *gate;       /* NULL: no deny rule, --no-gate, or no fanotify */
 	struct gate *watch;      /* --watch-exec: notifications only; then the only hint writer */
 	char watch_off[320];
-	uint64_t watch_wait_off_until; /* CLOCK_MONOTONIC */
 	struct ring *gate_ring;  /* gate thread -> evaluator: struct deny_event */
 	struct proc_info *gate_pi; /* the gate thread's own */
 	struct deny_event *gate_ev;  /* the gate thread's own */

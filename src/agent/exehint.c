@@ -1,8 +1,9 @@
 /*
  * exehint.c - what the gate saw a process execute, for the evaluator.
  *
- * Overview: a fixed table of slots indexed by pid, written by the gate
- * thread only (single writer) and read by the evaluator, each slot under a
+ * Overview: a fixed table of slots indexed by pid, written by one writer at
+ * a time (the gate thread; with --watch-exec whoever holds the watch's
+ * lock: its thread or the evaluator catching up) and read by the evaluator, each slot under a
  * sequence lock: the writer makes the sequence odd, writes, makes it even;
  * a reader that sees it odd or changed takes nothing.  Every field is an
  * atomic so that the racing copy is defined.  The gate sees an exec before

@@ -23,7 +23,10 @@
  * FAN_CLASS_NOTIF group with FAN_OPEN_EXEC marks, which holds nothing up;
  * each event keeps the file open until it is read, so the decision function
  * learns what every process executed even when the process is gone by then
- * (its answer is ignored).  Overflows are counted.
+ * (its answer is ignored).  Overflows are counted.  A reader that needs an
+ * exec's note before the thread got to it reads the group itself
+ * (gate_catch_up), under the lock the thread holds while it reads: one
+ * reader at a time, so the decision function has one caller at a time.
  *
  * What it does not see: execs of files on filesystems it did not mark
  * (mounted later, or memfds, which live on an internal mount), and programs
@@ -44,6 +47,7 @@
 #include <unistd.h>
 
 #include "procwarden/clock.h"
+#include "procwarden/thread.h"
 #include "procwarden/gate.h"
 
 #define GATE_MAX_MARKS 256
@@ -69,6 +73,8 @@ struct gate {
 
 	_Atomic uint64_t requests, allowed, denied, errors, overflows, ns_max, ns_sum;
 	_Atomic uint64_t drained_ns; /* every event queued before this was handled */
+	pthread_mutex_t lock;        /* one reader of the group at a time: the thread,
+				      * or gate_catch_up() */
 };
 
 /* Filesystems no program runs from: never marked when watching everywhere. */
@@ -215,6 +221,7 @@ int gate_open(const struct gate_opts *o, struct gate **ret, char *why, size_t wh
 
 	if (!g)
 		return -ENOMEM;
+	pthread_mutex_init(&g->lock, NULL);
 	g->procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	g->watch_only = o->watch_only;
 	g->mask = o->watch_only ? FAN_OPEN_EXEC : FAN_OPEN_EXEC_PERM;
@@ -343,14 +350,47 @@ out:
 		close(pidfd);
 }
 
-/* The gate thread: read, decide, answer, until stopped. */
-static void *gate_main(void *arg)
+/* Read one batch and handle it.  Returns 1 when the batch took everything
+ * queued before it was read (drained_ns then advances), 0 when more may be
+ * queued, negative errno (-EAGAIN: nothing queued).  Callers hold g->lock. */
+static int read_batch(struct gate *g)
 {
-	struct gate *g = arg;
 	union {
 		struct fanotify_event_metadata m;
 		char b[GATE_READ_BUF];
 	} u;
+	uint64_t t = pw_now_mono();
+	ssize_t n = read(g->fd, u.b, sizeof(u));
+
+	if (n <= 0) {
+		if (n < 0 && errno == EAGAIN)
+			atomic_store_explicit(&g->drained_ns, t, memory_order_release);
+		return n < 0 ? -errno : -EAGAIN;
+	}
+	/* a read that left room took everything queued before it */
+	bool drained = (size_t)n + FAN_EVENT_METADATA_LEN + 64 < sizeof(u);
+	struct fanotify_event_metadata *m = &u.m; /* FAN_EVENT_NEXT casts away const */
+	for (; FAN_EVENT_OK(m, n); m = FAN_EVENT_NEXT(m, n)) {
+		if (m->vers != FANOTIFY_METADATA_VERSION) {
+			/* cannot parse: allow it and whatever follows */
+			bump(&g->errors, 1);
+			if (m->fd >= 0) {
+				answer(g, m->fd, false);
+				close(m->fd);
+			}
+			continue;
+		}
+		handle(g, m, t);
+	}
+	if (drained)
+		atomic_store_explicit(&g->drained_ns, t, memory_order_release);
+	return drained;
+}
+
+/* The gate thread: read, decide, answer, until stopped. */
+static void *gate_main(void *arg)
+{
+	struct gate *g = arg;
 
 	while (!atomic_load_explicit(&g->stop, memory_order_relaxed)) {
 		struct pollfd p = {.fd = g->fd, .events = POLLIN};
@@ -360,47 +400,32 @@ static void *gate_main(void *arg)
 			atomic_store_explicit(&g->drained_ns, t, memory_order_release);
 		if (r <= 0)
 			continue;
-		t = pw_now_mono();
-		ssize_t n = read(g->fd, u.b, sizeof(u));
-		if (n <= 0) {
-			if (n < 0 && errno == EAGAIN)
-				atomic_store_explicit(&g->drained_ns, t, memory_order_release);
-			continue;
-		}
-		/* a read that left room took everything queued before it */
-		bool drained = (size_t)n + FAN_EVENT_METADATA_LEN + 64 < sizeof(u);
-		struct fanotify_event_metadata *m = &u.m; /* FAN_EVENT_NEXT casts away const */
-		for (; FAN_EVENT_OK(m, n); m = FAN_EVENT_NEXT(m, n)) {
-			if (m->vers != FANOTIFY_METADATA_VERSION) {
-				/* cannot parse: allow it and whatever follows */
-				bump(&g->errors, 1);
-				if (m->fd >= 0) {
-					answer(g, m->fd, false);
-					close(m->fd);
-				}
-				continue;
-			}
-			handle(g, m, t);
-		}
-		if (drained)
-			atomic_store_explicit(&g->drained_ns, t, memory_order_release);
+		pthread_mutex_lock(&g->lock);
+		read_batch(g);
+		pthread_mutex_unlock(&g->lock);
 	}
 	return NULL;
 }
 
+void gate_catch_up(struct gate *g, uint64_t t_ns)
+{
+	pthread_mutex_lock(&g->lock);
+	/* the thread may have handled it while this one waited for the lock */
+	while (atomic_load_explicit(&g->drained_ns, memory_order_acquire) < t_ns &&
+	       read_batch(g) >= 0)
+		;
+	pthread_mutex_unlock(&g->lock);
+}
+
 int gate_start(struct gate *g, gate_decide_fn fn, void *arg)
 {
-	sigset_t all, old;
 	int r;
 
 	g->fn = fn;
 	g->arg = arg;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	r = pthread_create(&g->thread, NULL, gate_main, g);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (r)
-		return -r;
+	r = pw_thread_start(&g->thread, gate_main, g);
+	if (r < 0)
+		return r;
 	g->started = true;
 	return 0;
 }
@@ -471,5 +496,6 @@ void gate_free(struct gate *g)
 	for (size_t i = 0; i < g->n_warnings; i++)
 		free(g->warnings[i]);
 	free(g->warnings);
+	pthread_mutex_destroy(&g->lock);
 	free(g);
 }

@@ -32,6 +32,7 @@
 #include <linux/netlink.h>
 
 #include "procwarden/clock.h"
+#include "procwarden/thread.h"
 #include "procwarden/nl.h"
 #include "procwarden/ring.h"
 #include "source/cnproc_internal.h"
@@ -404,15 +405,11 @@ static void *listener_main(void *arg)
 
 int nl_source_start(struct nl_source *s)
 {
-	sigset_t all, old;
 	int r;
 
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	r = pthread_create(&s->thread, NULL, listener_main, s);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (r)
-		return -r;
+	r = pw_thread_start(&s->thread, listener_main, s);
+	if (r < 0)
+		return r;
 	s->started = true;
 	return 0;
 }
