@@ -29,7 +29,8 @@ struct agent_opts {
 	bool insecure_permissions;
 	bool no_seccomp;
 	bool no_gate;              /* deny rules: kill after the exec, no fanotify gate */
-	bool watch_exec;           /* --watch-exec: learn exes from fanotify notifications */
+	bool watch_exec;           /* learn exes from fanotify notifications (cmd_run: on
+				    * unless --no-watch-exec) */
 };
 
 /* Run until SIGTERM/SIGINT.  Returns the exit code: 0 after a clean stop,

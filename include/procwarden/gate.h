@@ -36,6 +36,11 @@ struct gate_opts {
 	bool everywhere;         /* watch every filesystem programs can run from */
 	bool watch_only;         /* FAN_OPEN_EXEC notifications: learn, never hold an exec
 				  * up (the decision's answer is ignored) */
+	bool names;              /* with watch_only: events name the file by its
+				  * directory's handle and its name (no fd per exec; the
+				  * caller needs CAP_DAC_READ_SEARCH to resolve a directory
+				  * it has not seen); no thread: gate_start() only sets the
+				  * function and gate_catch_up() reads the events */
 };
 
 struct gate_stats {
@@ -44,6 +49,7 @@ struct gate_stats {
 	uint64_t overflows;     /* queue overflows (the kernel allowed those) */
 	uint64_t answer_ns_max; /* slowest read-to-answer */
 	uint64_t answer_ns_sum;
+	uint64_t dir_lookups;   /* names: directories resolved by handle (cache misses) */
 };
 
 /* Create the fanotify group and mark the filesystems.  0 and *ret, or a
@@ -64,6 +70,8 @@ uint64_t gate_drained_ns(const struct gate *g);
  * the exec: a reader that needs an exec's note calls this).  Waits only for
  * the lock the thread holds while it handles a batch. */
 void gate_catch_up(struct gate *g, uint64_t t_ns);
+/* True for a watch by names (gate_opts.names) that the kernel accepted. */
+bool gate_names(const struct gate *g);
 /* True when the gate watches every filesystem programs run from. */
 bool gate_everywhere(const struct gate *g);
 /* True when an exec under dir (or its nearest existing ancestor) would reach

@@ -62,4 +62,8 @@ size_t json_finish(struct jbuf *j);
  * "2026-11-22T00:25:03.123456Z".  buf needs 28 bytes. */
 void pw_time_rfc3339(uint64_t realtime_ns, char *buf, size_t size);
 
+/* v in decimal into buf (at least 21 bytes), not NUL-terminated; returns the
+ * length.  For hot paths, where snprintf() shows in profiles. */
+size_t pw_fmt_u64(char *buf, uint64_t v);
+
 #endif

@@ -50,6 +50,13 @@ struct nl_source_opts {
 	bool no_kernel_filter;  /* do not use struct proc_input (testing) */
 };
 
+struct nl_source;
+/* Before nl_source_start(): pin each exec'd process's exe file (an O_PATH
+ * fd of /proc/PID/exe, in the event's exefd) or not (exefd -1: the
+ * consumer learns the exe elsewhere, e.g. from an exec watch).  On by
+ * default. */
+void nl_source_pin_exe(struct nl_source *s, bool pin);
+
 struct nl_stats {
 	uint64_t datagrams;   /* received */
 	uint64_t events;      /* decoded and queued */

@@ -129,7 +129,25 @@ enum {
 	PROC_READ_STAT = 1u << 3,      /* ppid, start time, comm */
 	PROC_READ_PARENT = 1u << 4,    /* parent exe and comm */
 	PROC_READ_ANCESTORS = 1u << 5, /* ancestors' exes up to pid 1 */
+	PROC_READ_COMM = 1u << 6,      /* comm alone (/proc/PID/comm: lighter than stat) */
 };
+
+/* proc_read() for the process an exec event (at CLOCK_MONOTONIC event_ns)
+ * is about, then a check that what it read was of that process and not of
+ * a newer one that took its pid: with ids from the pinned process (the
+ * pidfd and PIDFD_GET_INFO), PROC_READ_COMM is read as asked and the pidfd
+ * tells afterwards whether the process was reaped (only then is the start
+ * time read, to see whether the pid changed hands); without, PROC_READ_COMM
+ * reads stat, whose start time tells.  What may be another's is dropped
+ * (what pi had before the call is kept when the pidfd vouched for it).
+ * False when something was dropped. */
+bool proc_read_exec(int procfd, int pidfd, pid_t pid, uint64_t event_ns, unsigned what,
+		    struct proc_info *pi, struct proc_read_stats *st);
+
+/* True when the process pinned by pidfd has been reaped, so that its pid may
+ * name another process now (PIDFD_GET_INFO, Linux 6.13+); false while it
+ * exists (a zombie too), or when the kernel cannot tell. */
+bool proc_pidfd_reaped(int pidfd);
 
 /* Clear pi for pid without touching its large buffers (cheap: strings are
  * emptied, counts zeroed). */

@@ -161,13 +161,19 @@ static void write_record(struct agent *a, struct exec_record *rec, struct act_re
 	emit(a, a->line, len, pw_severity_syslog(v->severity));
 }
 
-/* Drop what stat (and the late reads) gave: it was another process's. */
-static void forget_stat(struct proc_info *pi)
+/* Name the exe of a delivered exec from what the gate or the watch saw it
+ * execute (catching up with a watch first: the exec does not wait for it). */
+static void exe_from_hint(struct agent *a, const struct pw_event *ev, struct proc_info *pi)
 {
-	pi->have &= ~(PI_HAVE_STAT | PI_HAVE_COMM | PI_HAVE_ARGV | PI_HAVE_PARENT_EXE |
-		      PI_HAVE_PARENT_COMM);
-	pi->comm[0] = pi->parent_exe[0] = pi->parent_comm[0] = '\0';
-	pi->argc = pi->argv_len = 0;
+	char path[EXE_HINT_WORDS * 8];
+
+	if (a->watch && gate_drained_ns(a->watch) < ev->ktime_ns)
+		gate_catch_up(a->watch, ev->ktime_ns);
+	int n = exe_hint_get(a->hints, ev->pid, ev->ktime_ns, path, sizeof(path));
+	if (n > 0) {
+		proc_set_exe(pi, path, (size_t)n);
+		a->c.exe_from_gate++;
+	}
 }
 
 /* Evaluate one launch and act on it.  Takes ownership of ev->pidfd. */
@@ -204,6 +210,10 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source)
 	proc_info_reset(pi, ev->pid);
 	/* pinned by the listener with the process: known even if it is gone */
 	proc_exe_from_fd(a->procfd, ev->exefd, pi);
+	/* a watch by names saw the exec before the proc connector sent it: its
+	 * notes name the exe without a /proc read (the listener pins nothing) */
+	if (!(pi->have & PI_HAVE_EXE) && a->names && source == SRC_NETLINK)
+		exe_from_hint(a, ev, pi);
 	proc_read(a->procfd, ev->pidfd, ev->pid, what, pi, &a->rs);
 	same = proc_info_is_event_process(pi, ev->ktime_ns);
 	if (!same) {
@@ -213,17 +223,8 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source)
 		pi->flags |= PI_GONE;
 	}
 	/* gone before its exe was pinned: the gate saw what it executed */
-	if (!(pi->have & PI_HAVE_EXE) && a->hints && source == SRC_NETLINK) {
-		char path[EXE_HINT_WORDS * 8];
-		/* the exec does not wait for the watch: catch up with it first */
-		if (a->watch && gate_drained_ns(a->watch) < ev->ktime_ns)
-			gate_catch_up(a->watch, ev->ktime_ns);
-		int n = exe_hint_get(a->hints, ev->pid, ev->ktime_ns, path, sizeof(path));
-		if (n > 0) {
-			proc_set_exe(pi, path, (size_t)n);
-			a->c.exe_from_gate++;
-		}
-	}
+	if (!(pi->have & PI_HAVE_EXE) && a->hints && source == SRC_NETLINK)
+		exe_from_hint(a, ev, pi);
 	if (source == SRC_SCAN && (pi->flags & PI_KTHREAD))
 		goto out;
 	if (dedupe && same && (pi->have & PI_HAVE_STAT)) {
@@ -315,13 +316,11 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source)
 	 * cannot be read any more is left out, and counted) */
 	if (same) {
 		struct proc_read_stats late = {.parents = a->rs.parents};
-		proc_read(a->procfd, ev->pidfd, ev->pid,
-			  PROC_READ_EXE | PROC_READ_IDS | PROC_READ_ARGV | PROC_READ_STAT |
-				  PROC_READ_PARENT,
-			  pi, &late);
+		proc_read_exec(a->procfd, ev->pidfd, ev->pid, ev->ktime_ns,
+			       PROC_READ_EXE | PROC_READ_IDS | PROC_READ_ARGV | PROC_READ_PARENT |
+				       PROC_READ_COMM,
+			       pi, &late);
 		a->rs.miss_argv += late.miss_argv;
-		if (!proc_info_is_event_process(pi, ev->ktime_ns))
-			forget_stat(pi);
 	}
 
 	struct exec_record rec = {
@@ -463,12 +462,16 @@ static int open_gate(struct agent *a)
 	char why[256];
 	int r;
 
-	if (a->o->watch_exec) {
-		struct gate_opts wo = {.everywhere = true, .watch_only = true};
+	if (!a->o->watch_exec) {
+		snprintf(a->watch_off, sizeof(a->watch_off), "off: --no-watch-exec");
+	} else {
+		struct gate_opts wo = {.everywhere = true, .watch_only = true, .names = true};
 		r = gate_open(&wo, &a->watch, why, sizeof(why));
 		if (r < 0) {
 			snprintf(a->watch_off, sizeof(a->watch_off), "off: %s", why);
-			fprintf(stderr, "procwarden: warning: %s; --watch-exec is off\n", why);
+			fprintf(stderr,
+				"procwarden: warning: %s; the exec watch is off (a launch gone "
+				"before /proc shows it stays unnamed)\n", why);
 		}
 	}
 	if (!policy_has_deny(a->pol)) {
@@ -785,9 +788,11 @@ static void emit_stop(struct agent *a)
 	json_kv_uint(&j, "denied", a->c.denials);
 	json_kv_uint(&j, "deny_fallback_kills", a->c.deny_fallback_kills);
 	json_kv_uint(&j, "exe_from_gate", a->c.exe_from_gate);
-	if (a->o->watch_exec && a->hints) {
+	if (a->watch_on) {
 		json_kv_uint(&j, "watch_events", a->watch_stats_final.requests);
 		json_kv_uint(&j, "watch_overflows", a->watch_stats_final.overflows);
+		json_kv_uint(&j, "watch_errors", a->watch_stats_final.errors);
+		json_kv_uint(&j, "watch_dir_lookups", a->watch_stats_final.dir_lookups);
 	}
 	if (!a->gate_off[0]) { /* the gate was on */
 		struct gate_stats gs = a->gate_stats_final;
@@ -894,6 +899,12 @@ int agent_run(const struct agent_opts *o)
 		fprintf(stderr, "procwarden: cannot set up the gate: %s\n", strerror(-r));
 		goto out;
 	}
+	/* a watch by names on every filesystem names each exec: no pins */
+	a->watch_on = a->watch != NULL;
+	a->names = a->watch && gate_names(a->watch) && gate_everywhere(a->watch) &&
+		   !gate_warnings(a->watch, &(const char *const *){NULL});
+	if (a->names)
+		nl_source_pin_exe(a->src, false);
 	/* capabilities are per thread: drop them before any thread starts */
 	r = agent_drop_privileges(a, why, sizeof(why));
 	if (r < 0) {
@@ -976,8 +987,7 @@ int agent_run(const struct agent_opts *o)
 		json_kv_bool(&j, "insecure_permissions", o->insecure_permissions);
 		json_kv_str(&j, "seccomp", a->confined ? "on" : "off");
 		json_gate(&j, "gate", a->gate, a->gate_off);
-		if (o->watch_exec)
-			json_gate(&j, "watch", a->watch, a->watch_off);
+		json_gate(&j, "watch", a->watch, a->watch_off);
 		emit(a, a->line, json_finish(&j), LOG_NOTICE);
 	}
 	sd_notify_ready();

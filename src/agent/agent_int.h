@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "procwarden/agent.h"
+#include "procwarden/exehint.h"
 #include "procwarden/gate.h"
 #include "procwarden/proc.h"
 #include "procwarden/procscan.h"
@@ -52,25 +53,6 @@ struct deny_event {
 	char parent_comm[PW_COMM_MAX];
 };
 
-/* What the gate saw each pid execute (exehint.c). */
-#define EXE_HINT_SLOTS 1024
-#define EXE_HINT_WORDS 32 /* paths up to 255 bytes */
-struct exe_hint_slot {
-	_Atomic uint32_t seq;
-	_Atomic int32_t pid;
-	_Atomic uint64_t t_ns;
-	_Atomic bool weak;
-	_Atomic uint64_t path[EXE_HINT_WORDS];
-};
-struct exe_hints {
-	struct exe_hint_slot slot[EXE_HINT_SLOTS];
-};
-/* Gate thread: remember that pid is executing path (CLOCK_MONOTONIC t_ns). */
-void exe_hint_put(struct exe_hints *h, int32_t pid, const char *path, uint64_t t_ns);
-/* Evaluator: the path pid executed just before its exec event at exec_ns,
- * into buf; its length, or -ENOENT / -EAGAIN (being written: none). */
-int exe_hint_get(struct exe_hints *h, int32_t pid, uint64_t exec_ns, char *buf, size_t size);
-
 struct agent {
 	const struct agent_opts *o;
 	struct nl_source *src;
@@ -81,6 +63,8 @@ struct agent {
 	pthread_mutex_t pol_lock;
 	struct gate *gate;       /* NULL: no deny rule, --no-gate, or no fanotify */
 	struct gate *watch;      /* --watch-exec: notifications only; then the only hint writer */
+	bool names;              /* the watch names every exec: the listener pins no exe */
+	bool watch_on;           /* the watch ran (its counters go in the stop record) */
 	char watch_off[320];
 	struct ring *gate_ring;  /* gate thread -> evaluator: struct deny_event */
 	struct proc_info *gate_pi; /* the gate thread's own */

@@ -10,7 +10,9 @@
  * Capabilities kept (CapEff = CapPrm = CapBnd): CAP_KILL, to signal other
  * users' processes; CAP_SYS_PTRACE, to read other users' /proc/PID/exe (a
  * ptrace access check; cmdline, stat and status need nothing on Linux 6.x;
- * CAP_DAC_READ_SEARCH does not help for exe, found by experiment).  Not kept:
+ * CAP_DAC_READ_SEARCH does not help for exe, found by experiment);
+ * CAP_DAC_READ_SEARCH only with the exec watch by names (--watch-exec), for
+ * open_by_handle_at of the directories its events name.  Not kept:
  * CAP_NET_ADMIN (SO_RCVBUFFORCE is set before the drop; subscribing and
  * unsubscribing need nothing since Linux 6.6), CAP_SYS_ADMIN (no fanotify in
  * this build), CAP_DAC_OVERRIDE (the policy, log and metrics live in
@@ -38,6 +40,7 @@
 #include "agent/agent_int.h"
 #include "agent/record.h"
 #include "agent/trust.h"
+#include "procwarden/gate.h"
 #include "procwarden/nl.h"
 #include "procwarden/output.h"
 #include "procwarden/policy.h"
@@ -161,10 +164,11 @@ int agent_drop_privileges(struct agent *a, char *why, size_t whylen)
 {
 	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
 	struct __user_cap_data_struct data[2];
-	uint64_t eff, prm;
+	uint64_t eff, prm, keep = KEEP_CAPS;
 	bool setpcap;
 
-	(void)a;
+	if (a->watch && gate_names(a->watch))
+		keep |= 1ull << CAP_DAC_READ_SEARCH;
 	memset(data, 0, sizeof(data));
 	if (syscall(SYS_capget, &hdr, data) < 0) {
 		snprintf(why, whylen, "cannot read the capabilities: %s", strerror(errno));
@@ -180,7 +184,7 @@ int agent_drop_privileges(struct agent *a, char *why, size_t whylen)
 	/* the bounding set: what no exec could ever regain (needs CAP_SETPCAP;
 	 * without it the agent already runs with less) */
 	for (int cap = 0; setpcap && cap < 64; cap++) {
-		if ((KEEP_CAPS >> cap) & 1)
+		if ((keep >> cap) & 1)
 			continue;
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) {
 			snprintf(why, whylen, "cannot drop capability %d from the bounding set: %s",
@@ -192,7 +196,7 @@ int agent_drop_privileges(struct agent *a, char *why, size_t whylen)
 		snprintf(why, whylen, "cannot clear the ambient capabilities: %s", strerror(errno));
 		return -errno;
 	}
-	prm &= KEEP_CAPS;
+	prm &= keep;
 	memset(data, 0, sizeof(data));
 	data[0].permitted = data[0].effective = (uint32_t)prm;
 	data[1].permitted = data[1].effective = (uint32_t)(prm >> 32);

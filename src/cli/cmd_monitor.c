@@ -30,6 +30,8 @@
 #include "procwarden/cli.h"
 #include "procwarden/clock.h"
 #include "procwarden/event.h"
+#include "procwarden/exehint.h"
+#include "procwarden/gate.h"
 #include "procwarden/json.h"
 #include "procwarden/nl.h"
 #include "procwarden/output.h"
@@ -67,6 +69,11 @@ struct monitor {
 	uint64_t last_ktime; /* kernel time of the last event delivered */
 	uint64_t unflushed_since; /* CLOCK_MONOTONIC ns of the oldest unflushed line; 0: none */
 	struct seen_set seen; /* execs reported, so that rescans skip them */
+	uint64_t last_rescan_ns; /* CLOCK_MONOTONIC of the last rescan; 0: none */
+	bool no_watch;           /* --no-watch-exec */
+	struct gate *watch;      /* the exec watch (names what each exec ran), or NULL */
+	struct exe_hints *hints; /* what it saw, by pid */
+	uint64_t exe_from_watch; /* exes named by the watch */
 	struct pid_entry cache[CACHE_SIZE];
 	char line[65536];
 };
@@ -149,28 +156,50 @@ static size_t text_argv(const struct proc_info *pi, char *buf, size_t size)
 static void print_exec(struct monitor *m, const struct pw_event *ev, const char *source)
 {
 	struct proc_info *pi = m->pi;
+	bool delivered = !strcmp(source, "netlink");
 	char tbuf[40];
 	int r;
 
-	r = proc_snapshot(m->procfd, ev->pid, PROC_SNAP_PARENT, pi, &m->rs);
-	if (r < 0)
-		pi->flags |= PI_GONE;
-	if (!proc_info_is_event_process(pi, ev->ktime_ns)) {
-		/* /proc/PID shows a newer process: nothing of it is ours */
+	if (delivered) {
+		/* the exe: pinned by the listener with the process, or named by the
+		 * exec watch (then nothing is pinned), or read now */
 		proc_info_reset(pi, ev->pid);
-		pi->flags |= PI_GONE;
-		r = -ESRCH;
+		proc_exe_from_fd(m->procfd, ev->exefd, pi);
+		if (!(pi->have & PI_HAVE_EXE) && m->watch) {
+			char path[EXE_HINT_WORDS * 8];
+			if (gate_drained_ns(m->watch) < ev->ktime_ns)
+				gate_catch_up(m->watch, ev->ktime_ns);
+			int n = exe_hint_get(m->hints, ev->pid, ev->ktime_ns, path, sizeof(path));
+			if (n > 0) {
+				proc_set_exe(pi, path, (size_t)n);
+				m->exe_from_watch++;
+			}
+		}
+		/* start times only near a rescan, which may have printed it */
+		unsigned what = PROC_READ_EXE | PROC_READ_IDS | PROC_READ_ARGV | PROC_READ_COMM |
+				PROC_READ_PARENT;
+		if (m->last_rescan_ns && ev->ktime_ns - m->last_rescan_ns < PROCSCAN_MARGIN_NS * 5)
+			what |= PROC_READ_STAT;
+		proc_read_exec(m->procfd, ev->pidfd, ev->pid, ev->ktime_ns, what, pi, &m->rs);
+		r = pi->have & ~(unsigned)PI_HAVE_EXE ? 0 : -ESRCH;
+	} else {
+		r = proc_snapshot(m->procfd, ev->pid, PROC_SNAP_PARENT, pi, &m->rs);
+		if (r < 0)
+			pi->flags |= PI_GONE;
+		if (!proc_info_is_event_process(pi, ev->ktime_ns)) {
+			/* /proc/PID shows a newer process: nothing of it is ours */
+			proc_info_reset(pi, ev->pid);
+			pi->flags |= PI_GONE;
+			r = -ESRCH;
+		}
 	}
-	/* the program file the listener pinned at the event: the exe of this
-	 * exec even when the process is gone, or has exec'd again since */
-	proc_exe_from_fd(m->procfd, ev->exefd, pi);
-	if ((pi->flags & PI_GONE) && !(pi->have & PI_HAVE_STAT)) {
+	if ((pi->flags & PI_GONE) && !(pi->have & (PI_HAVE_STAT | PI_HAVE_PPID))) {
 		/* what the fork event told us survives the process */
 		struct pid_entry *c = cache_get(m, ev->pid);
 		if (c) {
 			pi->ppid = c->ppid;
 			pi->uid = pi->euid = c->uid;
-			pi->have |= PI_HAVE_STAT | PI_HAVE_IDS;
+			pi->have |= PI_HAVE_PPID | PI_HAVE_IDS;
 			copy_str(pi->parent_exe, sizeof(pi->parent_exe), c->exe);
 			copy_str(pi->parent_comm, sizeof(pi->parent_comm), c->comm);
 			pi->have |= PI_HAVE_PARENT_EXE | PI_HAVE_PARENT_COMM;
@@ -202,7 +231,7 @@ static void print_exec(struct monitor *m, const struct pw_event *ev, const char 
 		pw_time_rfc3339(pw_mono_to_real(ev->ktime_ns), tbuf, sizeof(tbuf));
 		json_kv_str(&j, "time", tbuf);
 		json_kv_int(&j, "pid", ev->pid);
-		if (pi->have & PI_HAVE_STAT)
+		if (pi->have & (PI_HAVE_STAT | PI_HAVE_PPID))
 			json_kv_int(&j, "ppid", pi->ppid);
 		if (pi->have & PI_HAVE_IDS) {
 			json_kv_uint(&j, "uid", pi->uid);
@@ -422,6 +451,39 @@ static void print_overrun(struct monitor *m, const struct pw_event *ev, int resc
 	}
 }
 
+/* The exec watch's note of an exec: remember the path. */
+static bool watch_note(void *arg, const struct gate_request *rq)
+{
+	struct monitor *m = arg;
+
+	exe_hint_put(m->hints, rq->pid, rq->path, rq->t_ns);
+	return false;
+}
+
+/* Start the exec watch (fanotify FAN_OPEN_EXEC by names on every filesystem
+ * programs run from): it names every exec, so the listener pins no exe.
+ * Without it (no fanotify, no permission) the monitor says so and goes on. */
+static void open_watch(struct monitor *m)
+{
+	struct gate_opts wo = {.everywhere = true, .watch_only = true, .names = true};
+	const char *const *v;
+	char why[256];
+
+	if (m->no_watch || !(m->mask & PW_EV_EXEC))
+		return;
+	m->hints = calloc(1, sizeof(*m->hints));
+	if (!m->hints || gate_open(&wo, &m->watch, why, sizeof(why)) < 0) {
+		fprintf(stderr,
+			"procwarden monitor: warning: %s; the exec watch is off (a launch gone "
+			"before /proc shows it stays unnamed)\n",
+			m->hints ? why : "out of memory");
+		return;
+	}
+	gate_start(m->watch, watch_note, m); /* a watch by names has no thread */
+	if (gate_names(m->watch) && !gate_warnings(m->watch, &v))
+		nl_source_pin_exe(m->src, false);
+}
+
 /* procscan callback: a rescanned process printed as an exec. */
 static void rescan_one(const struct pw_event *ev, void *arg)
 {
@@ -441,6 +503,7 @@ static void handle(struct monitor *m, const struct pw_event *ev)
 			/* the rescanned execs come first, then the overrun record that
 			 * counts them */
 			n = procscan_run(m->procfd, m->last_ktime, rescan_one, m);
+			m->last_rescan_ns = pw_now_mono();
 		}
 		print_overrun(m, ev, n < 0 ? 0 : n);
 		fflush(m->out);
@@ -499,13 +562,27 @@ static void summary(struct monitor *m)
 		(unsigned long long)m->rescanned, (unsigned long long)m->dup_skipped,
 		(unsigned long long)m->rs.gone,
 		(unsigned long long)st.foreign, (unsigned long long)st.malformed);
+	if (m->watch) {
+		struct gate_stats gs;
+		gate_get_stats(m->watch, &gs);
+		fprintf(stderr,
+			"procwarden monitor: exec watch: %llu execs seen, %llu exes named by it, "
+			"%llu overflows, %llu errors\n",
+			(unsigned long long)gs.requests, (unsigned long long)m->exe_from_watch,
+			(unsigned long long)gs.overflows, (unsigned long long)gs.errors);
+	} else if (m->mask & PW_EV_EXEC) {
+		fprintf(stderr, "procwarden monitor: exec watch: off\n");
+	}
 }
 
 /* Usage text. */
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: procwarden monitor [--json] [--events LIST] [--rcvbuf BYTES]\n"
-		   "                          [--batch N] [--no-kernel-filter]\n"
+		   "                          [--batch N] [--no-kernel-filter] [--no-watch-exec]\n"
+		   "  --no-watch-exec  do not name execs from fanotify (FAN_OPEN_EXEC\n"
+		   "                 notifications on every filesystem, on by default): a\n"
+		   "                 launch gone before /proc could show it stays unnamed\n"
 		   "  --events LIST  comma-separated: fork,exec,exit,uid,gid,sid,ptrace,comm,"
 		   "coredump (default all)\n");
 }
@@ -518,6 +595,8 @@ int cmd_monitor(int argc, char **argv)
 		{"rcvbuf", required_argument, NULL, 'b'},
 		{"batch", required_argument, NULL, 'B'},
 		{"no-kernel-filter", no_argument, NULL, 'K'},
+		{"no-watch-exec", no_argument, NULL, 'X'},
+		{"watch-exec", no_argument, NULL, 'W'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -562,6 +641,12 @@ int cmd_monitor(int argc, char **argv)
 		case 'K':
 			so.no_kernel_filter = true;
 			break;
+		case 'X':
+			m->no_watch = true;
+			break;
+		case 'W':
+			m->no_watch = false;
+			break;
 		case 'h':
 			usage(stdout);
 			rc = 0;
@@ -595,6 +680,7 @@ int cmd_monitor(int argc, char **argv)
 		fprintf(stderr, "procwarden monitor: %s\n", why);
 		goto out;
 	}
+	open_watch(m);
 	r = nl_source_start(m->src);
 	if (r < 0) {
 		fprintf(stderr, "procwarden monitor: cannot start the listener: %s\n",
@@ -629,6 +715,8 @@ int cmd_monitor(int argc, char **argv)
 	rc = 0;
 out:
 	nl_source_free(m->src);
+	gate_free(m->watch);
+	free(m->hints);
 	if (sfd >= 0)
 		close(sfd);
 	if (m->procfd >= 0)

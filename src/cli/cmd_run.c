@@ -16,7 +16,7 @@ static void usage(FILE *f)
 		"usage: procwarden run [--policy PATH]... [--log PATH|-] [--syslog] [--dry-run]\n"
 		"                      [--no-scan] [--metrics PATH] [--metrics-interval SECONDS]\n"
 		"                      [--rcvbuf BYTES] [--insecure-permissions] [--no-gate]\n"
-		"                      [--watch-exec]\n"
+		"                      [--no-watch-exec]\n"
 		"  --policy PATH   a policy file or directory (*.yaml, *.yml); repeatable.\n"
 		"                  Default: /etc/procwarden/policy.d if it exists, else the\n"
 		"                  built-in default policy.\n"
@@ -28,10 +28,11 @@ static void usage(FILE *f)
 		"  --rcvbuf BYTES  netlink receive buffer (default 8 MiB)\n"
 		"  --no-gate       no fanotify gate: 'deny' rules kill right after the exec\n"
 		"                  instead of blocking it\n"
-		"  --watch-exec    learn what every launch runs from fanotify (FAN_OPEN_EXEC\n"
-		"                  notifications on every filesystem programs run from; they\n"
-		"                  hold nothing up), so that a launch gone before /proc could\n"
-		"                  show it is still named and matched\n");
+		"  --no-watch-exec do not learn what every launch runs from fanotify\n"
+		"                  (FAN_OPEN_EXEC notifications on every filesystem programs\n"
+		"                  run from, on by default; they hold nothing up): a launch\n"
+		"                  gone before /proc could show it then stays unnamed\n"
+		"  --watch-exec    the default, accepted for compatibility\n");
 }
 
 int cmd_run(int argc, char **argv)
@@ -51,10 +52,11 @@ int cmd_run(int argc, char **argv)
 		{"no-seccomp", no_argument, NULL, 'Z'},
 		{"no-gate", no_argument, NULL, 'G'},
 		{"watch-exec", no_argument, NULL, 'W'},
+		{"no-watch-exec", no_argument, NULL, 'X'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
-	struct agent_opts o = {0};
+	struct agent_opts o = {.watch_exec = true};
 	const char **paths = calloc((size_t)argc + 1, sizeof(*paths));
 	int c, rc;
 
@@ -107,6 +109,9 @@ int cmd_run(int argc, char **argv)
 			break;
 		case 'W':
 			o.watch_exec = true;
+			break;
+		case 'X':
+			o.watch_exec = false;
 			break;
 		case 'h':
 			usage(stdout);

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "procwarden/clock.h"
+#include "procwarden/json.h"
 #include "procwarden/proc.h"
 
 #define PROC_PATH_LEN 48   /* "/proc/" + pid + "/cmdline" fits easily */
@@ -39,9 +40,20 @@
 /* Build the path of /proc/PID/NAME for use with at_fd(procfd). */
 static int proc_path(char *buf, size_t size, int procfd, pid_t pid, const char *name)
 {
-	int n = snprintf(buf, size, "%s%d/%s", procfd >= 0 ? "" : "/proc/", (int)pid, name);
+	const char *pre = procfd >= 0 ? "" : "/proc/";
+	size_t lp = strlen(pre), ln = strlen(name), n;
+	char num[24];
 
-	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+	if (pid < 0)
+		return -EINVAL;
+	n = pw_fmt_u64(num, (uint64_t)pid);
+	if (lp + n + 1 + ln + 1 > size)
+		return -ENAMETOOLONG;
+	memcpy(buf, pre, lp);
+	memcpy(buf + lp, num, n);
+	buf[lp + n] = '/';
+	memcpy(buf + lp + n + 1, name, ln + 1);
+	return 0;
 }
 
 /* The dirfd to use with proc_path(): procfd, or AT_FDCWD for "/proc/...". */
@@ -536,6 +548,57 @@ static int read_ids_pidfd(int pidfd, struct proc_info *pi)
 	return 0;
 }
 
+/* Drop what stat and the later reads gave (the fields of keep excepted). */
+static void forget_late(struct proc_info *pi, unsigned keep)
+{
+	unsigned drop = (PI_HAVE_STAT | PI_HAVE_COMM | PI_HAVE_ARGV | PI_HAVE_PARENT_EXE |
+			 PI_HAVE_PARENT_COMM) & ~keep;
+
+	pi->have &= ~drop;
+	if (drop & PI_HAVE_COMM)
+		pi->comm[0] = '\0';
+	if (drop & PI_HAVE_PARENT_EXE)
+		pi->parent_exe[0] = '\0';
+	if (drop & PI_HAVE_PARENT_COMM)
+		pi->parent_comm[0] = '\0';
+	if (drop & PI_HAVE_ARGV)
+		pi->argc = pi->argv_len = 0;
+}
+
+bool proc_read_exec(int procfd, int pidfd, pid_t pid, uint64_t event_ns, unsigned what,
+		    struct proc_info *pi, struct proc_read_stats *st)
+{
+	unsigned had = pi->have;
+	bool by_pidfd;
+
+	if ((what & PROC_READ_IDS) && !(pi->have & PI_HAVE_IDS))
+		proc_read(procfd, pidfd, pid, PROC_READ_IDS, pi, st);
+	by_pidfd = pidfd >= 0 && (pi->have & PI_HAVE_PPID);
+	if (!by_pidfd && (what & PROC_READ_COMM))
+		what = (what & ~(unsigned)PROC_READ_COMM) | PROC_READ_STAT;
+	proc_read(procfd, pidfd, pid, what, pi, st);
+	if (!by_pidfd) {
+		if (proc_info_is_event_process(pi, event_ns))
+			return true;
+		forget_late(pi, 0);
+		return false;
+	}
+	if (!proc_pidfd_reaped(pidfd))
+		return true; /* alive (or a zombie) after the reads: they were of it */
+	uint64_t start = proc_start_time(procfd, pid);
+	if (!start || start <= pw_mono_to_ticks(event_ns) + 2)
+		return true;
+	forget_late(pi, had);
+	return false;
+}
+
+bool proc_pidfd_reaped(int pidfd)
+{
+	struct pw_pidfd_info info = {.mask = PW_PIDFD_INFO_PID};
+
+	return ioctl(pidfd, PW_PIDFD_GET_INFO, &info) < 0 && errno == ESRCH;
+}
+
 int proc_exe_from_fd(int procfd, int exefd, struct proc_info *pi)
 {
 	char path[40], link[PW_PATH_MAX];
@@ -584,12 +647,14 @@ int proc_read(int procfd, int pidfd, pid_t pid, unsigned what, struct proc_info 
 	if ((what & PROC_READ_IDS) && !(pi->have & PI_HAVE_IDS)) {
 		/* from the pinned task itself: if it still exists, the pid was not
 		 * recycled, so what /proc/PID gave above was this process */
+		bool by_pidfd;
 		r = pidfd >= 0 ? read_ids_pidfd(pidfd, pi) : -ENOTTY;
+		by_pidfd = r != -ENOTTY;
 		if (r == -ENOTTY)
 			r = read_ids(procfd, pid, pi);
 		if (r == 0) {
 			pi->have |= PI_HAVE_IDS;
-			if (pidfd >= 0 && !(pi->have & PI_HAVE_STAT))
+			if (by_pidfd && !(pi->have & PI_HAVE_STAT))
 				pi->have |= PI_HAVE_PPID;
 			any = true;
 		} else {
@@ -618,6 +683,22 @@ int proc_read(int procfd, int pidfd, pid_t pid, unsigned what, struct proc_info 
 			any = true;
 		} else {
 			st->miss_stat++;
+			st->miss_comm++;
+		}
+	}
+	if ((what & PROC_READ_COMM) && !(pi->have & PI_HAVE_COMM)) {
+		char buf[64];
+		n = read_file(procfd, pid, "comm", buf, sizeof(buf), NULL);
+		if (n > 0 && buf[n - 1] == '\n') /* the comm and a newline */
+			n--;
+		if (n > 0) {
+			if (n > PW_COMM_MAX - 1)
+				n = PW_COMM_MAX - 1;
+			memcpy(pi->comm, buf, (size_t)n);
+			pi->comm[n] = '\0';
+			pi->have |= PI_HAVE_COMM;
+			any = true;
+		} else {
 			st->miss_comm++;
 		}
 	}

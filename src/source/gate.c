@@ -28,6 +28,16 @@
  * (gate_catch_up), under the lock the thread holds while it reads: one
  * reader at a time, so the decision function has one caller at a time.
  *
+ * A watch by names (gate_opts.names) reports each exec as its directory's
+ * file handle and the file's name (FAN_REPORT_DFID_NAME) instead of an open
+ * fd: nothing is opened per exec.  The directory's path comes from a cache of
+ * handles (open_by_handle_at on the filesystem's mount fd and a readlink on
+ * a miss; an entry lives DIR_TTL_NS, so a renamed directory is named by its
+ * new path within that).  It has no thread: its reader drains it on demand
+ * (gate_catch_up), which the exec's order makes sufficient -- the kernel
+ * queues the notification during execve, before the proc connector's event
+ * for the same exec is sent.
+ *
  * What it does not see: execs of files on filesystems it did not mark
  * (mounted later, or memfds, which live on an internal mount), and programs
  * that a marked interpreter or the dynamic loader runs as data.
@@ -44,6 +54,7 @@
 #include <string.h>
 #include <sys/fanotify.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include "procwarden/clock.h"
@@ -52,6 +63,19 @@
 
 #define GATE_MAX_MARKS 256
 #define GATE_READ_BUF 16384
+#define DIR_SLOTS 256              /* directories a names watch remembers */
+#define DIR_HANDLE_MAX 64          /* longer handles are resolved every time */
+#define DIR_TTL_NS 1000000000ull   /* 1 s */
+
+/* A names watch's cached directory: its handle and its path. */
+struct dir_slot {
+	uint64_t key;     /* hash of fsid and handle; 0 = empty */
+	uint64_t expires; /* CLOCK_MONOTONIC */
+	uint32_t fh_len;  /* bytes in fh: the struct file_handle's head and body */
+	unsigned char fh[sizeof(struct file_handle) + DIR_HANDLE_MAX];
+	__kernel_fsid_t fsid;
+	char *path;
+};
 
 struct gate {
 	int fd;     /* the fanotify group */
@@ -69,9 +93,15 @@ struct gate {
 	size_t n_warnings;
 	bool everywhere;
 	bool watch_only;
+	bool names;    /* FAN_REPORT_DFID_NAME: no fd per event, no thread */
 	uint64_t mask; /* FAN_OPEN_EXEC_PERM, or FAN_OPEN_EXEC for a watch */
+	/* names: each marked filesystem's fsid and a mount fd on it */
+	__kernel_fsid_t mark_fsid[GATE_MAX_MARKS];
+	int mark_fd[GATE_MAX_MARKS];
+	struct dir_slot *dirs; /* DIR_SLOTS */
 
 	_Atomic uint64_t requests, allowed, denied, errors, overflows, ns_max, ns_sum;
+	_Atomic uint64_t dir_lookups; /* names: directory handles resolved (cache misses) */
 	_Atomic uint64_t drained_ns; /* every event queued before this was handled */
 	pthread_mutex_t lock;        /* one reader of the group at a time: the thread,
 				      * or gate_catch_up() */
@@ -147,6 +177,18 @@ static int mark_fs(struct gate *g, const char *path)
 	g->marks[g->n_marks] = strndup(p, len);
 	if (!g->marks[g->n_marks])
 		return -ENOMEM;
+	g->mark_fd[g->n_marks] = -1;
+	if (g->names) {
+		struct statfs sf;
+		int fd = open(p, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+
+		if (fd >= 0 && fstatfs(fd, &sf) == 0) {
+			memcpy(&g->mark_fsid[g->n_marks], &sf.f_fsid, sizeof(sf.f_fsid));
+			g->mark_fd[g->n_marks] = fd;
+		} else if (fd >= 0) {
+			close(fd);
+		}
+	}
 	g->mark_dev[g->n_marks++] = st.st_dev;
 	return 0;
 }
@@ -222,12 +264,31 @@ int gate_open(const struct gate_opts *o, struct gate **ret, char *why, size_t wh
 	if (!g)
 		return -ENOMEM;
 	pthread_mutex_init(&g->lock, NULL);
+	g->fd = -1;
 	g->procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	g->watch_only = o->watch_only;
+	g->names = o->watch_only && o->names;
 	g->mask = o->watch_only ? FAN_OPEN_EXEC : FAN_OPEN_EXEC_PERM;
 	/* a watch needs no pidfd: it reads nothing of the process */
 	unsigned class = o->watch_only ? FAN_CLASS_NOTIF : FAN_CLASS_CONTENT | FAN_REPORT_PIDFD;
+	if (g->names) {
+		g->dirs = calloc(DIR_SLOTS, sizeof(*g->dirs));
+		if (!g->dirs) {
+			r = -ENOMEM;
+			snprintf(why, whylen, "out of memory");
+			goto fail;
+		}
+		class |= FAN_REPORT_DFID_NAME;
+	}
 	g->fd = fanotify_init(class | FAN_CLOEXEC | FAN_NONBLOCK, O_RDONLY | O_LARGEFILE | O_CLOEXEC);
+	if (g->fd < 0 && errno == EINVAL && g->names) { /* before 5.9: an fd per event */
+		g->names = false;
+		free(g->dirs);
+		g->dirs = NULL;
+		class &= ~(unsigned)FAN_REPORT_DFID_NAME;
+		g->fd = fanotify_init(class | FAN_CLOEXEC | FAN_NONBLOCK,
+				      O_RDONLY | O_LARGEFILE | O_CLOEXEC);
+	}
 	if (g->fd < 0 && errno == EINVAL && !o->watch_only) /* before 5.15: no pidfd in events */
 		g->fd = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK,
 				      O_RDONLY | O_LARGEFILE | O_CLOEXEC);
@@ -310,6 +371,110 @@ static int event_pidfd(const struct fanotify_event_metadata *m)
 	return -1;
 }
 
+/* FNV-1a over the fsid and the handle. */
+static uint64_t dir_key(const __kernel_fsid_t *fsid, const void *fh, size_t len)
+{
+	const unsigned char *b = fh;
+	uint64_t h = 1469598103934665603ull;
+
+	for (size_t i = 0; i < sizeof(*fsid); i++)
+		h = (h ^ ((const unsigned char *)fsid)[i]) * 1099511628211ull;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ b[i]) * 1099511628211ull;
+	return h ? h : 1;
+}
+
+/* The path of a directory given by its handle, into buf (PATH_MAX): from
+ * the cache, or open_by_handle_at on the filesystem's mount fd and a
+ * readlink of that fd.  Its length, or a negative errno. */
+static ssize_t dir_path(struct gate *g, const __kernel_fsid_t *fsid, struct file_handle *fh,
+			uint64_t now, char *buf)
+{
+	size_t len = sizeof(*fh) + fh->handle_bytes;
+	uint64_t key = dir_key(fsid, fh, len);
+	struct dir_slot *d = &g->dirs[key % DIR_SLOTS];
+	char link[32];
+	ssize_t n;
+	int mfd = -1, fd;
+
+	if (d->key == key && d->expires > now && d->fh_len == len && !memcmp(d->fh, fh, len) &&
+	    !memcmp(&d->fsid, fsid, sizeof(*fsid))) {
+		n = (ssize_t)strlen(d->path);
+		memcpy(buf, d->path, (size_t)n + 1);
+		return n;
+	}
+	for (size_t i = 0; i < g->n_marks && mfd < 0; i++)
+		if (g->mark_fd[i] >= 0 && !memcmp(&g->mark_fsid[i], fsid, sizeof(*fsid)))
+			mfd = g->mark_fd[i];
+	if (mfd < 0)
+		return -ENODEV;
+	bump(&g->dir_lookups, 1);
+	fd = open_by_handle_at(mfd, fh, O_PATH | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	snprintf(link, sizeof(link), "self/fd/%d", fd);
+	n = readlinkat(g->procfd, link, buf, PATH_MAX - 1);
+	close(fd);
+	if (n <= 0)
+		return n < 0 ? -errno : -ENOENT;
+	buf[n] = '\0';
+	if (len <= sizeof(d->fh)) {
+		char *copy = strdup(buf);
+		if (copy) {
+			free(d->path);
+			*d = (struct dir_slot){.key = key, .expires = now + DIR_TTL_NS,
+					       .fh_len = (uint32_t)len, .fsid = *fsid, .path = copy};
+			memcpy(d->fh, fh, len);
+		}
+	}
+	return n;
+}
+
+/* A names watch's event: directory handle and name to a path, then the
+ * decision function (its answer is ignored). */
+static void handle_name(struct gate *g, const struct fanotify_event_metadata *m, uint64_t t)
+{
+	size_t off = m->metadata_len;
+	char path[PATH_MAX];
+
+	if (m->mask & FAN_Q_OVERFLOW) {
+		bump(&g->overflows, 1);
+		return;
+	}
+	if (!(m->mask & g->mask))
+		return;
+	bump(&g->requests, 1);
+	bump(&g->allowed, 1);
+	while (off + sizeof(struct fanotify_event_info_header) <= m->event_len) {
+		const struct fanotify_event_info_header *h =
+			(const void *)((const char *)m + off);
+		if (h->len < sizeof(*h) || off + h->len > m->event_len)
+			break;
+		if (h->info_type == FAN_EVENT_INFO_TYPE_DFID_NAME &&
+		    h->len >= sizeof(struct fanotify_event_info_fid) + sizeof(struct file_handle)) {
+			const struct fanotify_event_info_fid *fi = (const void *)h;
+			struct file_handle *fh = (struct file_handle *)(uintptr_t)fi->handle;
+			size_t fixed = sizeof(*fi) + sizeof(*fh);
+			if (fixed + fh->handle_bytes >= h->len)
+				break;
+			const char *name = (const char *)fh->f_handle + fh->handle_bytes;
+			size_t name_max = h->len - fixed - fh->handle_bytes;
+			size_t nl = strnlen(name, name_max);
+			ssize_t n = dir_path(g, &fi->fsid, fh, t, path);
+			if (nl == name_max || n <= 0 || (size_t)n + 1 + nl >= sizeof(path))
+				break;
+			if (n > 1 || path[0] != '/')
+				path[n++] = '/';
+			memcpy(path + n, name, nl + 1);
+			struct gate_request rq = {.pid = m->pid, .pidfd = -1, .path = path, .t_ns = t};
+			(void)g->fn(g->arg, &rq);
+			return;
+		}
+		off += h->len;
+	}
+	bump(&g->errors, 1);
+}
+
 /* One event: decide, answer, close. */
 static void handle(struct gate *g, const struct fanotify_event_metadata *m, uint64_t t)
 {
@@ -380,7 +545,10 @@ static int read_batch(struct gate *g)
 			}
 			continue;
 		}
-		handle(g, m, t);
+		if (g->names)
+			handle_name(g, m, t);
+		else
+			handle(g, m, t);
 	}
 	if (drained)
 		atomic_store_explicit(&g->drained_ns, t, memory_order_release);
@@ -423,6 +591,8 @@ int gate_start(struct gate *g, gate_decide_fn fn, void *arg)
 
 	g->fn = fn;
 	g->arg = arg;
+	if (g->names)
+		return 0; /* no thread: drained by gate_catch_up() */
 	r = pw_thread_start(&g->thread, gate_main, g);
 	if (r < 0)
 		return r;
@@ -446,6 +616,11 @@ uint64_t gate_drained_ns(const struct gate *g)
 {
 	return atomic_load_explicit(&((struct gate *)(uintptr_t)g)->drained_ns,
 				    memory_order_acquire);
+}
+
+bool gate_names(const struct gate *g)
+{
+	return g->names;
 }
 
 bool gate_everywhere(const struct gate *g)
@@ -477,6 +652,7 @@ void gate_get_stats(const struct gate *g, struct gate_stats *ret)
 	ret->overflows = atomic_load(&m->overflows);
 	ret->answer_ns_max = atomic_load(&m->ns_max);
 	ret->answer_ns_sum = atomic_load(&m->ns_sum);
+	ret->dir_lookups = atomic_load(&m->dir_lookups);
 }
 
 void gate_free(struct gate *g)
@@ -491,8 +667,14 @@ void gate_free(struct gate *g)
 		close(g->fd); /* the kernel allows what is still pending */
 	if (g->procfd >= 0)
 		close(g->procfd);
-	for (size_t i = 0; i < g->n_marks; i++)
+	for (size_t i = 0; i < g->n_marks; i++) {
 		free(g->marks[i]);
+		if (g->mark_fd[i] >= 0)
+			close(g->mark_fd[i]);
+	}
+	for (size_t i = 0; g->dirs && i < DIR_SLOTS; i++)
+		free(g->dirs[i].path);
+	free(g->dirs);
 	for (size_t i = 0; i < g->n_warnings; i++)
 		free(g->warnings[i]);
 	free(g->warnings);

@@ -330,20 +330,37 @@ void json_strn(struct jbuf *j, const char *s, size_t len)
 	emit_string(j, s, len);
 }
 
+size_t pw_fmt_u64(char *buf, uint64_t v)
+{
+	char tmp[20];
+	size_t n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (size_t i = 0; i < n; i++)
+		buf[i] = tmp[n - 1 - i];
+	return n;
+}
+
 void json_int(struct jbuf *j, int64_t v)
 {
 	char tmp[24];
-	int n = snprintf(tmp, sizeof(tmp), "%" PRId64, v);
+	size_t n = 0;
 
-	emit_scalar(j, tmp, (size_t)n);
+	if (v < 0)
+		tmp[n++] = '-';
+	/* the magnitude, INT64_MIN included */
+	n += pw_fmt_u64(tmp + n, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v);
+	emit_scalar(j, tmp, n);
 }
 
 void json_uint(struct jbuf *j, uint64_t v)
 {
 	char tmp[24];
-	int n = snprintf(tmp, sizeof(tmp), "%" PRIu64, v);
 
-	emit_scalar(j, tmp, (size_t)n);
+	emit_scalar(j, tmp, pw_fmt_u64(tmp, v));
 }
 
 void json_bool(struct jbuf *j, bool v)
@@ -411,16 +428,38 @@ size_t json_finish(struct jbuf *j)
 
 void pw_time_rfc3339(uint64_t realtime_ns, char *buf, size_t size)
 {
+	/* the date and time to the second, formatted once per second per thread */
+	static _Thread_local time_t last_secs = -1;
+	static _Thread_local char last[32];
+	static _Thread_local size_t last_len;
 	time_t secs = (time_t)(realtime_ns / 1000000000u);
 	unsigned usec = (unsigned)(realtime_ns % 1000000000u / 1000u);
 	struct tm tm;
 
 	if (!size)
 		return;
-	if (!gmtime_r(&secs, &tm)) {
-		buf[0] = '\0';
+	if (secs != last_secs) {
+		int n;
+		if (!gmtime_r(&secs, &tm) ||
+		    (n = snprintf(last, sizeof(last), "%04d-%02d-%02dT%02d:%02d:%02d",
+				  tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+				  tm.tm_min, tm.tm_sec)) < 0 ||
+		    (size_t)n >= sizeof(last)) {
+			buf[0] = '\0';
+			return;
+		}
+		last_len = (size_t)n;
+		last_secs = secs;
+	}
+	if (size < last_len + 9) { /* ".uuuuuuZ" and the NUL */
+		snprintf(buf, size, "%s", last);
 		return;
 	}
-	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", tm.tm_year + 1900, tm.tm_mon + 1,
-	         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, usec);
+	memcpy(buf, last, last_len);
+	char *p = buf + last_len;
+	*p++ = '.';
+	for (int i = 5; i >= 0; i--, usec /= 10)
+		p[i] = (char)('0' + usec % 10);
+	p[6] = 'Z';
+	p[7] = '\0';
 }

@@ -1,41 +1,98 @@
 #!/bin/bash
-# `run --watch-exec`: fanotify FAN_OPEN_EXEC notifications (they hold no exec
-# up) name the program of every launch, including launches gone before the
-# listener could pin them from /proc: a storm of 3,000 launches of a private
-# static binary that exits at once, by 2 workers at full speed, gets 3,000
-# records from a rule on its exe (without the watch a share of them is gone
-# unnamed, counted in gone_before_read).
+# The exec watch (on by default in `run` and `monitor`): fanotify
+# FAN_OPEN_EXEC notifications by directory handle and name (they hold no exec
+# up, and open nothing per exec) name the program of every launch, including
+# launches gone before /proc could show it:
+# - `run`: a storm of 3,000 launches of a private static binary that exits at
+#   once, by 2 workers at full speed, gets 3,000 records from a rule on its
+#   exe; the listener pins no exe file (exe_pin_failures 0);
+# - `monitor --json`: the same storm, 3,000 lines naming the binary;
+# - a directory renamed while the agent runs: a launch from it after the
+#   cache's second is named by the new path;
+# - `run --no-watch-exec` says the watch is off.
 . "$(dirname "$0")/lib.sh"
 
-private_bin pw_victim stormbin
+mkdir -p "$T/d1"
+install -m 0755 "$HELPERS/pw_victim" "$T/d1/stormbin"
 write_policy watch.yaml <<EOF2
 version: 1
 rules:
   - name: log-storm
     match:
-      exe: "$T/stormbin"
+      exe: "$T/**/stormbin"
     actions: [log]
 EOF2
-start_agent --policy "$T/watch.yaml" --no-scan --watch-exec
+N=3000
+storm() {
+	local out
+	out=$("$HELPERS/pw_storm" -n $N -w 2 "$1")
+	echo "$out"
+	echo "$out" | grep -q "failed 0\$" || fail "the storm failed: $out"
+}
+
+# --- run, the default
+start_agent --policy "$T/watch.yaml" --no-scan
 grep -q '"watch":{"state":"on","watching":\[' "$T/agent.json" ||
 	fail "the start record does not show the watch on: $(head -1 "$T/agent.json")"
-N=3000
-out=$("$HELPERS/pw_storm" -n $N -w 2 "$T/stormbin")
-echo "$out"
-echo "$out" | grep -q "failed 0\$" || fail "the storm failed: $out"
+storm "$T/d1/stormbin"
+# the rename: a launch from the new path, once the old name left the cache
+mv "$T/d1" "$T/d2"
+sleep 1.2
+"$T/d2/stormbin" renamed
 sleep 0.5
 stop_agent
 python3 - "$T" "$N" <<'PY'
 import json, sys
 T, N = sys.argv[1], int(sys.argv[2])
 recs = [json.loads(l) for l in open(f"{T}/agent.json")]
-ex = [r for r in recs if r["type"] == "exec" and r["exe"] == f"{T}/stormbin"]
+ex = [r for r in recs if r["type"] == "exec" and r["exe"] == f"{T}/d1/stormbin"]
 stop = [r for r in recs if r["type"] == "stop"][0]
-print(f"watch: {len(ex)} of {N} launches logged; {stop['exe_from_gate']} exes from the watch, "
+print(f"run: {len(ex)} of {N} launches logged; {stop['exe_from_gate']} exes from the watch, "
       f"{stop['gone_before_read']} gone before read, {stop['watch_events']} notifications, "
-      f"{stop['watch_overflows']} overflows")
-assert stop["watch_overflows"] == 0, stop
+      f"{stop['watch_overflows']} overflows, {stop['watch_errors']} errors, "
+      f"{stop['watch_dir_lookups']} directory lookups, {stop['exe_pin_failures']} pin failures")
+assert stop["watch_overflows"] == 0 and stop["watch_errors"] == 0, stop
 assert stop["watch_events"] >= N, stop
+assert stop["exe_pin_failures"] == 0, "the listener pinned exes with the watch on"
+# a directory is looked up once, not per launch
+assert stop["watch_dir_lookups"] < N / 10, stop
 assert len(ex) == N, f"{len(ex)} records of {N} launches"
 assert len({r["pid"] for r in ex}) == N, "duplicate records"
+ren = [r for r in recs if r["type"] == "exec" and r["argv"][1:] == ["renamed"]]
+assert len(ren) == 1 and ren[0]["exe"] == f"{T}/d2/stormbin", ren
+print(f"after the rename: {ren[0]['exe']}")
 PY
+
+# --- monitor, the default
+"$PROCWARDEN" monitor --json --events exec >"$T/mon.json" 2>"$T/mon.err" &
+MON=$!
+PIDS+=("$MON")
+cp "$T/d2/stormbin" "$T/marker"
+for i in $(seq 1 100); do
+	"$T/marker" marker
+	grep -q '"marker"' "$T/mon.json" 2>/dev/null && break
+	sleep 0.1
+done
+grep -q '"marker"' "$T/mon.json" || fail "monitor never showed the marker: $(cat "$T/mon.err")"
+storm "$T/d2/stormbin"
+sleep 0.5
+kill -INT "$MON"
+wait "$MON" || fail "monitor exited with $?"
+PIDS=()
+cat "$T/mon.err"
+grep -q "exec watch: [0-9]* execs seen" "$T/mon.err" || fail "the monitor's watch was off"
+python3 - "$T" "$N" <<'PY'
+import json, sys
+T, N = sys.argv[1], int(sys.argv[2])
+recs = [json.loads(l) for l in open(f"{T}/mon.json")]
+ex = [r for r in recs if r.get("exe") == f"{T}/d2/stormbin"]
+print(f"monitor: {len(ex)} of {N} launches named")
+assert len(ex) == N, f"{len(ex)} of {N}"
+PY
+
+# --- run --no-watch-exec
+start_agent --policy "$T/watch.yaml" --no-scan --no-watch-exec
+grep -q '"watch":{"state":"off: --no-watch-exec"}' "$T/agent.json" ||
+	fail "--no-watch-exec: $(head -1 "$T/agent.json")"
+stop_agent
+echo PASS

@@ -4,11 +4,14 @@
 # filter; a forbidden call is refused inside the agent (PW_TEST_HOOKS builds:
 # PROCWARDEN_TEST_FORBIDDEN=1 makes it try execve, and rename on the listener
 # thread, and log both results); the capability sets are exactly CAP_KILL and
-# CAP_SYS_PTRACE; a spoofed proc connector message from a user-space sender
-# is ignored and counted, and kills nothing.
+# CAP_SYS_PTRACE, and CAP_DAC_READ_SEARCH while the exec watch (on by
+# default) names execs by directory handles, and not with --no-watch-exec; a
+# spoofed proc connector message from a user-space sender is ignored and
+# counted, and kills nothing.
 . "$(dirname "$0")/lib.sh"
 
-KEEP_CAPS=0000000000080020 # CAP_KILL (5) | CAP_SYS_PTRACE (19)
+KEEP_CAPS=0000000000080020       # CAP_KILL (5) | CAP_SYS_PTRACE (19)
+KEEP_CAPS_WATCH=0000000000080024 # and CAP_DAC_READ_SEARCH (2)
 private_bin pw_victim spoofed
 write_policy p.yaml <<EOF2
 version: 1
@@ -52,16 +55,26 @@ else
 fi
 
 # --- capabilities, every thread
-for st in /proc/"$AGENT"/task/*/status; do
-	for k in CapEff CapPrm CapBnd; do
-		v=$(awk -v k="$k:" '$1 == k {print $2}' "$st")
-		[ "$v" = "$KEEP_CAPS" ] || fail "$st: $k $v, expected $KEEP_CAPS"
+check_caps() { # PID EXPECTED
+	for st in /proc/"$1"/task/*/status; do
+		for k in CapEff CapPrm CapBnd; do
+			v=$(awk -v k="$k:" '$1 == k {print $2}' "$st")
+			[ "$v" = "$2" ] || fail "$st: $k $v, expected $2"
+		done
+		[ "$(awk '$1 == "CapAmb:" {print $2}' "$st")" = 0000000000000000 ] ||
+			fail "$st: ambient caps"
+		[ "$(awk '$1 == "CapInh:" {print $2}' "$st")" = 0000000000000000 ] ||
+			fail "$st: inheritable"
+		grep -q '^NoNewPrivs:[[:space:]]*1$' "$st" || fail "$st: no_new_privs not set"
 	done
-	[ "$(awk '$1 == "CapAmb:" {print $2}' "$st")" = 0000000000000000 ] || fail "$st: ambient caps"
-	[ "$(awk '$1 == "CapInh:" {print $2}' "$st")" = 0000000000000000 ] || fail "$st: inheritable"
-	grep -q '^NoNewPrivs:[[:space:]]*1$' "$st" || fail "$st: no_new_privs not set"
-done
-echo "capabilities: CapEff = CapPrm = CapBnd = $KEEP_CAPS in every thread"
+	echo "capabilities: CapEff = CapPrm = CapBnd = $2 in every thread"
+}
+if grep -q '"watch":{"state":"on"' "$T/agent.json"; then
+	check_caps "$AGENT" "$KEEP_CAPS_WATCH"
+else
+	echo "exec watch off here: $(grep -o '"watch":{[^}]*}' "$T/agent.json")"
+	check_caps "$AGENT" "$KEEP_CAPS"
+fi
 
 # --- the forbidden calls (test builds)
 if [ "$test_hooks" = 1 ] && [ "$valgrind" != 1 ]; then
@@ -106,5 +119,12 @@ stop = [r for r in recs if r["type"] == "stop"][0]
 assert stop["foreign_messages"] >= 3, stop
 print(f"spoofed messages ignored and counted: foreign_messages={stop['foreign_messages']}")
 PY
+
+# --- without the exec watch: no CAP_DAC_READ_SEARCH
+start_agent --policy "$T/p.yaml" --no-scan --no-watch-exec
+grep -q '"watch":{"state":"off: --no-watch-exec"' "$T/agent.json" ||
+	fail "the start record does not say the watch is off"
+check_caps "$AGENT" "$KEEP_CAPS"
+stop_agent
 kill -TERM "$VICTIM" 2>/dev/null || true
 echo PASS

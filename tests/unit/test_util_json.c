@@ -307,6 +307,32 @@ static void test_rfc3339(void **state)
 	pw_time_rfc3339(1795307103123456789ull, buf, sizeof(buf));
 	assert_string_equal(buf, "2026-11-22T00:25:03.123456Z");
 	assert_int_equal(strlen(buf), 27);
+	/* the same second again (its cached part), then the next one */
+	pw_time_rfc3339(1795307103000000999ull, buf, sizeof(buf));
+	assert_string_equal(buf, "2026-11-22T00:25:03.000000Z");
+	pw_time_rfc3339(1795307104999999999ull, buf, sizeof(buf));
+	assert_string_equal(buf, "2026-11-22T00:25:04.999999Z");
+	/* a buffer too small for the fraction gets the seconds, cut to fit */
+	char small[12];
+	pw_time_rfc3339(1795307103123456789ull, small, sizeof(small));
+	assert_string_equal(small, "2026-11-22T");
+}
+
+static void test_numbers(void **state)
+{
+	char buf[64];
+	struct jbuf j;
+
+	(void)state;
+	json_init(&j, buf, sizeof(buf));
+	json_arr_open(&j);
+	json_int(&j, INT64_MIN);
+	json_int(&j, -1);
+	json_int(&j, 0);
+	json_uint(&j, UINT64_MAX);
+	json_arr_close(&j);
+	json_finish(&j);
+	assert_string_equal(buf, "[-9223372036854775808,-1,0,18446744073709551615]\n");
 }
 
 int main(void)
@@ -320,6 +346,7 @@ int main(void)
 	    cmocka_unit_test(test_truncation_every_size),
 	    cmocka_unit_test(test_too_deep),
 	    cmocka_unit_test(test_rfc3339),
+	    cmocka_unit_test(test_numbers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

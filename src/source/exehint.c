@@ -1,15 +1,15 @@
 /*
- * exehint.c - what the gate saw a process execute, for the evaluator.
+ * exehint.c - what the gate or an exec watch saw a process execute, for
+ * whoever reads its exec event (the evaluator, the monitor).
  *
  * Overview: a fixed table of slots indexed by pid, written by one writer at
- * a time (the gate thread; with --watch-exec whoever holds the watch's
- * lock: its thread or the evaluator catching up) and read by the evaluator, each slot under a
- * sequence lock: the writer makes the sequence odd, writes, makes it even;
- * a reader that sees it odd or changed takes nothing.  Every field is an
- * atomic so that the racing copy is defined.  The gate sees an exec before
- * it completes, so when the proc connector's event for it arrives the slot
- * is already written: the evaluator takes the path from here when the
- * process was gone before the listener could pin its exe.
+ * a time (the gate thread; with an exec watch whoever holds the watch's
+ * lock) and read by the event's reader, each slot under a sequence lock:
+ * the writer makes the sequence odd, writes, makes it even; a reader that
+ * sees it odd or changed takes nothing.  Every field is an atomic so that
+ * the racing copy is defined.  fanotify reports an exec before it
+ * completes, so when the proc connector's event for it arrives the slot is
+ * written already (a watch is drained first by its reader).
  *
  * Which path: the kernel also asks the gate about the dynamic loader and a
  * script's interpreter during the same execve.  The kernel's own exe of a
@@ -21,7 +21,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
-#include "agent/agent_int.h"
+#include "procwarden/exehint.h"
 
 #define LOADER_WINDOW_NS 10000000ull /* 10 ms */
 #define HINT_MAX_AGE_NS 1000000000ull /* 1 s */
@@ -89,6 +89,13 @@ int exe_hint_get(struct exe_hints *h, int32_t pid, uint64_t exec_ns, char *buf, 
 	words[EXE_HINT_WORDS] = 0;
 	size_t len = strnlen((const char *)words, EXE_HINT_WORDS * 8);
 	if (!len || len >= size)
+		return -ENOENT;
+	/* one exec, one note: a later exec of this pid that no note was left
+	 * for must not get this one */
+	uint32_t taken = atomic_load_explicit(&s->taken, memory_order_relaxed);
+	if (taken == s1 ||
+	    !atomic_compare_exchange_strong_explicit(&s->taken, &taken, s1, memory_order_relaxed,
+						     memory_order_relaxed))
 		return -ENOENT;
 	memcpy(buf, words, len + 1);
 	return (int)len;

@@ -1,8 +1,9 @@
 /*
- * test_agent_exehint.c - the exe hints the gate or the watch leave for the
+ * test_source_exehint.c - the exe hints the gate or the watch leave for the
  * evaluator: the path kept per pid (the dynamic loader only when nothing
- * else was seen for that exec), how near in time a hint must be, and the
- * sequence lock under a writer thread racing a reader.
+ * else was seen for that exec), how near in time a hint must be, that a
+ * hint is taken once, and the sequence lock under a writer thread racing a
+ * reader.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -15,7 +16,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "agent/agent_int.h"
+#include "procwarden/exehint.h"
 
 #define MS 1000000ull
 
@@ -71,9 +72,14 @@ static void test_pid_and_time(void **state)
 	exe_hint_put(h, 7, "/bin/a", t);
 	assert_null(get(h, 7 + EXE_HINT_SLOTS, t)); /* same slot, other pid */
 	assert_null(get(h, 8, t));
+	assert_null(get(h, 7, t + 1001 * MS)); /* too old (and not taken) */
 	assert_string_equal(get(h, 7, t + 999 * MS), "/bin/a");
-	assert_null(get(h, 7, t + 1001 * MS)); /* too old */
+	/* taken once: the pid's next exec that left no note (a memfd, a
+	 * filesystem not watched) does not get the old path */
+	assert_null(get(h, 7, t + 999 * MS));
+	exe_hint_put(h, 7, "/bin/a", t);
 	assert_string_equal(get(h, 7, t - 500 * MS), "/bin/a"); /* a watch reads late */
+	exe_hint_put(h, 7, "/bin/a", t);
 	/* the slot's next pid replaces it */
 	exe_hint_put(h, 7 + EXE_HINT_SLOTS, "/bin/b", t);
 	assert_null(get(h, 7, t));
