@@ -237,6 +237,8 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source)
 	a->c.by_source[source]++;
 	if (pi->flags & PI_GONE)
 		a->c.gone++;
+	if (!(pi->have & PI_HAVE_EXE))
+		a->c.exe_unknown++; /* no exe rule can match it: counted, never silent */
 
 	t0 = pw_now_mono();
 	policy_eval(p, pi, &v);
@@ -781,6 +783,7 @@ static void emit_stop(struct agent *a)
 	json_kv_uint(&j, "ring_drops", st.ring_drops);
 	json_kv_uint(&j, "rescans", a->c.rescans);
 	json_kv_uint(&j, "gone_before_read", a->c.gone);
+	json_kv_uint(&j, "exe_unknown", a->c.exe_unknown);
 	json_kv_uint(&j, "foreign_messages", st.foreign);
 	json_kv_uint(&j, "pidfd_failures", st.pidfd_fail);
 	json_kv_uint(&j, "exe_pin_failures", st.exefd_fail);

@@ -36,6 +36,7 @@ struct agent_counters {
 	uint64_t reloads, reload_failures;
 	uint64_t denials, denials_dry_run, deny_fallback_kills, gate_ring_drops;
 	uint64_t exe_from_gate; /* exes the evaluator took from the gate's hints */
+	uint64_t exe_unknown;   /* launches evaluated without knowing their exe */
 };
 
 /* A launch the gate decided to deny, for the evaluator to record: a fixed

@@ -94,6 +94,8 @@ int agent_write_metrics(struct agent *a)
 	counter(f, "procwarden_rescans_total", "Rescans of /proc after an overrun.", a->c.rescans);
 	counter(f, "procwarden_gone_before_read_total",
 		"Processes gone before /proc could be read.", a->c.gone);
+	counter(f, "procwarden_exe_unknown_total",
+		"Launches evaluated without their executable (gone unnamed).", a->c.exe_unknown);
 	fprintf(f, "# HELP procwarden_queue_drops_total Items refused by a full queue.\n"
 		   "# TYPE procwarden_queue_drops_total counter\n"
 		   "procwarden_queue_drops_total{queue=\"events\"} %llu\n"

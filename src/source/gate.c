@@ -351,24 +351,37 @@ static void answer(struct gate *g, int fd, bool deny)
 	bump(deny ? &g->denied : &g->allowed, 1);
 }
 
-/* The pidfd of an event's info records, or -1. */
-static int event_pidfd(const struct fanotify_event_metadata *m)
+/* The offset in raw (an event of m->event_len bytes) of its first info
+ * record of type, with its header in *h, or 0.  Events are only 4-byte
+ * aligned in the buffer (FID records make their lengths so): everything is
+ * copied out, never accessed in place. */
+static size_t event_info(const char *raw, const struct fanotify_event_metadata *m, uint8_t type,
+			 struct fanotify_event_info_header *h)
 {
 	size_t off = m->metadata_len;
 
-	while (off + sizeof(struct fanotify_event_info_header) <= m->event_len) {
-		const struct fanotify_event_info_header *h =
-			(const void *)((const char *)m + off);
+	while (off + sizeof(*h) <= m->event_len) {
+		memcpy(h, raw + off, sizeof(*h));
 		if (h->len < sizeof(*h) || off + h->len > m->event_len)
 			break;
-		if (h->info_type == FAN_EVENT_INFO_TYPE_PIDFD &&
-		    h->len >= sizeof(struct fanotify_event_info_pidfd)) {
-			const struct fanotify_event_info_pidfd *p = (const void *)h;
-			return p->pidfd >= 0 ? p->pidfd : -1;
-		}
+		if (h->info_type == type)
+			return off;
 		off += h->len;
 	}
-	return -1;
+	return 0;
+}
+
+/* The pidfd of an event's info records, or -1. */
+static int event_pidfd(const char *raw, const struct fanotify_event_metadata *m)
+{
+	struct fanotify_event_info_header h;
+	struct fanotify_event_info_pidfd p;
+	size_t off = event_info(raw, m, FAN_EVENT_INFO_TYPE_PIDFD, &h);
+
+	if (!off || h.len < sizeof(p))
+		return -1;
+	memcpy(&p, raw + off, sizeof(p));
+	return p.pidfd >= 0 ? p.pidfd : -1;
 }
 
 /* FNV-1a over the fsid and the handle. */
@@ -432,10 +445,17 @@ static ssize_t dir_path(struct gate *g, const __kernel_fsid_t *fsid, struct file
 
 /* A names watch's event: directory handle and name to a path, then the
  * decision function (its answer is ignored). */
-static void handle_name(struct gate *g, const struct fanotify_event_metadata *m, uint64_t t)
+static void handle_name(struct gate *g, const char *raw, const struct fanotify_event_metadata *m,
+			uint64_t t)
 {
-	size_t off = m->metadata_len;
+	struct fanotify_event_info_header h;
+	struct fanotify_event_info_fid fi;
+	union {
+		struct file_handle fh;
+		char b[sizeof(struct file_handle) + MAX_HANDLE_SZ];
+	} u;
 	char path[PATH_MAX];
+	size_t off, fixed = sizeof(fi) + sizeof(u.fh);
 
 	if (m->mask & FAN_Q_OVERFLOW) {
 		bump(&g->overflows, 1);
@@ -445,41 +465,39 @@ static void handle_name(struct gate *g, const struct fanotify_event_metadata *m,
 		return;
 	bump(&g->requests, 1);
 	bump(&g->allowed, 1);
-	while (off + sizeof(struct fanotify_event_info_header) <= m->event_len) {
-		const struct fanotify_event_info_header *h =
-			(const void *)((const char *)m + off);
-		if (h->len < sizeof(*h) || off + h->len > m->event_len)
-			break;
-		if (h->info_type == FAN_EVENT_INFO_TYPE_DFID_NAME &&
-		    h->len >= sizeof(struct fanotify_event_info_fid) + sizeof(struct file_handle)) {
-			const struct fanotify_event_info_fid *fi = (const void *)h;
-			struct file_handle *fh = (struct file_handle *)(uintptr_t)fi->handle;
-			size_t fixed = sizeof(*fi) + sizeof(*fh);
-			if (fixed + fh->handle_bytes >= h->len)
-				break;
-			const char *name = (const char *)fh->f_handle + fh->handle_bytes;
-			size_t name_max = h->len - fixed - fh->handle_bytes;
+	off = event_info(raw, m, FAN_EVENT_INFO_TYPE_DFID_NAME, &h);
+	if (off && h.len > fixed) {
+		/* header, fsid, struct file_handle, its bytes, the name and a NUL */
+		const char *rec = raw + off;
+		memcpy(&fi, rec, sizeof(fi));
+		memcpy(&u.fh, rec + sizeof(fi), sizeof(u.fh));
+		size_t hb = u.fh.handle_bytes;
+		if (hb <= MAX_HANDLE_SZ && fixed + hb < h.len) {
+			memcpy(u.fh.f_handle, rec + fixed, hb);
+			const char *name = rec + fixed + hb;
+			size_t name_max = h.len - fixed - hb;
 			size_t nl = strnlen(name, name_max);
-			ssize_t n = dir_path(g, &fi->fsid, fh, t, path);
-			if (nl == name_max || n <= 0 || (size_t)n + 1 + nl >= sizeof(path))
-				break;
-			if (n > 1 || path[0] != '/')
-				path[n++] = '/';
-			memcpy(path + n, name, nl + 1);
-			struct gate_request rq = {.pid = m->pid, .pidfd = -1, .path = path, .t_ns = t};
-			(void)g->fn(g->arg, &rq);
-			return;
+			ssize_t n = nl < name_max ? dir_path(g, &fi.fsid, &u.fh, t, path) : -EINVAL;
+			if (n > 0 && (size_t)n + 1 + nl < sizeof(path)) {
+				if (n > 1 || path[0] != '/')
+					path[n++] = '/';
+				memcpy(path + n, name, nl + 1);
+				struct gate_request rq = {.pid = m->pid, .pidfd = -1, .path = path,
+							  .t_ns = t};
+				(void)g->fn(g->arg, &rq);
+				return;
+			}
 		}
-		off += h->len;
 	}
 	bump(&g->errors, 1);
 }
 
 /* One event: decide, answer, close. */
-static void handle(struct gate *g, const struct fanotify_event_metadata *m, uint64_t t)
+static void handle(struct gate *g, const char *raw, const struct fanotify_event_metadata *m,
+		   uint64_t t)
 {
 	char link[32], path[PATH_MAX];
-	int pidfd = event_pidfd(m);
+	int pidfd = event_pidfd(raw, m);
 	bool deny = false;
 	ssize_t n;
 
@@ -524,6 +542,7 @@ static int read_batch(struct gate *g)
 		struct fanotify_event_metadata m;
 		char b[GATE_READ_BUF];
 	} u;
+	size_t off = 0;
 	uint64_t t = pw_now_mono();
 	ssize_t n = read(g->fd, u.b, sizeof(u));
 
@@ -534,21 +553,29 @@ static int read_batch(struct gate *g)
 	}
 	/* a read that left room took everything queued before it */
 	bool drained = (size_t)n + FAN_EVENT_METADATA_LEN + 64 < sizeof(u);
-	struct fanotify_event_metadata *m = &u.m; /* FAN_EVENT_NEXT casts away const */
-	for (; FAN_EVENT_OK(m, n); m = FAN_EVENT_NEXT(m, n)) {
-		if (m->vers != FANOTIFY_METADATA_VERSION) {
+	/* events one after another, each copied out of the buffer (see
+	 * event_info() on alignment) */
+	while (off + FAN_EVENT_METADATA_LEN <= (size_t)n) {
+		struct fanotify_event_metadata m;
+		const char *raw = u.b + off;
+
+		memcpy(&m, raw, sizeof(m));
+		if (m.event_len < FAN_EVENT_METADATA_LEN || m.event_len > (size_t)n - off)
+			break;
+		off += m.event_len;
+		if (m.vers != FANOTIFY_METADATA_VERSION) {
 			/* cannot parse: allow it and whatever follows */
 			bump(&g->errors, 1);
-			if (m->fd >= 0) {
-				answer(g, m->fd, false);
-				close(m->fd);
+			if (m.fd >= 0) {
+				answer(g, m.fd, false);
+				close(m.fd);
 			}
 			continue;
 		}
 		if (g->names)
-			handle_name(g, m, t);
+			handle_name(g, raw, &m, t);
 		else
-			handle(g, m, t);
+			handle(g, raw, &m, t);
 	}
 	if (drained)
 		atomic_store_explicit(&g->drained_ns, t, memory_order_release);
