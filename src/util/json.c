@@ -215,7 +215,19 @@ static void emit_string(struct jbuf *j, const char *s, size_t n)
 	avail = room(j) - 1; /* the closing quote */
 	while (n) {
 		char out[6];
-		size_t used;
+		size_t used, run = 0;
+
+		/* a run of plain printable ASCII is copied as it is */
+		while (run < n && run < avail && p[run] >= 0x20 && p[run] < 0x7f && p[run] != '"' &&
+		       p[run] != '\\')
+			run++;
+		if (run) {
+			put(j, (const char *)p, run);
+			avail -= run;
+			p += run;
+			n -= run;
+			continue;
+		}
 		size_t k = escape_one(p, n, out, &used);
 
 		if (k > avail) {
