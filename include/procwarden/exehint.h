@@ -34,4 +34,13 @@ void exe_hint_put(struct exe_hints *h, int32_t pid, const char *path, uint64_t t
  * (a memfd, a filesystem not watched) gets -ENOENT, not the old path. */
 int exe_hint_get(struct exe_hints *h, int32_t pid, uint64_t exec_ns, char *buf, size_t size);
 
+struct gate;
+/* exe_hint_get() for the exec event of pid at exec_ns, reading watch (an
+ * exec watch whose notes go into h; NULL: none) one batch at a time until
+ * its note is there or nothing queued before exec_ns is left.  The watch's
+ * notes are queued before the proc connector sends the exec's event, so a
+ * note that is not there after that was never made. */
+int exe_hint_get_watched(struct exe_hints *h, struct gate *watch, int32_t pid, uint64_t exec_ns,
+			 char *buf, size_t size);
+
 #endif

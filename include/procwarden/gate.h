@@ -40,7 +40,7 @@ struct gate_opts {
 				  * directory's handle and its name (no fd per exec; the
 				  * caller needs CAP_DAC_READ_SEARCH to resolve a directory
 				  * it has not seen); no thread: gate_start() only sets the
-				  * function and gate_catch_up() reads the events */
+				  * function and gate_catch_up_once() reads the events */
 };
 
 struct gate_stats {
@@ -65,11 +65,10 @@ size_t gate_marks(const struct gate *g, const char *const **ret);
 size_t gate_warnings(const struct gate *g, const char *const **ret);
 /* CLOCK_MONOTONIC time before which every queued event has been handled. */
 uint64_t gate_drained_ns(const struct gate *g);
-/* Handle, on the calling thread, every event queued before t_ns that the
- * gate's thread has not handled yet (a watch's events are not waited for by
- * the exec: a reader that needs an exec's note calls this).  Waits only for
- * the lock the thread holds while it handles a batch. */
-void gate_catch_up(struct gate *g, uint64_t t_ns);
+/* Read and handle one batch of queued events on the calling thread (under
+ * the same lock).  1 when the batch took everything queued, 0 when more may
+ * be queued, negative errno (-EAGAIN: nothing was). */
+int gate_catch_up_once(struct gate *g);
 /* True for a watch by names (gate_opts.names) that the kernel accepted. */
 bool gate_names(const struct gate *g);
 /* True when the gate watches every filesystem programs run from. */
@@ -77,6 +76,9 @@ bool gate_everywhere(const struct gate *g);
 /* True when an exec under dir (or its nearest existing ancestor) would reach
  * the gate: its filesystem is marked. */
 bool gate_covers(const struct gate *g, const char *dir);
+/* gate_covers() for the directory holding the file at path; true also for
+ * what is not an absolute path. */
+bool gate_covers_file(const struct gate *g, const char *path);
 /* Counters (any thread). */
 void gate_get_stats(const struct gate *g, struct gate_stats *ret);
 /* Stop the thread and close the group (the kernel allows what is pending).

@@ -51,10 +51,10 @@ struct nl_source_opts {
 };
 
 struct nl_source;
-/* Before nl_source_start(): pin each exec'd process's exe file (an O_PATH
- * fd of /proc/PID/exe, in the event's exefd) or not (exefd -1: the
- * consumer learns the exe elsewhere, e.g. from an exec watch).  On by
- * default. */
+/* Pin each exec'd process's exe file (an O_PATH fd of /proc/PID/exe, in
+ * the event's exefd) or not (exefd -1: the consumer learns the exe
+ * elsewhere, e.g. from an exec watch).  On by default; any thread, any
+ * time (the listener follows from its next event). */
 void nl_source_pin_exe(struct nl_source *s, bool pin);
 
 struct nl_stats {

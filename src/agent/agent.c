@@ -163,17 +163,36 @@ static void write_record(struct agent *a, struct exec_record *rec, struct act_re
 
 /* Name the exe of a delivered exec from what the gate or the watch saw it
  * execute (catching up with a watch first: the exec does not wait for it). */
-static void exe_from_hint(struct agent *a, const struct pw_event *ev, struct proc_info *pi)
+static bool exe_from_hint(struct agent *a, const struct pw_event *ev, struct proc_info *pi)
 {
 	char path[EXE_HINT_WORDS * 8];
 
-	if (a->watch && gate_drained_ns(a->watch) < ev->ktime_ns)
-		gate_catch_up(a->watch, ev->ktime_ns);
-	int n = exe_hint_get(a->hints, ev->pid, ev->ktime_ns, path, sizeof(path));
-	if (n > 0) {
-		proc_set_exe(pi, path, (size_t)n);
-		a->c.exe_from_gate++;
-	}
+	int n = exe_hint_get_watched(a->hints, a->watch, ev->pid, ev->ktime_ns, path, sizeof(path));
+	if (n <= 0)
+		return false;
+	proc_set_exe(pi, path, (size_t)n);
+	a->c.exe_from_gate++;
+	return true;
+}
+
+/* The watch by names had no note of an exec, and /proc shows it ran a file
+ * on a filesystem the watch does not mark (mounted after the start: the
+ * agent can no longer mark it).  The listener pins exes again from now on,
+ * so that short-lived launches from there are still named; said once, in
+ * an error record.  (No note for an exec on a marked filesystem is the
+ * second exec of an exec chain whose note the first one took: not a sign.) */
+static void watch_missed(struct agent *a, const struct pw_event *ev, const struct proc_info *pi)
+{
+	if (!a->names || ev->ktime_ns < a->watch_since_ns || !(pi->have & PI_HAVE_EXE) ||
+	    (pi->flags & (PI_EXE_MEMFD | PI_EXE_DELETED)) || gate_covers_file(a->watch, pi->exe))
+		return;
+	a->names = false;
+	a->c.pins_resumed++;
+	nl_source_pin_exe(a->src, true);
+	emit_error(a,
+		   "an exec ran from a filesystem the exec watch does not mark (mounted after the "
+		   "start?): pinning exes from /proc again",
+		   pi->exe);
 }
 
 /* Evaluate one launch and act on it.  Takes ownership of ev->pidfd. */
@@ -212,14 +231,25 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source)
 	proc_exe_from_fd(a->procfd, ev->exefd, pi);
 	/* a watch by names saw the exec before the proc connector sent it: its
 	 * notes name the exe without a /proc read (the listener pins nothing) */
-	if (!(pi->have & PI_HAVE_EXE) && a->names && source == SRC_NETLINK)
-		exe_from_hint(a, ev, pi);
+	bool hinted = false, hint_missed = false;
+	if (!(pi->have & PI_HAVE_EXE) && a->names && source == SRC_NETLINK) {
+		hinted = exe_from_hint(a, ev, pi);
+		hint_missed = !hinted;
+	}
 	proc_read(a->procfd, ev->pidfd, ev->pid, what, pi, &a->rs);
+	if (hint_missed)
+		watch_missed(a, ev, pi);
 	same = proc_info_is_event_process(pi, ev->ktime_ns);
 	if (!same) {
-		/* /proc/PID shows a newer process: keep only the pinned exe */
+		/* /proc/PID shows a newer process: keep only the pinned exe, or
+		 * the one the watch named */
+		char exe[PW_PATH_MAX];
+		size_t len = hinted ? strnlen(pi->exe, sizeof(exe) - 1) : 0;
+		memcpy(exe, pi->exe, len);
 		proc_info_reset(pi, ev->pid);
 		proc_exe_from_fd(a->procfd, ev->exefd, pi);
+		if (len)
+			proc_set_exe(pi, exe, len);
 		pi->flags |= PI_GONE;
 	}
 	/* gone before its exe was pinned: the gate saw what it executed */
@@ -784,6 +814,8 @@ static void emit_stop(struct agent *a)
 	json_kv_uint(&j, "rescans", a->c.rescans);
 	json_kv_uint(&j, "gone_before_read", a->c.gone);
 	json_kv_uint(&j, "exe_unknown", a->c.exe_unknown);
+	if (a->watch_on)
+		json_kv_uint(&j, "watch_pins_resumed", a->c.pins_resumed);
 	json_kv_uint(&j, "foreign_messages", st.foreign);
 	json_kv_uint(&j, "pidfd_failures", st.pidfd_fail);
 	json_kv_uint(&j, "exe_pin_failures", st.exefd_fail);
@@ -904,6 +936,7 @@ int agent_run(const struct agent_opts *o)
 	}
 	/* a watch by names on every filesystem names each exec: no pins */
 	a->watch_on = a->watch != NULL;
+	a->watch_since_ns = pw_now_mono(); /* execs before were not all watched */
 	a->names = a->watch && gate_names(a->watch) && gate_everywhere(a->watch) &&
 		   !gate_warnings(a->watch, &(const char *const *){NULL});
 	if (a->names)

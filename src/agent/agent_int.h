@@ -37,6 +37,7 @@ struct agent_counters {
 	uint64_t denials, denials_dry_run, deny_fallback_kills, gate_ring_drops;
 	uint64_t exe_from_gate; /* exes the evaluator took from the gate's hints */
 	uint64_t exe_unknown;   /* launches evaluated without knowing their exe */
+	uint64_t pins_resumed;  /* the watch missed an exec: the listener pins again (0 or 1) */
 };
 
 /* A launch the gate decided to deny, for the evaluator to record: a fixed
@@ -66,6 +67,7 @@ struct agent {
 	struct gate *watch;      /* --watch-exec: notifications only; then the only hint writer */
 	bool names;              /* the watch names every exec: the listener pins no exe */
 	bool watch_on;           /* the watch ran (its counters go in the stop record) */
+	uint64_t watch_since_ns; /* CLOCK_MONOTONIC when it started watching */
 	char watch_off[320];
 	struct ring *gate_ring;  /* gate thread -> evaluator: struct deny_event */
 	struct proc_info *gate_pi; /* the gate thread's own */

@@ -71,6 +71,8 @@ struct monitor {
 	struct seen_set seen; /* execs reported, so that rescans skip them */
 	uint64_t last_rescan_ns; /* CLOCK_MONOTONIC of the last rescan; 0: none */
 	bool no_watch;           /* --no-watch-exec */
+	bool pinning;            /* the listener pins exes (no watch, or it missed some) */
+	uint64_t watch_since_ns; /* CLOCK_MONOTONIC when the watch started */
 	struct gate *watch;      /* the exec watch (names what each exec ran), or NULL */
 	struct exe_hints *hints; /* what it saw, by pid */
 	uint64_t exe_from_watch; /* exes named by the watch */
@@ -161,18 +163,20 @@ static void print_exec(struct monitor *m, const struct pw_event *ev, const char 
 	int r;
 
 	if (delivered) {
+		bool missed = false;
 		/* the exe: pinned by the listener with the process, or named by the
 		 * exec watch (then nothing is pinned), or read now */
 		proc_info_reset(pi, ev->pid);
 		proc_exe_from_fd(m->procfd, ev->exefd, pi);
 		if (!(pi->have & PI_HAVE_EXE) && m->watch) {
 			char path[EXE_HINT_WORDS * 8];
-			if (gate_drained_ns(m->watch) < ev->ktime_ns)
-				gate_catch_up(m->watch, ev->ktime_ns);
-			int n = exe_hint_get(m->hints, ev->pid, ev->ktime_ns, path, sizeof(path));
+			int n = exe_hint_get_watched(m->hints, m->watch, ev->pid, ev->ktime_ns, path,
+						     sizeof(path));
 			if (n > 0) {
 				proc_set_exe(pi, path, (size_t)n);
 				m->exe_from_watch++;
+			} else {
+				missed = !m->pinning && ev->ktime_ns >= m->watch_since_ns;
 			}
 		}
 		/* start times only near a rescan, which may have printed it */
@@ -181,6 +185,19 @@ static void print_exec(struct monitor *m, const struct pw_event *ev, const char 
 		if (m->last_rescan_ns && ev->ktime_ns - m->last_rescan_ns < PROCSCAN_MARGIN_NS * 5)
 			what |= PROC_READ_STAT;
 		proc_read_exec(m->procfd, ev->pidfd, ev->pid, ev->ktime_ns, what, pi, &m->rs);
+		/* no note, and the exe is on a filesystem the watch does not mark
+		 * (mounted since): pin exes again, as the agent does */
+		if (missed && (pi->have & PI_HAVE_EXE) &&
+		    !(pi->flags & (PI_EXE_MEMFD | PI_EXE_DELETED)) &&
+		    !gate_covers_file(m->watch, pi->exe)) {
+			m->pinning = true;
+			nl_source_pin_exe(m->src, true);
+			fprintf(stderr,
+				"procwarden monitor: warning: %s ran from a filesystem the exec watch "
+				"does not mark (mounted after the start?): pinning exes from /proc "
+				"again\n",
+				pi->exe);
+		}
 		r = pi->have & ~(unsigned)PI_HAVE_EXE ? 0 : -ESRCH;
 	} else {
 		r = proc_snapshot(m->procfd, ev->pid, PROC_SNAP_PARENT, pi, &m->rs);
@@ -480,7 +497,9 @@ static void open_watch(struct monitor *m)
 		return;
 	}
 	gate_start(m->watch, watch_note, m); /* a watch by names has no thread */
-	if (gate_names(m->watch) && !gate_warnings(m->watch, &v))
+	m->watch_since_ns = pw_now_mono();
+	m->pinning = !gate_names(m->watch) || gate_warnings(m->watch, &v);
+	if (!m->pinning)
 		nl_source_pin_exe(m->src, false);
 }
 

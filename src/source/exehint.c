@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "procwarden/exehint.h"
+#include "procwarden/gate.h"
 
 #define LOADER_WINDOW_NS 10000000ull /* 10 ms */
 #define HINT_MAX_AGE_NS 1000000000ull /* 1 s */
@@ -99,4 +100,16 @@ int exe_hint_get(struct exe_hints *h, int32_t pid, uint64_t exec_ns, char *buf, 
 		return -ENOENT;
 	memcpy(buf, words, len + 1);
 	return (int)len;
+}
+
+int exe_hint_get_watched(struct exe_hints *h, struct gate *watch, int32_t pid, uint64_t exec_ns,
+			 char *buf, size_t size)
+{
+	int n = exe_hint_get(h, pid, exec_ns, buf, size);
+
+	/* the notes read ahead wait in the table for their own events: reading
+	 * one batch at a time keeps them fewer than its slots */
+	while (n <= 0 && watch && gate_drained_ns(watch) < exec_ns && gate_catch_up_once(watch) >= 0)
+		n = exe_hint_get(h, pid, exec_ns, buf, size);
+	return n;
 }

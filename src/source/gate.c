@@ -25,7 +25,7 @@
  * learns what every process executed even when the process is gone by then
  * (its answer is ignored).  Overflows are counted.  A reader that needs an
  * exec's note before the thread got to it reads the group itself
- * (gate_catch_up), under the lock the thread holds while it reads: one
+ * (gate_catch_up_once), under the lock the thread holds while it reads: one
  * reader at a time, so the decision function has one caller at a time.
  *
  * A watch by names (gate_opts.names) reports each exec as its directory's
@@ -34,7 +34,7 @@
  * handles (open_by_handle_at on the filesystem's mount fd and a readlink on
  * a miss; an entry lives DIR_TTL_NS, so a renamed directory is named by its
  * new path within that).  It has no thread: its reader drains it on demand
- * (gate_catch_up), which the exec's order makes sufficient -- the kernel
+ * (gate_catch_up_once), which the exec's order makes sufficient -- the kernel
  * queues the notification during execve, before the proc connector's event
  * for the same exec is sent.
  *
@@ -104,7 +104,7 @@ struct gate {
 	_Atomic uint64_t dir_lookups; /* names: directory handles resolved (cache misses) */
 	_Atomic uint64_t drained_ns; /* every event queued before this was handled */
 	pthread_mutex_t lock;        /* one reader of the group at a time: the thread,
-				      * or gate_catch_up() */
+				      * or gate_catch_up_once() */
 };
 
 /* Filesystems no program runs from: never marked when watching everywhere. */
@@ -602,14 +602,14 @@ static void *gate_main(void *arg)
 	return NULL;
 }
 
-void gate_catch_up(struct gate *g, uint64_t t_ns)
+int gate_catch_up_once(struct gate *g)
 {
+	int r;
+
 	pthread_mutex_lock(&g->lock);
-	/* the thread may have handled it while this one waited for the lock */
-	while (atomic_load_explicit(&g->drained_ns, memory_order_acquire) < t_ns &&
-	       read_batch(g) >= 0)
-		;
+	r = read_batch(g);
 	pthread_mutex_unlock(&g->lock);
+	return r;
 }
 
 int gate_start(struct gate *g, gate_decide_fn fn, void *arg)
@@ -619,7 +619,7 @@ int gate_start(struct gate *g, gate_decide_fn fn, void *arg)
 	g->fn = fn;
 	g->arg = arg;
 	if (g->names)
-		return 0; /* no thread: drained by gate_catch_up() */
+		return 0; /* no thread: drained by gate_catch_up_once() */
 	r = pw_thread_start(&g->thread, gate_main, g);
 	if (r < 0)
 		return r;
@@ -666,6 +666,17 @@ bool gate_covers(const struct gate *g, const char *dir)
 		if (g->mark_dev[i] == st.st_dev)
 			return true;
 	return false;
+}
+
+bool gate_covers_file(const struct gate *g, const char *path)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+
+	if (path[0] != '/' || !slash || (size_t)(slash - path) >= sizeof(dir))
+		return true; /* not a path the watch could have seen: no sign */
+	snprintf(dir, sizeof(dir), "%.*s", (int)(slash == path ? 1 : slash - path), path);
+	return gate_covers(g, dir);
 }
 
 void gate_get_stats(const struct gate *g, struct gate_stats *ret)

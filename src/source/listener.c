@@ -56,7 +56,7 @@ struct nl_source {
 	uint32_t seq;
 	bool kernel_filter;
 	bool socket_filter;
-	bool no_pin; /* nl_source_pin_exe(false) */
+	atomic_bool no_pin; /* nl_source_pin_exe(false) */
 	size_t rcvbuf;
 	/* counters written by the listener, read by anyone */
 	atomic_uint_least64_t datagrams, events, overruns, foreign, malformed, ring_drops,
@@ -129,7 +129,7 @@ static int handle_dgram(struct nl_source *s, const void *buf, size_t len, uint32
 		ev.pidfd = (int32_t)syscall(SYS_pidfd_open, ev.pid, 0);
 		if (ev.pidfd < 0) {
 			bump(&s->pidfd_fail, 1);
-		} else if (!s->no_pin) {
+		} else if (!atomic_load_explicit(&s->no_pin, memory_order_relaxed)) {
 			/* pin the program file too: it outlives a process that exits
 			 * before the consumer gets to it */
 			snprintf(path, sizeof(path), "%d/exe", ev.pid);
@@ -435,7 +435,7 @@ int nl_source_confine(struct nl_source *s, int (*fn)(void *arg), void *arg, unsi
 
 void nl_source_pin_exe(struct nl_source *s, bool pin)
 {
-	s->no_pin = !pin;
+	atomic_store_explicit(&s->no_pin, !pin, memory_order_relaxed);
 }
 
 struct ring *nl_source_ring(struct nl_source *s)

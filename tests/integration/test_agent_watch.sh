@@ -9,7 +9,18 @@
 # - `monitor --json`: the same storm, 3,000 lines naming the binary;
 # - a directory renamed while the agent runs: a launch from it after the
 #   cache's second is named by the new path;
+# - an exec chain (env execs the program) names both and changes nothing;
+# - a filesystem mounted after the start (which the agent can no longer
+#   mark): the first launch from it is named from /proc, said in an error
+#   record, and the listener pins exes again (watch_pins_resumed 1);
 # - `run --no-watch-exec` says the watch is off.
+#
+# Safety: the test re-runs itself in a private mount namespace, where the
+# late filesystem is a private tmpfs; the rules only log.
+if [ -z "${PW_WATCH_NS:-}" ]; then
+	export PW_WATCH_NS=1
+	exec unshare -m --propagation private bash "$0" "$@"
+fi
 . "$(dirname "$0")/lib.sh"
 
 mkdir -p "$T/d1"
@@ -35,17 +46,28 @@ start_agent --policy "$T/watch.yaml" --no-scan
 grep -q '"watch":{"state":"on","watching":\[' "$T/agent.json" ||
 	fail "the start record does not show the watch on: $(head -1 "$T/agent.json")"
 storm "$T/d1/stormbin"
+# an exec chain: env, then the program in the same process
+env PW_CHAIN=1 "$T/d1/stormbin" --sleep-ms 200 chained
 # the rename: a launch from the new path, once the old name left the cache
 mv "$T/d1" "$T/d2"
 sleep 1.2
 "$T/d2/stormbin" --sleep-ms 300 renamed
+sleep 0.5
+grep -q 'does not mark' "$T/agent.json" && fail "the watch gave up before the late filesystem"
+# a filesystem mounted after the start
+mkdir -p "$T/late"
+mount -t tmpfs -o size=16m,mode=0755 pwlate "$T/late"
+MOUNTS+=("$T/late")
+cp "$T/d2/stormbin" "$T/late/stormbin"
+"$T/late/stormbin" --sleep-ms 300 late
 sleep 0.5
 stop_agent
 python3 - "$T" "$N" <<'PY'
 import json, sys
 T, N = sys.argv[1], int(sys.argv[2])
 recs = [json.loads(l) for l in open(f"{T}/agent.json")]
-ex = [r for r in recs if r["type"] == "exec" and r["exe"] == f"{T}/d1/stormbin"]
+ex = [r for r in recs if r["type"] == "exec" and r["exe"] == f"{T}/d1/stormbin" and
+      "chained" not in r["argv"]]
 stop = [r for r in recs if r["type"] == "stop"][0]
 print(f"run: {len(ex)} of {N} launches logged; {stop['exe_from_gate']} exes from the watch, "
       f"{stop['gone_before_read']} gone before read, {stop['watch_events']} notifications, "
@@ -61,6 +83,14 @@ assert len({r["pid"] for r in ex}) == N, "duplicate records"
 ren = [r for r in recs if r["type"] == "exec" and "renamed" in r["argv"]]
 assert len(ren) == 1 and ren[0]["exe"] == f"{T}/d2/stormbin", ren
 print(f"after the rename: {ren[0]['exe']}")
+ch = [r for r in recs if r["type"] == "exec" and "chained" in r["argv"]]
+assert len(ch) == 1 and ch[0]["exe"] == f"{T}/d1/stormbin", ch
+late = [r for r in recs if r["type"] == "exec" and "late" in r["argv"]]
+assert len(late) == 1 and late[0]["exe"] == f"{T}/late/stormbin", late
+errs = [r for r in recs if r["type"] == "error" and "does not mark" in r["error"]]
+assert len(errs) == 1 and errs[0].get("detail") == f"{T}/late/stormbin", errs
+assert stop["watch_pins_resumed"] == 1, stop
+print(f"exec chain named {ch[0]['exe']}; late filesystem: {errs[0]['error']}")
 PY
 
 # --- monitor, the default
