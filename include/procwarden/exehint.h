@@ -34,6 +34,12 @@ void exe_hint_put(struct exe_hints *h, int32_t pid, const char *path, uint64_t t
  * (a memfd, a filesystem not watched) gets -ENOENT, not the old path. */
 int exe_hint_get(struct exe_hints *h, int32_t pid, uint64_t exec_ns, char *buf, size_t size);
 
+/* A reader that learnt pid's exe elsewhere (/proc): the note of that exec,
+ * if the slot holds it (same path), is taken, so that a later exec of the
+ * pid without a note of its own does not get it.  1 when it was there, 0
+ * when not, -ENAMETOOLONG for a path too long to be noted. */
+int exe_hint_drop(struct exe_hints *h, int32_t pid, const char *path);
+
 struct gate;
 /* exe_hint_get() for the exec event of pid at exec_ns, reading watch (an
  * exec watch whose notes go into h; NULL: none) one batch at a time until
@@ -42,5 +48,16 @@ struct gate;
  * note that is not there after that was never made. */
 int exe_hint_get_watched(struct exe_hints *h, struct gate *watch, int32_t pid, uint64_t exec_ns,
 			 char *buf, size_t size);
+/* exe_hint_drop() after reading watch (as exe_hint_get_watched() does)
+ * until the note is there or nothing queued before exec_ns is left: 1 when
+ * the exec of exe left its note (or it was too long to note), 0 when not --
+ * a sign that it ran from a filesystem the watch does not mark, or the
+ * second exec of an exec chain whose note the first one took. */
+int exe_hint_settle(struct exe_hints *h, struct gate *watch, int32_t pid, uint64_t exec_ns,
+		    const char *exe);
+/* True when pid's exe (its /proc/PID/exe, through the process's own mounts)
+ * is on a filesystem watch does not mark; false when it is, or cannot be
+ * told (the process gone).  procfd: /proc. */
+bool exe_hint_unwatched(const struct gate *watch, int procfd, int32_t pid);
 
 #endif

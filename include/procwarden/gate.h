@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct gate;
 
@@ -76,9 +77,10 @@ bool gate_everywhere(const struct gate *g);
 /* True when an exec under dir (or its nearest existing ancestor) would reach
  * the gate: its filesystem is marked. */
 bool gate_covers(const struct gate *g, const char *dir);
-/* gate_covers() for the directory holding the file at path; true also for
- * what is not an absolute path. */
-bool gate_covers_file(const struct gate *g, const char *path);
+/* True when the filesystem of device dev is marked. */
+bool gate_covers_dev(const struct gate *g, dev_t dev);
+/* Queue overflows so far (notifications the kernel dropped). */
+uint64_t gate_overflows(const struct gate *g);
 /* Counters (any thread). */
 void gate_get_stats(const struct gate *g, struct gate_stats *ret);
 /* Stop the thread and close the group (the kernel allows what is pending).

@@ -66,6 +66,7 @@ struct nl_stats {
 	uint64_t ring_drops;  /* ring full: events lost (an overrun marker follows) */
 	uint64_t pidfd_fail;  /* exec events whose process was gone before pinning */
 	uint64_t exefd_fail;  /* exec events whose exe file could not be pinned */
+	uint64_t exe_pins;    /* exe files pinned */
 	uint64_t wakeups;     /* recvmmsg calls that returned data */
 	size_t rcvbuf;        /* effective receive buffer (SO_RCVBUF) */
 	bool kernel_filter;   /* the connector's own event filter is in use */

@@ -138,9 +138,10 @@ enum {
  * pidfd and PIDFD_GET_INFO), PROC_READ_COMM is read as asked and the pidfd
  * tells afterwards whether the process was reaped (only then is the start
  * time read, to see whether the pid changed hands); without, PROC_READ_COMM
- * reads stat, whose start time tells.  What may be another's is dropped
- * (what pi had before the call is kept when the pidfd vouched for it).
- * False when something was dropped. */
+ * reads stat, whose start time tells.  What may be another's is dropped,
+ * the exe included (what pi had before the call is kept when the pidfd
+ * vouched for it; a pinned exe always), and the process marked gone: then
+ * false. */
 bool proc_read_exec(int procfd, int pidfd, pid_t pid, uint64_t event_ns, unsigned what,
 		    struct proc_info *pi, struct proc_read_stats *st);
 

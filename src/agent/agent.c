@@ -175,24 +175,32 @@ static bool exe_from_hint(struct agent *a, const struct pw_event *ev, struct pro
 	return true;
 }
 
-/* The watch by names had no note of an exec, and /proc shows it ran a file
- * on a filesystem the watch does not mark (mounted after the start: the
- * agent can no longer mark it).  The listener pins exes again from now on,
- * so that short-lived launches from there are still named; said once, in
- * an error record.  (No note for an exec on a marked filesystem is the
- * second exec of an exec chain whose note the first one took: not a sign.) */
-static void watch_missed(struct agent *a, const struct pw_event *ev, const struct proc_info *pi)
+/* The listener pins exes from /proc again (the watch by names misses
+ * execs: a filesystem mounted after the start, which the agent can no
+ * longer mark, or its queue overflowed): so that short-lived launches from
+ * there are still named.  Said once, in an error record. */
+static void resume_pins(struct agent *a, const char *why, const char *detail)
 {
-	if (!a->names || ev->ktime_ns < a->watch_since_ns || !(pi->have & PI_HAVE_EXE) ||
-	    (pi->flags & (PI_EXE_MEMFD | PI_EXE_DELETED)) || gate_covers_file(a->watch, pi->exe))
-		return;
 	a->names = false;
 	a->c.pins_resumed++;
 	nl_source_pin_exe(a->src, true);
-	emit_error(a,
-		   "an exec ran from a filesystem the exec watch does not mark (mounted after the "
-		   "start?): pinning exes from /proc again",
-		   pi->exe);
+	emit_error(a, why, detail);
+}
+
+/* After a delivered exec whose exe /proc showed (once the verdict is
+ * acted on): its note is done with; no note, and an exe on a filesystem the
+ * watch does not mark, means pins are needed. */
+static void settle_note(struct agent *a, const struct pw_event *ev, const struct proc_info *pi)
+{
+	if (exe_hint_settle(a->hints, a->watch, ev->pid, ev->ktime_ns, pi->exe))
+		return;
+	if (a->names && ev->ktime_ns >= a->watch_since_ns &&
+	    !(pi->flags & (PI_EXE_MEMFD | PI_EXE_DELETED)) &&
+	    exe_hint_unwatched(a->watch, a->procfd, ev->pid))
+		resume_pins(a,
+			    "an exec ran from a filesystem the exec watch does not mark (mounted "
+			    "after the start?): pinning exes from /proc again",
+			    pi->exe);
 }
 
 /* Evaluate one launch and act on it.  Takes ownership of ev->pidfd. */
@@ -204,7 +212,7 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source)
 	struct act_result acts[RECORD_MAX_ACTIONS];
 	size_t n_acts = 0;
 	unsigned what, needs = policy_needs(p);
-	bool same = true;
+	bool same = true, from_proc = false;
 	int64_t latency = -1;
 	uint64_t t0, t1;
 	int r;
@@ -229,32 +237,22 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source)
 	proc_info_reset(pi, ev->pid);
 	/* pinned by the listener with the process: known even if it is gone */
 	proc_exe_from_fd(a->procfd, ev->exefd, pi);
-	/* a watch by names saw the exec before the proc connector sent it: its
-	 * notes name the exe without a /proc read (the listener pins nothing) */
-	bool hinted = false, hint_missed = false;
-	if (!(pi->have & PI_HAVE_EXE) && a->names && source == SRC_NETLINK) {
-		hinted = exe_from_hint(a, ev, pi);
-		hint_missed = !hinted;
-	}
+	/* the exe: pinned, else /proc/PID/exe (then ids from the pidfd prove
+	 * it was this process's) */
 	proc_read(a->procfd, ev->pidfd, ev->pid, what, pi, &a->rs);
-	if (hint_missed)
-		watch_missed(a, ev, pi);
 	same = proc_info_is_event_process(pi, ev->ktime_ns);
 	if (!same) {
-		/* /proc/PID shows a newer process: keep only the pinned exe, or
-		 * the one the watch named */
-		char exe[PW_PATH_MAX];
-		size_t len = hinted ? strnlen(pi->exe, sizeof(exe) - 1) : 0;
-		memcpy(exe, pi->exe, len);
+		/* /proc/PID shows a newer process: keep only the pinned exe */
 		proc_info_reset(pi, ev->pid);
 		proc_exe_from_fd(a->procfd, ev->exefd, pi);
-		if (len)
-			proc_set_exe(pi, exe, len);
 		pi->flags |= PI_GONE;
 	}
-	/* gone before its exe was pinned: the gate saw what it executed */
-	if (!(pi->have & PI_HAVE_EXE) && a->hints && source == SRC_NETLINK)
-		exe_from_hint(a, ev, pi);
+	/* gone before /proc showed it: the gate or the watch saw what it ran */
+	from_proc = (pi->have & PI_HAVE_EXE) && source == SRC_NETLINK;
+	if (!(pi->have & PI_HAVE_EXE) && a->hints && source == SRC_NETLINK &&
+	    !exe_from_hint(a, ev, pi) && a->names && gate_overflows(a->watch))
+		resume_pins(a, "the exec watch's queue overflowed: pinning exes from /proc again",
+			    NULL);
 	if (source == SRC_SCAN && (pi->flags & PI_KTHREAD))
 		goto out;
 	if (dedupe && same && (pi->have & PI_HAVE_STAT)) {
@@ -367,6 +365,8 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source)
 	};
 	write_record(a, &rec, acts);
 out:
+	if (from_proc && a->hints)
+		settle_note(a, ev, pi);
 	if (ev->pidfd >= 0)
 		close(ev->pidfd);
 	if (ev->exefd >= 0)
@@ -543,6 +543,8 @@ static void json_gate(struct jbuf *j, const char *key, const struct gate *g, con
 	json_key(j, key);
 	json_obj_open(j);
 	json_kv_str(j, "state", g ? "on" : off[0] ? off : "off");
+	if (g && gate_names(g))
+		json_kv_bool(j, "names", true); /* by directory handle and name */
 	if (g) {
 		n = gate_marks(g, &v);
 		json_key(j, "watching");
@@ -819,6 +821,7 @@ static void emit_stop(struct agent *a)
 	json_kv_uint(&j, "foreign_messages", st.foreign);
 	json_kv_uint(&j, "pidfd_failures", st.pidfd_fail);
 	json_kv_uint(&j, "exe_pin_failures", st.exefd_fail);
+	json_kv_uint(&j, "exe_pins", st.exe_pins);
 	json_kv_uint(&j, "output_drops", a->c.output_drops);
 	json_kv_uint(&j, "denied", a->c.denials);
 	json_kv_uint(&j, "deny_fallback_kills", a->c.deny_fallback_kills);

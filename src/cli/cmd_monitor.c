@@ -163,33 +163,34 @@ static void print_exec(struct monitor *m, const struct pw_event *ev, const char 
 	int r;
 
 	if (delivered) {
-		bool missed = false;
-		/* the exe: pinned by the listener with the process, or named by the
-		 * exec watch (then nothing is pinned), or read now */
+		/* the exe: pinned by the listener with the process, or read now
+		 * (the reads are checked against the pidfd), or, gone before /proc
+		 * showed it, named by the exec watch */
 		proc_info_reset(pi, ev->pid);
 		proc_exe_from_fd(m->procfd, ev->exefd, pi);
-		if (!(pi->have & PI_HAVE_EXE) && m->watch) {
+		/* start times only near a rescan, which may have printed it */
+		unsigned what = PROC_READ_EXE | PROC_READ_IDS | PROC_READ_ARGV | PROC_READ_COMM |
+				PROC_READ_PARENT;
+		if (m->last_rescan_ns && ev->ktime_ns - m->last_rescan_ns < PROCSCAN_MARGIN_NS * 5)
+			what |= PROC_READ_STAT;
+		if (!proc_read_exec(m->procfd, ev->pidfd, ev->pid, ev->ktime_ns, what, pi, &m->rs))
+			pi->flags |= PI_GONE;
+		if (!m->watch) {
+			/* nothing to ask */
+		} else if (!(pi->have & PI_HAVE_EXE)) {
 			char path[EXE_HINT_WORDS * 8];
 			int n = exe_hint_get_watched(m->hints, m->watch, ev->pid, ev->ktime_ns, path,
 						     sizeof(path));
 			if (n > 0) {
 				proc_set_exe(pi, path, (size_t)n);
 				m->exe_from_watch++;
-			} else {
-				missed = !m->pinning && ev->ktime_ns >= m->watch_since_ns;
 			}
-		}
-		/* start times only near a rescan, which may have printed it */
-		unsigned what = PROC_READ_EXE | PROC_READ_IDS | PROC_READ_ARGV | PROC_READ_COMM |
-				PROC_READ_PARENT;
-		if (m->last_rescan_ns && ev->ktime_ns - m->last_rescan_ns < PROCSCAN_MARGIN_NS * 5)
-			what |= PROC_READ_STAT;
-		proc_read_exec(m->procfd, ev->pidfd, ev->pid, ev->ktime_ns, what, pi, &m->rs);
-		/* no note, and the exe is on a filesystem the watch does not mark
-		 * (mounted since): pin exes again, as the agent does */
-		if (missed && (pi->have & PI_HAVE_EXE) &&
-		    !(pi->flags & (PI_EXE_MEMFD | PI_EXE_DELETED)) &&
-		    !gate_covers_file(m->watch, pi->exe)) {
+		} else if (!exe_hint_settle(m->hints, m->watch, ev->pid, ev->ktime_ns, pi->exe) &&
+			   !m->pinning && ev->ktime_ns >= m->watch_since_ns &&
+			   !(pi->flags & (PI_EXE_MEMFD | PI_EXE_DELETED)) &&
+			   exe_hint_unwatched(m->watch, m->procfd, ev->pid)) {
+			/* no note, and the exe is on a filesystem the watch does not
+			 * mark (mounted since): pin exes again, as the agent does */
 			m->pinning = true;
 			nl_source_pin_exe(m->src, true);
 			fprintf(stderr,

@@ -548,13 +548,19 @@ static int read_ids_pidfd(int pidfd, struct proc_info *pi)
 	return 0;
 }
 
-/* Drop what stat and the later reads gave (the fields of keep excepted). */
-static void forget_late(struct proc_info *pi, unsigned keep)
+/* Drop what the reads through /proc/PID gave (the fields of keep excepted,
+ * and the ids when they came from the pidfd). */
+static void forget_late(struct proc_info *pi, unsigned keep, bool ids_by_pidfd)
 {
 	unsigned drop = (PI_HAVE_STAT | PI_HAVE_COMM | PI_HAVE_ARGV | PI_HAVE_PARENT_EXE |
-			 PI_HAVE_PARENT_COMM) & ~keep;
+			 PI_HAVE_PARENT_COMM | PI_HAVE_EXE |
+			 (ids_by_pidfd ? 0u : PI_HAVE_IDS | PI_HAVE_PPID)) & ~keep;
 
 	pi->have &= ~drop;
+	if (drop & PI_HAVE_EXE) {
+		pi->exe[0] = '\0';
+		pi->flags &= ~(PI_EXE_DELETED | PI_EXE_MEMFD | PI_EXE_TRUNCATED);
+	}
 	if (drop & PI_HAVE_COMM)
 		pi->comm[0] = '\0';
 	if (drop & PI_HAVE_PARENT_EXE)
@@ -580,7 +586,8 @@ bool proc_read_exec(int procfd, int pidfd, pid_t pid, uint64_t event_ns, unsigne
 	if (!by_pidfd) {
 		if (proc_info_is_event_process(pi, event_ns))
 			return true;
-		forget_late(pi, 0);
+		forget_late(pi, had & PI_HAVE_EXE, false); /* a pinned exe stays */
+		pi->flags |= PI_GONE;
 		return false;
 	}
 	if (!proc_pidfd_reaped(pidfd))
@@ -588,7 +595,8 @@ bool proc_read_exec(int procfd, int pidfd, pid_t pid, uint64_t event_ns, unsigne
 	uint64_t start = proc_start_time(procfd, pid);
 	if (!start || start <= pw_mono_to_ticks(event_ns) + 2)
 		return true;
-	forget_late(pi, had);
+	forget_late(pi, had, true);
+	pi->flags |= PI_GONE;
 	return false;
 }
 

@@ -63,6 +63,11 @@
 
 #define GATE_MAX_MARKS 256
 #define GATE_READ_BUF 16384
+/* The largest event: metadata, then a pidfd record, or a directory-handle
+ * record with its handle and a name (NAME_MAX and its NUL). */
+#define GATE_MAX_EVENT                                                                           \
+	(FAN_EVENT_METADATA_LEN + sizeof(struct fanotify_event_info_fid) +                       \
+	 sizeof(struct file_handle) + MAX_HANDLE_SZ + NAME_MAX + 1 + 8)
 #define DIR_SLOTS 256              /* directories a names watch remembers */
 #define DIR_HANDLE_MAX 64          /* longer handles are resolved every time */
 #define DIR_TTL_NS 1000000000ull   /* 1 s */
@@ -95,9 +100,12 @@ struct gate {
 	bool watch_only;
 	bool names;    /* FAN_REPORT_DFID_NAME: no fd per event, no thread */
 	uint64_t mask; /* FAN_OPEN_EXEC_PERM, or FAN_OPEN_EXEC for a watch */
-	/* names: each marked filesystem's fsid and a mount fd on it */
+	/* names: each marked filesystem's fsid (its mount point is opened only
+	 * to resolve a directory the cache lacks: no fd keeps it from being
+	 * unmounted), and whether that mount shows the filesystem's root */
 	__kernel_fsid_t mark_fsid[GATE_MAX_MARKS];
-	int mark_fd[GATE_MAX_MARKS];
+	bool mark_fsid_ok[GATE_MAX_MARKS];
+	bool mark_whole[GATE_MAX_MARKS];
 	struct dir_slot *dirs; /* DIR_SLOTS */
 
 	_Atomic uint64_t requests, allowed, denied, errors, overflows, ns_max, ns_sum;
@@ -154,9 +162,11 @@ static int stat_existing(const char *path, char *p, struct stat *st)
 	return 0;
 }
 
-/* Mark the filesystem holding path (or its nearest existing ancestor).
- * 0, 1 when already marked, or negative errno. */
-static int mark_fs(struct gate *g, const char *path)
+/* Mark the filesystem holding path (or its nearest existing ancestor);
+ * whole: the mount there shows the filesystem's root (mountinfo ROOT "/"),
+ * the one a watch by names resolves directory handles through.  0, 1 when
+ * already marked, or negative errno. */
+static int mark_fs(struct gate *g, const char *path, bool whole)
 {
 	char p[PATH_MAX];
 	struct stat st;
@@ -165,9 +175,19 @@ static int mark_fs(struct gate *g, const char *path)
 
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < g->n_marks; i++)
-		if (g->mark_dev[i] == st.st_dev)
-			return 1;
+	for (size_t i = 0; i < g->n_marks; i++) {
+		if (g->mark_dev[i] != st.st_dev)
+			continue;
+		if (whole && !g->mark_whole[i]) { /* a bind mount came first */
+			char *dup = strdup(p);
+			if (dup) {
+				free(g->marks[i]);
+				g->marks[i] = dup;
+				g->mark_whole[i] = true;
+			}
+		}
+		return 1;
+	}
 	if (g->n_marks >= GATE_MAX_MARKS)
 		return -E2BIG;
 	if (fanotify_mark(g->fd, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, g->mask, AT_FDCWD, p) < 0 &&
@@ -177,17 +197,15 @@ static int mark_fs(struct gate *g, const char *path)
 	g->marks[g->n_marks] = strndup(p, len);
 	if (!g->marks[g->n_marks])
 		return -ENOMEM;
-	g->mark_fd[g->n_marks] = -1;
+	g->mark_whole[g->n_marks] = whole;
 	if (g->names) {
 		struct statfs sf;
-		int fd = open(p, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 
-		if (fd >= 0 && fstatfs(fd, &sf) == 0) {
+		g->mark_fsid_ok[g->n_marks] = statfs(p, &sf) == 0;
+		if (g->mark_fsid_ok[g->n_marks])
 			memcpy(&g->mark_fsid[g->n_marks], &sf.f_fsid, sizeof(sf.f_fsid));
-			g->mark_fd[g->n_marks] = fd;
-		} else if (fd >= 0) {
-			close(fd);
-		}
+		else
+			warn(g, p, errno); /* marked, but its names cannot be resolved */
 	}
 	g->mark_dev[g->n_marks++] = st.st_dev;
 	return 0;
@@ -245,7 +263,7 @@ static int mark_everywhere(struct gate *g)
 		if (skip || strstr(opts, ",noexec,"))
 			continue;
 		unescape(fields[4]);
-		int r = mark_fs(g, fields[4]);
+		int r = mark_fs(g, fields[4], !strcmp(fields[3], "/"));
 		if (r == 0)
 			n++;
 		else if (r < 0)
@@ -315,7 +333,7 @@ int gate_open(const struct gate_opts *o, struct gate **ret, char *why, size_t wh
 		}
 	} else {
 		for (size_t i = 0; i < o->n_dirs; i++) {
-			r = mark_fs(g, o->dirs[i]);
+			r = mark_fs(g, o->dirs[i], false);
 			if (r < 0 && (r == -EINVAL || r == -EPERM) && !g->n_marks) {
 				snprintf(why, whylen, "cannot watch '%s' for execs: %s%s",
 					 o->dirs[i], strerror(-r),
@@ -416,21 +434,35 @@ static ssize_t dir_path(struct gate *g, const __kernel_fsid_t *fsid, struct file
 		memcpy(buf, d->path, (size_t)n + 1);
 		return n;
 	}
-	for (size_t i = 0; i < g->n_marks && mfd < 0; i++)
-		if (g->mark_fd[i] >= 0 && !memcmp(&g->mark_fsid[i], fsid, sizeof(*fsid)))
-			mfd = g->mark_fd[i];
+	for (size_t i = 0; i < g->n_marks && mfd < 0; i++) {
+		struct statfs sf;
+		if (!g->mark_fsid_ok[i] || memcmp(&g->mark_fsid[i], fsid, sizeof(*fsid)))
+			continue;
+		/* its mount point, for this lookup only (a directory: opening
+		 * it has no side effect), checked to be that filesystem still */
+		mfd = open(g->marks[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+		if (mfd >= 0 && (fstatfs(mfd, &sf) < 0 || memcmp(&sf.f_fsid, fsid, sizeof(*fsid)))) {
+			close(mfd);
+			mfd = -1;
+		}
+	}
 	if (mfd < 0)
 		return -ENODEV;
 	bump(&g->dir_lookups, 1);
 	fd = open_by_handle_at(mfd, fh, O_PATH | O_CLOEXEC);
+	n = fd < 0 ? -errno : 0;
+	close(mfd);
 	if (fd < 0)
-		return -errno;
+		return n;
 	snprintf(link, sizeof(link), "self/fd/%d", fd);
 	n = readlinkat(g->procfd, link, buf, PATH_MAX - 1);
 	close(fd);
 	if (n <= 0)
 		return n < 0 ? -errno : -ENOENT;
 	buf[n] = '\0';
+	/* a directory removed since: no path names the file any more */
+	if ((size_t)n > 10 && !strcmp(buf + n - 10, " (deleted)"))
+		return -ENOENT;
 	if (len <= sizeof(d->fh)) {
 		char *copy = strdup(buf);
 		if (copy) {
@@ -551,8 +583,9 @@ static int read_batch(struct gate *g)
 			atomic_store_explicit(&g->drained_ns, t, memory_order_release);
 		return n < 0 ? -errno : -EAGAIN;
 	}
-	/* a read that left room took everything queued before it */
-	bool drained = (size_t)n + FAN_EVENT_METADATA_LEN + 64 < sizeof(u);
+	/* a read that left room for the largest event took everything queued
+	 * before it (the kernel stops at the first event that does not fit) */
+	bool drained = (size_t)n + GATE_MAX_EVENT < sizeof(u);
 	/* events one after another, each copied out of the buffer (see
 	 * event_info() on alignment) */
 	while (off + FAN_EVENT_METADATA_LEN <= (size_t)n) {
@@ -668,15 +701,18 @@ bool gate_covers(const struct gate *g, const char *dir)
 	return false;
 }
 
-bool gate_covers_file(const struct gate *g, const char *path)
+bool gate_covers_dev(const struct gate *g, dev_t dev)
 {
-	char dir[PATH_MAX];
-	const char *slash = strrchr(path, '/');
+	for (size_t i = 0; i < g->n_marks; i++)
+		if (g->mark_dev[i] == dev)
+			return true;
+	return false;
+}
 
-	if (path[0] != '/' || !slash || (size_t)(slash - path) >= sizeof(dir))
-		return true; /* not a path the watch could have seen: no sign */
-	snprintf(dir, sizeof(dir), "%.*s", (int)(slash == path ? 1 : slash - path), path);
-	return gate_covers(g, dir);
+uint64_t gate_overflows(const struct gate *g)
+{
+	return atomic_load_explicit(&((struct gate *)(uintptr_t)g)->overflows,
+				    memory_order_relaxed);
 }
 
 void gate_get_stats(const struct gate *g, struct gate_stats *ret)
@@ -705,11 +741,8 @@ void gate_free(struct gate *g)
 		close(g->fd); /* the kernel allows what is still pending */
 	if (g->procfd >= 0)
 		close(g->procfd);
-	for (size_t i = 0; i < g->n_marks; i++) {
+	for (size_t i = 0; i < g->n_marks; i++)
 		free(g->marks[i]);
-		if (g->mark_fd[i] >= 0)
-			close(g->mark_fd[i]);
-	}
 	for (size_t i = 0; g->dirs && i < DIR_SLOTS; i++)
 		free(g->dirs[i].path);
 	free(g->dirs);

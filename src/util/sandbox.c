@@ -57,8 +57,9 @@ static const char *const agent_calls[] = {
 	"recvmmsg", "recvmsg", "sendto", "connect",
 	/* acting on processes: pin, signal; stop the hook executor */
 	"pidfd_open", "pidfd_send_signal", "kill", "wait4",
-	/* the exec watch by names: a directory's path from its handle */
-	"open_by_handle_at",
+	/* the exec watch by names: a directory's path from its handle (the mount
+	 * point checked with fstatfs); an exe's filesystem (statx) */
+	"open_by_handle_at", "fstatfs", "statx",
 	/* the listener stacks its own filter on itself (filters only narrow) */
 	"seccomp", NULL,
 };

@@ -69,7 +69,7 @@ check_caps() { # PID EXPECTED
 	done
 	echo "capabilities: CapEff = CapPrm = CapBnd = $2 in every thread"
 }
-if grep -q '"watch":{"state":"on"' "$T/agent.json"; then
+if grep -q '"watch":{"state":"on","names":true' "$T/agent.json"; then
 	check_caps "$AGENT" "$KEEP_CAPS_WATCH"
 else
 	echo "exec watch off here: $(grep -o '"watch":{[^}]*}' "$T/agent.json")"

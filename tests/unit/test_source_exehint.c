@@ -1,8 +1,9 @@
 /*
  * test_source_exehint.c - the exe hints the gate or the watch leave for the
  * evaluator: the path kept per pid (the dynamic loader only when nothing
- * else was seen for that exec), how near in time a hint must be, that a
- * hint is taken once, and the sequence lock under a writer thread racing a
+ * else was seen for that exec, never over a note not taken yet), how near
+ * in time a hint must be, that a hint is taken once (or dropped by the exe
+ * /proc showed), and the sequence lock under a writer thread racing a
  * reader.
  */
 #include <errno.h>
@@ -93,6 +94,39 @@ static void test_pid_and_time(void **state)
 	free(h);
 }
 
+static void test_loader_and_drop(void **state)
+{
+	struct exe_hints *h = new_hints();
+	uint64_t t = 5000 * MS;
+
+	(void)state;
+	/* the loader never replaces a program's note not taken yet, however
+	 * late it is read */
+	exe_hint_put(h, 50, "/opt/app", t);
+	exe_hint_put(h, 50, "/lib64/ld-linux-x86-64.so.2", t + 900 * MS);
+	assert_string_equal(get(h, 50, t + 950 * MS), "/opt/app");
+	/* a program named like the loader but no shared object is a program */
+	exe_hint_put(h, 51, "/tmp/ld-evil", t);
+	exe_hint_put(h, 51, "/lib64/ld-linux-x86-64.so.2", t);
+	assert_string_equal(get(h, 51, t), "/tmp/ld-evil");
+	/* the exe learnt from /proc takes its own note ... */
+	exe_hint_put(h, 52, "/usr/bin/a", t);
+	assert_int_equal(exe_hint_drop(h, 52, "/usr/bin/a"), 1);
+	assert_null(get(h, 52, t)); /* a memfd exec after it gets nothing */
+	/* ... but not a later exec's (an exec chain read ahead) */
+	exe_hint_put(h, 53, "/usr/bin/b", t);
+	assert_int_equal(exe_hint_drop(h, 53, "/usr/bin/env"), 0);
+	assert_string_equal(get(h, 53, t), "/usr/bin/b");
+	assert_int_equal(exe_hint_drop(h, 54, "/usr/bin/b"), 0); /* no note of that pid */
+	/* a note read long after the exec is good (a lagging reader); one read
+	 * long before it is another exec's */
+	exe_hint_put(h, 55, "/usr/bin/c", t + 30000 * MS);
+	assert_string_equal(get(h, 55, t), "/usr/bin/c");
+	exe_hint_put(h, 55, "/usr/bin/c", t);
+	assert_null(get(h, 55, t + 1001 * MS));
+	free(h);
+}
+
 struct race {
 	struct exe_hints *h;
 	volatile int stop;
@@ -137,6 +171,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_last_non_loader),
 	    cmocka_unit_test(test_pid_and_time),
+	    cmocka_unit_test(test_loader_and_drop),
 	    cmocka_unit_test(test_seqlock),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
