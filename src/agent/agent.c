@@ -194,7 +194,7 @@ static void settle_note(struct agent *a, const struct pw_event *ev, const struct
 {
 	if (exe_hint_settle(a->hints, a->watch, ev->pid, ev->ktime_ns, pi->exe))
 		return;
-	if (a->names && ev->ktime_ns >= a->watch_since_ns &&
+	if (a->names && a->watch && ev->ktime_ns >= a->watch_since_ns &&
 	    !(pi->flags & (PI_EXE_MEMFD | PI_EXE_DELETED)) &&
 	    exe_hint_unwatched(a->watch, a->procfd, ev->pid))
 		resume_pins(a,
@@ -250,7 +250,7 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source)
 	/* gone before /proc showed it: the gate or the watch saw what it ran */
 	from_proc = (pi->have & PI_HAVE_EXE) && source == SRC_NETLINK;
 	if (!(pi->have & PI_HAVE_EXE) && a->hints && source == SRC_NETLINK &&
-	    !exe_from_hint(a, ev, pi) && a->names && gate_overflows(a->watch))
+	    !exe_from_hint(a, ev, pi) && a->names && a->watch && gate_overflows(a->watch))
 		resume_pins(a, "the exec watch's queue overflowed: pinning exes from /proc again",
 			    NULL);
 	if (source == SRC_SCAN && (pi->flags & PI_KTHREAD))
@@ -1069,20 +1069,21 @@ int agent_run(const struct agent_opts *o)
 	}
 
 	/* 10. stop: the gate first (the kernel allows what it held), then
-	 * unsubscribe, drain, flush */
+	 * unsubscribe, drain (the watch still names what is left), flush */
 	if (a->gate)
 		gate_get_stats(a->gate, &a->gate_stats_final);
-	if (a->watch)
-		gate_get_stats(a->watch, &a->watch_stats_final);
 	gate_free(a->gate);
 	a->gate = NULL;
-	gate_free(a->watch);
-	a->watch = NULL;
 	while (a->gate_ring && ring_pop(a->gate_ring, a->deny_buf) == 0)
 		handle_denial(a, a->deny_buf);
 	nl_source_stop(a->src);
 	while (ring_pop(ring, &ev) == 0)
 		handle_event(a, &ev);
+	if (a->watch)
+		gate_get_stats(a->watch, &a->watch_stats_final);
+	gate_free(a->watch);
+	a->watch = NULL;
+	a->names = false;
 	drain_hooks(a);
 	emit_stop(a);
 	if (o->metrics_path)

@@ -97,6 +97,24 @@ print(f"{n} JSON lines valid")
 PY
 }
 
+# Start a monitor: CMD... (e.g. "$PROCWARDEN" monitor --json) writing JSON
+# lines to $T/mon.json and its stderr to $T/mon.err, its pid in MON; it is
+# subscribed once an exec of MARKER_BIN ("MARKER_BIN marker", run until it
+# shows up) is in its output.
+start_monitor() { # MARKER_BIN CMD...
+	local marker=$1 i
+	shift
+	"$@" >"$T/mon.json" 2>"$T/mon.err" &
+	MON=$!
+	PIDS+=("$MON")
+	for i in $(seq 1 100); do
+		"$marker" marker
+		grep -q '"marker"' "$T/mon.json" 2>/dev/null && break
+		sleep 0.1
+	done
+	grep -q '"marker"' "$T/mon.json" || fail "monitor never showed the marker: $(cat "$T/mon.err")"
+}
+
 # Start the agent with the given arguments, logging to $T/agent.json; wait for
 # its `start` record.  Sets AGENT to its pid.
 start_agent() {

@@ -101,16 +101,8 @@ print(f"exec chain named {ch[0]['exe']}; late filesystem: {errs[0]['error']}")
 PY
 
 # --- monitor, the default
-"$PROCWARDEN" monitor --json --events exec >"$T/mon.json" 2>"$T/mon.err" &
-MON=$!
-PIDS+=("$MON")
 cp "$T/d2/stormbin" "$T/marker"
-for i in $(seq 1 100); do
-	"$T/marker" marker
-	grep -q '"marker"' "$T/mon.json" 2>/dev/null && break
-	sleep 0.1
-done
-grep -q '"marker"' "$T/mon.json" || fail "monitor never showed the marker: $(cat "$T/mon.err")"
+start_monitor "$T/marker" "$PROCWARDEN" monitor --json --events exec
 storm "$T/d2/stormbin"
 sleep 0.5
 kill -INT "$MON"

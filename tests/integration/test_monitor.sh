@@ -8,16 +8,7 @@ private_bin pw_victim parent-bin
 private_bin pw_victim child-bin
 TUID=64011
 
-"$PROCWARDEN" monitor --json >"$T/mon.json" 2>"$T/mon.err" &
-MON=$!
-PIDS+=("$MON")
-# subscribed once it reports events: start a marker until it shows up
-for i in $(seq 1 100); do
-	"$T/child-bin" --exit 0 marker
-	grep -q '"marker"' "$T/mon.json" 2>/dev/null && break
-	sleep 0.1
-done
-grep -q '"marker"' "$T/mon.json" || fail "monitor never showed the marker exec: $(cat "$T/mon.err")"
+start_monitor "$T/child-bin" "$PROCWARDEN" monitor --json
 
 setpriv --reuid=$TUID --regid=$TUID --clear-groups \
 	"$T/parent-bin" --fork-exec "$T/child-bin" --sleep-ms 300 --exit 7 'arg with space' "quote\"d" || true

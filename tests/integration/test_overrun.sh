@@ -10,16 +10,7 @@ private_bin pw_victim sleeper
 N=${PW_OVERRUN_N:-1500}
 LIVE_MS=12000
 
-nice -n 19 "$PROCWARDEN" monitor --json --events exec --rcvbuf 1 \
-	>"$T/mon.json" 2>"$T/mon.err" &
-MON=$!
-PIDS+=("$MON")
-for i in $(seq 1 100); do
-	"$T/launcher" marker
-	grep -q '"marker"' "$T/mon.json" 2>/dev/null && break
-	sleep 0.1
-done
-grep -q '"marker"' "$T/mon.json" || fail "monitor never showed the marker: $(cat "$T/mon.err")"
+start_monitor "$T/launcher" nice -n 19 "$PROCWARDEN" monitor --json --events exec --rcvbuf 1
 
 # N launchers, each leaving a sleeper behind that lives LIVE_MS
 "$HELPERS/pw_storm" -n "$N" -w 4 -t 30 "$T/launcher" --bg-exec "$T/sleeper" \
