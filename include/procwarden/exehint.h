@@ -41,23 +41,22 @@ int exe_hint_get(struct exe_hints *h, int32_t pid, uint64_t exec_ns, char *buf, 
 int exe_hint_drop(struct exe_hints *h, int32_t pid, const char *path);
 
 struct gate;
-/* exe_hint_get() for the exec event of pid at exec_ns, reading watch (an
- * exec watch whose notes go into h; NULL: none) one batch at a time until
- * its note is there or nothing queued before exec_ns is left.  The watch's
- * notes are queued before the proc connector sends the exec's event, so a
- * note that is not there after that was never made. */
-int exe_hint_get_watched(struct exe_hints *h, struct gate *watch, int32_t pid, uint64_t exec_ns,
-			 char *buf, size_t size);
-/* exe_hint_drop() after reading watch (as exe_hint_get_watched() does)
- * until the note is there or nothing queued before exec_ns is left: 1 when
- * the exec of exe left its note (or it was too long to note), 0 when not --
- * a sign that it ran from a filesystem the watch does not mark, or the
- * second exec of an exec chain whose note the first one took. */
-int exe_hint_settle(struct exe_hints *h, struct gate *watch, int32_t pid, uint64_t exec_ns,
-		    const char *exe);
-/* True when pid's exe (its /proc/PID/exe, through the process's own mounts)
- * is on a filesystem watch does not mark; false when it is, or cannot be
- * told (the process gone).  procfd: /proc. */
-bool exe_hint_unwatched(const struct gate *watch, int procfd, int32_t pid);
+struct proc_info;
+/* The exe of pid's delivered exec (the proc connector's event at exec_ns)
+ * that /proc could not show, from its note, reading watch (an exec watch
+ * whose notes go into h; NULL: none) one batch at a time until the note is
+ * there or nothing queued before exec_ns is left (the kernel queues a note
+ * before it sends the exec's event: a note not there then was never made).
+ * Sets pi's exe; true when named. */
+bool exe_hint_name(struct exe_hints *h, struct gate *watch, int32_t pid, uint64_t exec_ns,
+		   struct proc_info *pi);
+/* Once a delivered exec is handled: the exe /proc showed takes its note
+ * (read from watch as exe_hint_name() reads).  Then, when pins_off (the
+ * listener pins no exe, trusting watch to name every exec), why it must pin
+ * again, or NULL: an exe on a filesystem watch does not mark (statx of
+ * /proc/PID/exe through the process's own mounts; procfd: /proc), or an exe
+ * unknown while watch's queue has overflowed. */
+const char *exe_hint_check(struct exe_hints *h, struct gate *watch, int procfd, int32_t pid,
+			   uint64_t exec_ns, const struct proc_info *pi, bool pins_off);
 
 #endif

@@ -72,6 +72,11 @@ uint64_t gate_drained_ns(const struct gate *g);
 int gate_catch_up_once(struct gate *g);
 /* True for a watch by names (gate_opts.names) that the kernel accepted. */
 bool gate_names(const struct gate *g);
+/* True for a watch by names on every filesystem programs run from, each
+ * marked and resolvable (no warning): it notes every exec there. */
+bool gate_names_all(const struct gate *g);
+/* CLOCK_MONOTONIC when its marks were made (execs before: not all seen). */
+uint64_t gate_since_ns(const struct gate *g);
 /* True when the gate watches every filesystem programs run from. */
 bool gate_everywhere(const struct gate *g);
 /* True when an exec under dir (or its nearest existing ancestor) would reach

@@ -56,6 +56,8 @@ struct nl_source;
  * elsewhere, e.g. from an exec watch).  On by default; any thread, any
  * time (the listener follows from its next event). */
 void nl_source_pin_exe(struct nl_source *s, bool pin);
+/* Whether the listener pins exes (as nl_source_pin_exe() last set it). */
+bool nl_source_pins_exe(const struct nl_source *s);
 
 struct nl_stats {
 	uint64_t datagrams;   /* received */
@@ -66,7 +68,6 @@ struct nl_stats {
 	uint64_t ring_drops;  /* ring full: events lost (an overrun marker follows) */
 	uint64_t pidfd_fail;  /* exec events whose process was gone before pinning */
 	uint64_t exefd_fail;  /* exec events whose exe file could not be pinned */
-	uint64_t exe_pins;    /* exe files pinned */
 	uint64_t wakeups;     /* recvmmsg calls that returned data */
 	size_t rcvbuf;        /* effective receive buffer (SO_RCVBUF) */
 	bool kernel_filter;   /* the connector's own event filter is in use */

@@ -161,46 +161,14 @@ static void write_record(struct agent *a, struct exec_record *rec, struct act_re
 	emit(a, a->line, len, pw_severity_syslog(v->severity));
 }
 
-/* Name the exe of a delivered exec from what the gate or the watch saw it
- * execute (catching up with a watch first: the exec does not wait for it). */
-static bool exe_from_hint(struct agent *a, const struct pw_event *ev, struct proc_info *pi)
-{
-	char path[EXE_HINT_WORDS * 8];
-
-	int n = exe_hint_get_watched(a->hints, a->watch, ev->pid, ev->ktime_ns, path, sizeof(path));
-	if (n <= 0)
-		return false;
-	proc_set_exe(pi, path, (size_t)n);
-	a->c.exe_from_gate++;
-	return true;
-}
-
 /* The listener pins exes from /proc again (the watch by names misses
- * execs: a filesystem mounted after the start, which the agent can no
- * longer mark, or its queue overflowed): so that short-lived launches from
- * there are still named.  Said once, in an error record. */
+ * execs: why says which), so that short-lived launches are still named.
+ * Said once, in an error record. */
 static void resume_pins(struct agent *a, const char *why, const char *detail)
 {
-	a->names = false;
 	a->c.pins_resumed++;
 	nl_source_pin_exe(a->src, true);
 	emit_error(a, why, detail);
-}
-
-/* After a delivered exec whose exe /proc showed (once the verdict is
- * acted on): its note is done with; no note, and an exe on a filesystem the
- * watch does not mark, means pins are needed. */
-static void settle_note(struct agent *a, const struct pw_event *ev, const struct proc_info *pi)
-{
-	if (exe_hint_settle(a->hints, a->watch, ev->pid, ev->ktime_ns, pi->exe))
-		return;
-	if (a->names && a->watch && ev->ktime_ns >= a->watch_since_ns &&
-	    !(pi->flags & (PI_EXE_MEMFD | PI_EXE_DELETED)) &&
-	    exe_hint_unwatched(a->watch, a->procfd, ev->pid))
-		resume_pins(a,
-			    "an exec ran from a filesystem the exec watch does not mark (mounted "
-			    "after the start?): pinning exes from /proc again",
-			    pi->exe);
 }
 
 /* Evaluate one launch and act on it.  Takes ownership of ev->pidfd. */
@@ -212,7 +180,7 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source)
 	struct act_result acts[RECORD_MAX_ACTIONS];
 	size_t n_acts = 0;
 	unsigned what, needs = policy_needs(p);
-	bool same = true, from_proc = false;
+	bool same = true;
 	int64_t latency = -1;
 	uint64_t t0, t1;
 	int r;
@@ -247,12 +215,12 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source)
 		proc_exe_from_fd(a->procfd, ev->exefd, pi);
 		pi->flags |= PI_GONE;
 	}
+	if (ev->exefd >= 0)
+		a->c.exe_pins++;
 	/* gone before /proc showed it: the gate or the watch saw what it ran */
-	from_proc = (pi->have & PI_HAVE_EXE) && source == SRC_NETLINK;
 	if (!(pi->have & PI_HAVE_EXE) && a->hints && source == SRC_NETLINK &&
-	    !exe_from_hint(a, ev, pi) && a->names && a->watch && gate_overflows(a->watch))
-		resume_pins(a, "the exec watch's queue overflowed: pinning exes from /proc again",
-			    NULL);
+	    exe_hint_name(a->hints, a->watch, ev->pid, ev->ktime_ns, pi))
+		a->c.exe_from_gate++;
 	if (source == SRC_SCAN && (pi->flags & PI_KTHREAD))
 		goto out;
 	if (dedupe && same && (pi->have & PI_HAVE_STAT)) {
@@ -365,8 +333,14 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source)
 	};
 	write_record(a, &rec, acts);
 out:
-	if (from_proc && a->hints)
-		settle_note(a, ev, pi);
+	/* after the verdict is acted on: the watch's bookkeeping */
+	if (a->hints && source == SRC_NETLINK) {
+		bool pins_off = !nl_source_pins_exe(a->src);
+		const char *why = exe_hint_check(a->hints, a->watch, a->procfd, ev->pid,
+						 ev->ktime_ns, pi, pins_off);
+		if (why)
+			resume_pins(a, why, pi->have & PI_HAVE_EXE ? pi->exe : NULL);
+	}
 	if (ev->pidfd >= 0)
 		close(ev->pidfd);
 	if (ev->exefd >= 0)
@@ -821,7 +795,7 @@ static void emit_stop(struct agent *a)
 	json_kv_uint(&j, "foreign_messages", st.foreign);
 	json_kv_uint(&j, "pidfd_failures", st.pidfd_fail);
 	json_kv_uint(&j, "exe_pin_failures", st.exefd_fail);
-	json_kv_uint(&j, "exe_pins", st.exe_pins);
+	json_kv_uint(&j, "exe_pins", a->c.exe_pins);
 	json_kv_uint(&j, "output_drops", a->c.output_drops);
 	json_kv_uint(&j, "denied", a->c.denials);
 	json_kv_uint(&j, "deny_fallback_kills", a->c.deny_fallback_kills);
@@ -939,10 +913,7 @@ int agent_run(const struct agent_opts *o)
 	}
 	/* a watch by names on every filesystem names each exec: no pins */
 	a->watch_on = a->watch != NULL;
-	a->watch_since_ns = pw_now_mono(); /* execs before were not all watched */
-	a->names = a->watch && gate_names(a->watch) && gate_everywhere(a->watch) &&
-		   !gate_warnings(a->watch, &(const char *const *){NULL});
-	if (a->names)
+	if (a->watch && gate_names_all(a->watch))
 		nl_source_pin_exe(a->src, false);
 	/* capabilities are per thread: drop them before any thread starts */
 	r = agent_drop_privileges(a, why, sizeof(why));
@@ -1083,7 +1054,6 @@ int agent_run(const struct agent_opts *o)
 		gate_get_stats(a->watch, &a->watch_stats_final);
 	gate_free(a->watch);
 	a->watch = NULL;
-	a->names = false;
 	drain_hooks(a);
 	emit_stop(a);
 	if (o->metrics_path)

@@ -38,6 +38,7 @@ struct agent_counters {
 	uint64_t exe_from_gate; /* exes the evaluator took from the gate's hints */
 	uint64_t exe_unknown;   /* launches evaluated without knowing their exe */
 	uint64_t pins_resumed;  /* the watch missed an exec: the listener pins again (0 or 1) */
+	uint64_t exe_pins;      /* launches whose exe the listener pinned */
 };
 
 /* A launch the gate decided to deny, for the evaluator to record: a fixed
@@ -64,10 +65,8 @@ struct agent {
 			     * (the gate thread takes its references under it) */
 	pthread_mutex_t pol_lock;
 	struct gate *gate;       /* NULL: no deny rule, --no-gate, or no fanotify */
-	struct gate *watch;      /* --watch-exec: notifications only; then the only hint writer */
-	bool names;              /* the watch names every exec: the listener pins no exe */
+	struct gate *watch;      /* the exec watch (off: --no-watch-exec); then the only hint writer */
 	bool watch_on;           /* the watch ran (its counters go in the stop record) */
-	uint64_t watch_since_ns; /* CLOCK_MONOTONIC when it started watching */
 	char watch_off[320];
 	struct ring *gate_ring;  /* gate thread -> evaluator: struct deny_event */
 	struct proc_info *gate_pi; /* the gate thread's own */

@@ -71,8 +71,6 @@ struct monitor {
 	struct seen_set seen; /* execs reported, so that rescans skip them */
 	uint64_t last_rescan_ns; /* CLOCK_MONOTONIC of the last rescan; 0: none */
 	bool no_watch;           /* --no-watch-exec */
-	bool pinning;            /* the listener pins exes (no watch, or it missed some) */
-	uint64_t watch_since_ns; /* CLOCK_MONOTONIC when the watch started */
 	struct gate *watch;      /* the exec watch (names what each exec ran), or NULL */
 	struct exe_hints *hints; /* what it saw, by pid */
 	uint64_t exe_from_watch; /* exes named by the watch */
@@ -175,29 +173,18 @@ static void print_exec(struct monitor *m, const struct pw_event *ev, const char 
 			what |= PROC_READ_STAT;
 		if (!proc_read_exec(m->procfd, ev->pidfd, ev->pid, ev->ktime_ns, what, pi, &m->rs))
 			pi->flags |= PI_GONE;
-		if (!m->watch) {
-			/* nothing to ask */
-		} else if (!(pi->have & PI_HAVE_EXE)) {
-			char path[EXE_HINT_WORDS * 8];
-			int n = exe_hint_get_watched(m->hints, m->watch, ev->pid, ev->ktime_ns, path,
-						     sizeof(path));
-			if (n > 0) {
-				proc_set_exe(pi, path, (size_t)n);
-				m->exe_from_watch++;
-			}
-		} else if (!exe_hint_settle(m->hints, m->watch, ev->pid, ev->ktime_ns, pi->exe) &&
-			   !m->pinning && ev->ktime_ns >= m->watch_since_ns &&
-			   !(pi->flags & (PI_EXE_MEMFD | PI_EXE_DELETED)) &&
-			   exe_hint_unwatched(m->watch, m->procfd, ev->pid)) {
-			/* no note, and the exe is on a filesystem the watch does not
-			 * mark (mounted since): pin exes again, as the agent does */
-			m->pinning = true;
+		if (m->watch && !(pi->have & PI_HAVE_EXE) &&
+		    exe_hint_name(m->hints, m->watch, ev->pid, ev->ktime_ns, pi))
+			m->exe_from_watch++;
+		const char *why = m->watch ? exe_hint_check(m->hints, m->watch, m->procfd, ev->pid,
+							    ev->ktime_ns, pi,
+							    !nl_source_pins_exe(m->src))
+					   : NULL;
+		if (why) { /* as the agent does */
 			nl_source_pin_exe(m->src, true);
-			fprintf(stderr,
-				"procwarden monitor: warning: %s ran from a filesystem the exec watch "
-				"does not mark (mounted after the start?): pinning exes from /proc "
-				"again\n",
-				pi->exe);
+			fprintf(stderr, "procwarden monitor: warning: %s%s%s\n", why,
+				pi->have & PI_HAVE_EXE ? ": " : "",
+				pi->have & PI_HAVE_EXE ? pi->exe : "");
 		}
 		r = pi->have & ~(unsigned)PI_HAVE_EXE ? 0 : -ESRCH;
 	} else {
@@ -484,7 +471,6 @@ static bool watch_note(void *arg, const struct gate_request *rq)
 static void open_watch(struct monitor *m)
 {
 	struct gate_opts wo = {.everywhere = true, .watch_only = true, .names = true};
-	const char *const *v;
 	char why[256];
 
 	if (m->no_watch || !(m->mask & PW_EV_EXEC))
@@ -498,9 +484,7 @@ static void open_watch(struct monitor *m)
 		return;
 	}
 	gate_start(m->watch, watch_note, m); /* a watch by names has no thread */
-	m->watch_since_ns = pw_now_mono();
-	m->pinning = !gate_names(m->watch) || gate_warnings(m->watch, &v);
-	if (!m->pinning)
+	if (gate_names_all(m->watch))
 		nl_source_pin_exe(m->src, false);
 }
 

@@ -27,6 +27,7 @@
 
 #include "procwarden/exehint.h"
 #include "procwarden/gate.h"
+#include "procwarden/proc.h"
 
 #define HINT_MAX_AGE_NS 1000000000ull /* 1 s */
 
@@ -70,108 +71,133 @@ void exe_hint_put(struct exe_hints *h, int32_t pid, const char *path, uint64_t t
 	atomic_store_explicit(&s->seq, seq + 2, memory_order_release);
 }
 
-int exe_hint_get(struct exe_hints *h, int32_t pid, uint64_t exec_ns, char *buf, size_t size)
+/* Copy slot s for pid under its sequence lock: its path into words
+ * (EXE_HINT_WORDS + 1, NUL-terminated), its time into *t, its sequence
+ * into *seq.  0, or -EAGAIN (being written) / -ENOENT (another pid's). */
+static int slot_read(struct exe_hint_slot *s, int32_t pid, uint64_t *words, uint64_t *t,
+		     uint32_t *seq)
 {
-	struct exe_hint_slot *s = &h->slot[(uint32_t)pid % EXE_HINT_SLOTS];
-	uint64_t words[EXE_HINT_WORDS + 1];
-	uint32_t s1, s2;
-	uint64_t t;
-	int32_t p;
+	uint32_t s1 = atomic_load_explicit(&s->seq, memory_order_acquire);
 
-	s1 = atomic_load_explicit(&s->seq, memory_order_acquire);
 	if (s1 & 1)
 		return -EAGAIN;
-	p = atomic_load_explicit(&s->pid, memory_order_relaxed);
-	t = atomic_load_explicit(&s->t_ns, memory_order_relaxed);
+	int32_t p = atomic_load_explicit(&s->pid, memory_order_relaxed);
+	*t = atomic_load_explicit(&s->t_ns, memory_order_relaxed);
 	for (size_t i = 0; i < EXE_HINT_WORDS; i++)
 		words[i] = atomic_load_explicit(&s->path[i], memory_order_relaxed);
 	atomic_thread_fence(memory_order_acquire);
-	s2 = atomic_load_explicit(&s->seq, memory_order_relaxed);
-	if (s1 != s2)
+	if (atomic_load_explicit(&s->seq, memory_order_relaxed) != s1)
 		return -EAGAIN;
-	/* the gate notes an exec before the kernel finishes it, the watch
-	 * when it reads the notification, which may be after: near in time,
-	 * either way (a later exec of the same pid would have replaced it; so
-	 * would it the exe a /proc read shows) */
-	/* read (noted) after the exec, however late; or at most a second before
-	 * it (the gate notes an exec before it completes) */
-	if (p != pid || t + HINT_MAX_AGE_NS < exec_ns)
-		return -ENOENT;
 	words[EXE_HINT_WORDS] = 0;
-	size_t len = strnlen((const char *)words, EXE_HINT_WORDS * 8);
-	if (!len || len >= size)
-		return -ENOENT;
-	/* one exec, one note: a later exec of this pid that no note was left
-	 * for must not get this one */
+	*seq = s1;
+	return p == pid ? 0 : -ENOENT;
+}
+
+/* Take the note of sequence seq: true for the one taker (one exec, one
+ * note: a later exec of the pid that left no note must not get it). */
+static bool slot_take(struct exe_hint_slot *s, uint32_t seq)
+{
 	uint32_t taken = atomic_load_explicit(&s->taken, memory_order_relaxed);
-	if (taken == s1 ||
-	    !atomic_compare_exchange_strong_explicit(&s->taken, &taken, s1, memory_order_relaxed,
-						     memory_order_relaxed))
+
+	return taken != seq &&
+	       atomic_compare_exchange_strong_explicit(&s->taken, &taken, seq, memory_order_relaxed,
+						       memory_order_relaxed);
+}
+
+int exe_hint_get(struct exe_hints *h, int32_t pid, uint64_t exec_ns, char *buf, size_t size)
+{
+	struct exe_hint_slot *s = &h->slot[(uint32_t)pid % EXE_HINT_SLOTS];
+	uint64_t words[EXE_HINT_WORDS + 1], t;
+	uint32_t seq;
+	int r = slot_read(s, pid, words, &t, &seq);
+
+	if (r < 0)
+		return r;
+	/* noted after the exec, however late it was read; or at most a second
+	 * before it (the gate notes an exec before it completes) */
+	if (t + HINT_MAX_AGE_NS < exec_ns)
+		return -ENOENT;
+	size_t len = strlen((const char *)words);
+	if (!len || len >= size || !slot_take(s, seq))
 		return -ENOENT;
 	memcpy(buf, words, len + 1);
 	return (int)len;
 }
 
-int exe_hint_get_watched(struct exe_hints *h, struct gate *watch, int32_t pid, uint64_t exec_ns,
-			 char *buf, size_t size)
-{
-	int n = exe_hint_get(h, pid, exec_ns, buf, size);
-
-	/* the notes read ahead wait in the table for their own events: reading
-	 * one batch at a time keeps them fewer than its slots */
-	while (n <= 0 && watch && gate_drained_ns(watch) < exec_ns && gate_catch_up_once(watch) >= 0)
-		n = exe_hint_get(h, pid, exec_ns, buf, size);
-	return n;
-}
-
 int exe_hint_drop(struct exe_hints *h, int32_t pid, const char *path)
 {
 	struct exe_hint_slot *s = &h->slot[(uint32_t)pid % EXE_HINT_SLOTS];
-	uint64_t words[EXE_HINT_WORDS + 1];
-	size_t len = strlen(path);
-	uint32_t s1;
+	uint64_t words[EXE_HINT_WORDS + 1], t;
+	uint32_t seq;
 
-	if (len >= EXE_HINT_WORDS * 8)
+	if (strlen(path) >= EXE_HINT_WORDS * 8)
 		return -ENAMETOOLONG; /* never noted */
-	s1 = atomic_load_explicit(&s->seq, memory_order_acquire);
-	if ((s1 & 1) || atomic_load_explicit(&s->pid, memory_order_relaxed) != pid)
+	if (slot_read(s, pid, words, &t, &seq) < 0)
 		return 0;
-	for (size_t i = 0; i < EXE_HINT_WORDS; i++)
-		words[i] = atomic_load_explicit(&s->path[i], memory_order_relaxed);
-	atomic_thread_fence(memory_order_acquire);
-	if (atomic_load_explicit(&s->seq, memory_order_relaxed) != s1)
-		return 0;
-	words[EXE_HINT_WORDS] = 0;
-	if (strncmp((const char *)words, path, EXE_HINT_WORDS * 8))
+	if (strcmp((const char *)words, path))
 		return 0; /* another exec's note (a later one of an exec chain): kept */
-	uint32_t taken = atomic_load_explicit(&s->taken, memory_order_relaxed);
-	if (taken != s1)
-		atomic_compare_exchange_strong_explicit(&s->taken, &taken, s1, memory_order_relaxed,
-							 memory_order_relaxed);
+	slot_take(s, seq);
 	return 1;
 }
 
-int exe_hint_settle(struct exe_hints *h, struct gate *watch, int32_t pid, uint64_t exec_ns,
-		    const char *exe)
+/* Read one more batch of watch's notes when some queued before exec_ns may
+ * still be unread (the exec does not wait for the watch, but the kernel
+ * queues its note before the proc connector sends its event).  Reading one
+ * batch at a time keeps the notes read ahead, which wait in the table for
+ * their own events, fewer than its slots.  True when it read. */
+static bool catch_up(struct gate *watch, uint64_t exec_ns)
 {
-	int r;
-
-	/* read on until the notes queued before the exec are in */
-	while (!(r = exe_hint_drop(h, pid, exe)) && watch && gate_drained_ns(watch) < exec_ns &&
-	       gate_catch_up_once(watch) >= 0)
-		;
-	return r != 0;
+	return watch && gate_drained_ns(watch) < exec_ns && gate_catch_up_once(watch) >= 0;
 }
 
-bool exe_hint_unwatched(const struct gate *watch, int procfd, int32_t pid)
+bool exe_hint_name(struct exe_hints *h, struct gate *watch, int32_t pid, uint64_t exec_ns,
+		   struct proc_info *pi)
+{
+	char path[EXE_HINT_WORDS * 8];
+	int n;
+
+	while ((n = exe_hint_get(h, pid, exec_ns, path, sizeof(path))) <= 0 &&
+	       catch_up(watch, exec_ns))
+		;
+	if (n <= 0)
+		return false;
+	proc_set_exe(pi, path, (size_t)n);
+	return true;
+}
+
+/* True when pid's exe (its /proc/PID/exe, through the process's own mounts)
+ * is on a filesystem watch does not mark; false when it is, or cannot be
+ * told (the process gone). */
+static bool unwatched(const struct gate *watch, int procfd, int32_t pid)
 {
 	char path[32];
 	struct statx stx;
 
-	/* the exe file itself, through the process's own view (a container's
-	 * mounts too), without waiting on its filesystem (a FUSE one) */
+	/* the exe file itself, without waiting on its filesystem (FUSE) */
 	snprintf(path, sizeof(path), "%d/exe", pid);
 	if (statx(procfd, path, AT_STATX_DONT_SYNC, STATX_INO, &stx) < 0)
 		return false;
 	return !gate_covers_dev(watch, makedev(stx.stx_dev_major, stx.stx_dev_minor));
+}
+
+const char *exe_hint_check(struct exe_hints *h, struct gate *watch, int procfd, int32_t pid,
+			   uint64_t exec_ns, const struct proc_info *pi, bool pins_off)
+{
+	int r;
+
+	if (!(pi->have & PI_HAVE_EXE))
+		return pins_off && watch && gate_overflows(watch)
+			       ? "the exec watch's queue overflowed: pinning exes from /proc again"
+			       : NULL;
+	/* the exe /proc showed takes its exec's note, once the notes queued
+	 * before the exec are in */
+	while (!(r = exe_hint_drop(h, pid, pi->exe)) && catch_up(watch, exec_ns))
+		;
+	/* no note: the second exec of an exec chain (the first took it), a
+	 * memfd, or a filesystem the watch does not mark (mounted since) */
+	if (r || !pins_off || !watch || exec_ns < gate_since_ns(watch) ||
+	    (pi->flags & (PI_EXE_MEMFD | PI_EXE_DELETED)) || !unwatched(watch, procfd, pid))
+		return NULL;
+	return "an exec ran from a filesystem the exec watch does not mark (mounted after the "
+	       "start?): pinning exes from /proc again";
 }

@@ -111,6 +111,7 @@ struct gate {
 	_Atomic uint64_t requests, allowed, denied, errors, overflows, ns_max, ns_sum;
 	_Atomic uint64_t dir_lookups; /* names: directory handles resolved (cache misses) */
 	_Atomic uint64_t drained_ns; /* every event queued before this was handled */
+	uint64_t since_ns;           /* CLOCK_MONOTONIC when the marks were made */
 	pthread_mutex_t lock;        /* one reader of the group at a time: the thread,
 				      * or gate_catch_up_once() */
 };
@@ -351,6 +352,7 @@ int gate_open(const struct gate_opts *o, struct gate **ret, char *why, size_t wh
 		snprintf(why, whylen, "the gate has no filesystem to watch");
 		goto fail;
 	}
+	g->since_ns = pw_now_mono();
 	*ret = g;
 	return 0;
 fail:
@@ -683,6 +685,16 @@ bool gate_names(const struct gate *g)
 	return g->names;
 }
 
+bool gate_names_all(const struct gate *g)
+{
+	return g->names && g->everywhere && !g->n_warnings;
+}
+
+uint64_t gate_since_ns(const struct gate *g)
+{
+	return g->since_ns;
+}
+
 bool gate_everywhere(const struct gate *g)
 {
 	return g->everywhere;
@@ -693,12 +705,7 @@ bool gate_covers(const struct gate *g, const char *dir)
 	char p[PATH_MAX];
 	struct stat st;
 
-	if (stat_existing(dir, p, &st) < 0)
-		return false;
-	for (size_t i = 0; i < g->n_marks; i++)
-		if (g->mark_dev[i] == st.st_dev)
-			return true;
-	return false;
+	return stat_existing(dir, p, &st) == 0 && gate_covers_dev(g, st.st_dev);
 }
 
 bool gate_covers_dev(const struct gate *g, dev_t dev)

@@ -60,7 +60,7 @@ struct nl_source {
 	size_t rcvbuf;
 	/* counters written by the listener, read by anyone */
 	atomic_uint_least64_t datagrams, events, overruns, foreign, malformed, ring_drops,
-		pidfd_fail, exefd_fail, exe_pins, wakeups;
+		pidfd_fail, exefd_fail, wakeups;
 	int procfd; /* /proc, for pinning exe files */
 	/* an overrun not yet announced in the ring (the ring was full) */
 	uint32_t pending_overruns;
@@ -134,7 +134,8 @@ static int handle_dgram(struct nl_source *s, const void *buf, size_t len, uint32
 			 * before the consumer gets to it */
 			snprintf(path, sizeof(path), "%d/exe", ev.pid);
 			ev.exefd = (int32_t)openat(s->procfd, path, O_PATH | O_CLOEXEC);
-			bump(ev.exefd < 0 ? &s->exefd_fail : &s->exe_pins, 1);
+			if (ev.exefd < 0)
+				bump(&s->exefd_fail, 1);
 		}
 	}
 	flush_overrun(s);
@@ -437,6 +438,12 @@ void nl_source_pin_exe(struct nl_source *s, bool pin)
 	atomic_store_explicit(&s->no_pin, !pin, memory_order_relaxed);
 }
 
+bool nl_source_pins_exe(const struct nl_source *s)
+{
+	return !atomic_load_explicit(&((struct nl_source *)(uintptr_t)s)->no_pin,
+				     memory_order_relaxed);
+}
+
 struct ring *nl_source_ring(struct nl_source *s)
 {
 	return s->ring;
@@ -492,7 +499,6 @@ void nl_source_stats(const struct nl_source *s, struct nl_stats *r)
 	r->ring_drops = atomic_load(&s->ring_drops);
 	r->pidfd_fail = atomic_load(&s->pidfd_fail);
 	r->exefd_fail = atomic_load(&s->exefd_fail);
-	r->exe_pins = atomic_load(&s->exe_pins);
 	r->wakeups = atomic_load(&s->wakeups);
 	r->rcvbuf = s->rcvbuf;
 	r->kernel_filter = s->kernel_filter;
