@@ -26,6 +26,7 @@ struct agent_opts {
 	size_t rcvbuf;             /* 0: 8 MiB */
 	unsigned batch;            /* recvmmsg batch; 0: default */
 	size_t ring_capacity;      /* 0: default */
+	size_t table_capacity;     /* process table entries; 0: PT_CAPACITY_DEFAULT */
 	bool insecure_permissions;
 	bool no_seccomp;
 	bool no_gate;              /* deny rules: kill after the exec, no fanotify gate */

@@ -50,6 +50,7 @@ struct pw_event {
 	int32_t pidfd;     /* exec: pidfd pinned by the listener, or -1 */
 	int32_t exefd;     /* exec: O_PATH fd of the program file pinned with it, or -1 */
 	uint32_t overruns; /* PW_EV_OVERRUN: how many ENOBUFS this marker stands for */
+	uint64_t pin_ns;   /* exec: CLOCK_MONOTONIC ns just after the pidfd was opened */
 	char comm[16];     /* comm event: the new comm, NUL-terminated */
 };
 

@@ -24,9 +24,9 @@ struct ring;
 
 /* Result of decoding one datagram. */
 enum nl_decode_result {
-	NL_DEC_EVENT = 1,   /* *ev holds an event (type != PW_EV_NONE) */
-	NL_DEC_ACK = 2,     /* *ev holds an ack: a = error, b = cn ack, pid = cn seq */
-	NL_DEC_SKIP = 0,    /* not for us (other connector index, NLMSG_NOOP, ...) */
+	NL_DEC_EVENT = 1, /* *ev holds an event (type != PW_EV_NONE) */
+	NL_DEC_ACK = 2,   /* *ev holds an ack: a = error, b = cn ack, pid = cn seq */
+	NL_DEC_SKIP = 0,  /* not for us (other connector index, NLMSG_NOOP, ...) */
 };
 
 /* Decode one datagram of len bytes received from netlink port sender_port
@@ -42,12 +42,13 @@ int nl_decode(const void *buf, size_t len, uint32_t sender_port, struct pw_event
 int nl_build_filter(uint32_t mask, void *prog, size_t max);
 
 struct nl_source_opts {
-	uint32_t events;        /* PW_EV_* mask the consumer wants (0: all) */
-	size_t rcvbuf;          /* SO_RCVBUFFORCE bytes; 0: leave the default */
-	unsigned batch;         /* datagrams per recvmmsg (1: recvmsg); 0: 64 */
-	size_t ring_capacity;   /* events; 0: 16384 */
+	uint32_t events;         /* PW_EV_* mask the consumer wants (0: all) */
+	size_t rcvbuf;           /* SO_RCVBUFFORCE bytes; 0: leave the default */
+	unsigned batch;          /* datagrams per recvmmsg (1: recvmsg); 0: 64 */
+	size_t ring_capacity;    /* events; 0: 16384 */
 	unsigned ack_timeout_ms; /* wait for the subscription ack; 0: 1000 */
-	bool no_kernel_filter;  /* do not use struct proc_input (testing) */
+	bool no_kernel_filter;   /* do not use struct proc_input (testing) */
+	bool no_threads;         /* drop fork and exit events of threads (pid != tid) */
 };
 
 struct nl_source;
@@ -60,18 +61,18 @@ void nl_source_pin_exe(struct nl_source *s, bool pin);
 bool nl_source_pins_exe(const struct nl_source *s);
 
 struct nl_stats {
-	uint64_t datagrams;   /* received */
-	uint64_t events;      /* decoded and queued */
-	uint64_t overruns;    /* ENOBUFS seen */
-	uint64_t foreign;     /* messages not from the kernel, ignored */
-	uint64_t malformed;   /* bad lengths, ignored */
-	uint64_t ring_drops;  /* ring full: events lost (an overrun marker follows) */
-	uint64_t pidfd_fail;  /* exec events whose process was gone before pinning */
-	uint64_t exefd_fail;  /* exec events whose exe file could not be pinned */
-	uint64_t wakeups;     /* recvmmsg calls that returned data */
-	size_t rcvbuf;        /* effective receive buffer (SO_RCVBUF) */
-	bool kernel_filter;   /* the connector's own event filter is in use */
-	bool socket_filter;   /* the BPF socket filter is attached */
+	uint64_t datagrams;  /* received */
+	uint64_t events;     /* decoded and queued */
+	uint64_t overruns;   /* ENOBUFS seen */
+	uint64_t foreign;    /* messages not from the kernel, ignored */
+	uint64_t malformed;  /* bad lengths, ignored */
+	uint64_t ring_drops; /* ring full: events lost (an overrun marker follows) */
+	uint64_t pidfd_fail; /* exec events whose process was gone before pinning */
+	uint64_t exefd_fail; /* exec events whose exe file could not be pinned */
+	uint64_t wakeups;    /* recvmmsg calls that returned data */
+	size_t rcvbuf;       /* effective receive buffer (SO_RCVBUF) */
+	bool kernel_filter;  /* the connector's own event filter is in use */
+	bool socket_filter;  /* the BPF socket filter is attached */
 };
 
 struct nl_source;
@@ -81,7 +82,7 @@ struct nl_source;
  * and, when why is given, a sentence for people naming the cause (privilege,
  * namespace, CONFIG_PROC_EVENTS).  -ENOTCONN: no acknowledgement. */
 int nl_source_open(const struct nl_source_opts *o, struct nl_source **ret, char *why,
-		   size_t whylen);
+                   size_t whylen);
 /* Start the listener thread (all signals blocked in it). */
 int nl_source_start(struct nl_source *s);
 /* The ring the listener fills; owned by the source. */
@@ -94,8 +95,7 @@ void nl_source_stats(const struct nl_source *s, struct nl_stats *ret);
 /* Run fn(arg) once on the listener thread, between two batches (e.g. to
  * stack a narrower seccomp filter on it), and wait up to timeout_ms for it.
  * Returns fn's result, -ETIMEDOUT, or -EINVAL when the thread is not running. */
-int nl_source_confine(struct nl_source *s, int (*fn)(void *arg), void *arg,
-		      unsigned timeout_ms);
+int nl_source_confine(struct nl_source *s, int (*fn)(void *arg), void *arg, unsigned timeout_ms);
 /* Consumer side: wait until the ring has events or one of the caller's fds
  * (at most 8) is ready; never sleeps while the ring holds events.  (Waking
  * on the socket in parallel with the listener and spinning for its push was
@@ -103,6 +103,26 @@ int nl_source_confine(struct nl_source *s, int (*fn)(void *arg), void *arg,
  * needed, and capture of short-lived processes fell from 99% to 10-60%.)
  * Returns poll()'s result for fds (revents filled) or a negative errno. */
 int nl_source_wait(struct nl_source *s, struct pollfd *fds, unsigned nfds, int timeout_ms);
+
+/*
+ * Identity before a signal.  A pidfd opened at pin_ns for pid names the
+ * process that the event (at since_ns) was about unless that process had
+ * exited before pin_ns and another took its pid.  Its exit event was then
+ * sent before pin_ns: once the listener has received everything sent
+ * before pin_ns (nl_source_sync()), an exit of pid at or after since_ns
+ * that it has not seen never happened before pin_ns.  The listener keeps
+ * the last exit time of each pid (direct-mapped by pid) for that check.
+ */
+/* Wait (at most timeout_us) until the listener has received every message
+ * the kernel sent before t_ns.  0, or -ETIMEDOUT. */
+int nl_source_sync(struct nl_source *s, uint64_t t_ns, unsigned timeout_us);
+/* Did pid exit at or after since_ns, as far as the listener has received?
+ * 1 yes, 0 no, -EAGAIN cannot tell (its slot was taken by another pid's
+ * exit since then). */
+int nl_source_exited(struct nl_source *s, int32_t pid, uint64_t since_ns);
+/* Did pid exec again after after_ns (an exec chain: /proc/PID shows the
+ * later program)?  Same answers. */
+int nl_source_execd(struct nl_source *s, int32_t pid, uint64_t after_ns);
 
 /* The socket (for tests and the hardening code). */
 int nl_source_fd(const struct nl_source *s);

@@ -123,10 +123,17 @@ struct policy_verdict {
 	uint32_t n_hook_rules;                /* rules whose hooks must run */
 	uint32_t hook_rules[POLICY_MAX_MATCHES];
 	uint32_t match_errors;                /* regex match-limit hits (counted as no match) */
+	/* rules with log, kill, deny or hook that would have been tested
+	 * further but for a value not known (then the rule does not apply) */
+	uint32_t n_undecided;
+	uint32_t undecided[POLICY_MAX_MATCHES];
 };
 
 /* Evaluate one launch.  No allocation, no I/O; safe from any thread while a
- * reference is held.  Returns the number of matching rules. */
+ * reference is held.  A condition on a value that pi->have does not hold is
+ * unknown: a match on it does not hold (the rule is listed in
+ * v->undecided instead), an unless on it does not exempt.  Returns the
+ * number of matching rules. */
 int policy_eval(const struct policy *p, const struct proc_info *pi, struct policy_verdict *v);
 
 /* Evaluate a program about to run (the fanotify gate): only the rules with

@@ -145,6 +145,12 @@ enum {
 bool proc_read_exec(int procfd, int pidfd, pid_t pid, uint64_t event_ns, unsigned what,
 		    struct proc_info *pi, struct proc_read_stats *st);
 
+/* Real uid, effective uid, real gid, effective gid (in that order) and
+ * the current ppid of the process pinned by pidfd (PIDFD_GET_INFO, Linux
+ * 6.13+).  0, -ESRCH when it was reaped, -ENOTTY when the kernel cannot
+ * tell, -EBADF for pidfd < 0. */
+int proc_pidfd_ids(int pidfd, uint32_t ret_ids[4], int32_t *ret_ppid);
+
 /* True when the process pinned by pidfd has been reaped, so that its pid may
  * name another process now (PIDFD_GET_INFO, Linux 6.13+); false while it
  * exists (a zombie too), or when the kernel cannot tell. */

@@ -15,20 +15,25 @@
 #define PW_PATH_MAX 4096     /* exe and parent_exe, including the NUL */
 #define PW_ARGV_MAX 32768    /* bytes of NUL-separated argv kept */
 #define PW_COMM_MAX 16       /* TASK_COMM_LEN */
-#define PW_ANCESTORS_MAX 16  /* ancestors kept above the parent */
-#define PW_ANCESTOR_BUF 8192 /* NUL-separated ancestor exes */
+#define PW_ANCESTORS_MAX 64   /* ancestors kept above the parent */
+#define PW_ANCESTOR_BUF 32768 /* NUL-separated ancestor exes */
 
 /* Which fields were read (bits of proc_info.have). */
 enum {
 	PI_HAVE_EXE = 1u << 0,
 	PI_HAVE_ARGV = 1u << 1,
 	PI_HAVE_COMM = 1u << 2,
-	PI_HAVE_IDS = 1u << 3, /* uid, euid, gid, egid (status) */
+	PI_HAVE_UID = 1u << 3,
 	PI_HAVE_STAT = 1u << 4, /* ppid, start_time (stat) */
 	PI_HAVE_PARENT_EXE = 1u << 5,
 	PI_HAVE_PARENT_COMM = 1u << 6,
 	PI_HAVE_ANCESTORS = 1u << 7,
-	PI_HAVE_PPID = 1u << 8, /* ppid known (from the pidfd) without stat */
+	PI_HAVE_PPID = 1u << 8, /* ppid known (the table, or the pidfd) without stat */
+	PI_HAVE_EUID = 1u << 9,
+	PI_HAVE_GID = 1u << 10,
+	PI_HAVE_EGID = 1u << 11,
+	/* all four ids (a read of status or of the pidfd gives them together) */
+	PI_HAVE_IDS = PI_HAVE_UID | PI_HAVE_EUID | PI_HAVE_GID | PI_HAVE_EGID,
 };
 
 /* Facts about the process (bits of proc_info.flags). */
@@ -39,6 +44,9 @@ enum {
 	PI_ARGV_TRUNCATED = 1u << 3, /* argv longer than PW_ARGV_MAX */
 	PI_KTHREAD = 1u << 4,        /* empty cmdline and no exe: kernel thread */
 	PI_EXE_TRUNCATED = 1u << 5,
+	/* the ancestors are not all known: one's exe was never learnt, or the
+	 * lineage was cut (a parent not seen, or deeper than PW_ANCESTORS_MAX) */
+	PI_ANCESTORS_CUT = 1u << 6,
 };
 
 struct proc_info {

@@ -164,6 +164,9 @@ void pt_expire(struct ptable *t, uint64_t now_ns);
  * entries not refreshed by the rescan (pt_scanned) before the next call to
  * pt_resync_end() are taken as exited at now_ns. */
 void pt_resync_begin(struct ptable *t);
+/* During a resync: pid, started at start_ns, is in /proc (its live entry,
+ * if of the same start, stays). */
+void pt_confirm(struct ptable *t, pid_t pid, uint64_t start_ns);
 void pt_resync_end(struct ptable *t, uint64_t now_ns);
 
 void pt_get_stats(const struct ptable *t, struct pt_stats *ret);

@@ -91,8 +91,8 @@ static void emit_error(struct agent *a, const char *what, const char *detail)
 
 /* Submit the hooks of every hook rule of the verdict; fills act results. */
 static void run_hooks(struct agent *a, const struct policy *p, const struct policy_verdict *v,
-		      const struct proc_info *pi, struct act_result *acts, size_t *n_acts,
-		      const char *record, size_t record_len, bool skip_loop)
+                      const struct proc_info *pi, struct act_result *acts, size_t *n_acts,
+                      const char *record, size_t record_len, bool skip_loop)
 {
 	char cmdline[4096];
 
@@ -104,7 +104,8 @@ static void run_hooks(struct agent *a, const struct policy *p, const struct poli
 
 		for (size_t k = 0; k < nh && *n_acts < RECORD_MAX_ACTIONS; k++) {
 			struct act_result *ar = &acts[(*n_acts)++];
-			*ar = (struct act_result){.action = ACT_HOOK, .rule = rule, .hook = (uint32_t)k};
+			*ar = (struct act_result){
+			    .action = ACT_HOOK, .rule = rule, .hook = (uint32_t)k};
 			if (a->o->dry_run) {
 				ar->result = "dry-run";
 				continue;
@@ -115,16 +116,16 @@ static void run_hooks(struct agent *a, const struct policy *p, const struct poli
 				continue;
 			}
 			struct hook_request req = {
-				.argv = h[k].argv,
-				.timeout_s = h[k].timeout_s,
-				.rule = policy_rule_name(p, rule),
-				.pid = pi->pid,
-				.ppid = pi->ppid,
-				.uid = pi->uid,
-				.exe = pi->exe,
-				.cmdline = cmdline,
-				.record = record,
-				.record_len = record_len,
+			    .argv = h[k].argv,
+			    .timeout_s = h[k].timeout_s,
+			    .rule = policy_rule_name(p, rule),
+			    .pid = pi->pid,
+			    .ppid = pi->ppid,
+			    .uid = pi->uid,
+			    .exe = pi->exe,
+			    .cmdline = cmdline,
+			    .record = record,
+			    .record_len = record_len,
 			};
 			int r = a->hx ? hookexec_submit(a->hx, &req) : -ENOTCONN;
 			if (r == 0) {
@@ -140,10 +141,15 @@ static void run_hooks(struct agent *a, const struct policy *p, const struct poli
 
 /* Count the record's rules, run its hooks (they get the record as it
  * stands before their own results, which acts -- rec's array,
- * RECORD_MAX_ACTIONS long -- then gains), and write it. */
-static void write_record(struct agent *a, struct exec_record *rec, struct act_result *acts)
+ * RECORD_MAX_ACTIONS long -- then gains), and write it.  With root (a
+ * launch whose kill was sent), the record waits in a pending slot until
+ * the descendants that the kill takes with it are counted
+ * (settle_pending()). */
+static void write_record(struct agent *a, struct exec_record *rec, struct act_result *acts,
+                         struct pt_proc *root)
 {
 	const struct policy_verdict *v = rec->v;
+	int prio = pw_severity_syslog(v->severity);
 	size_t len;
 
 	for (uint32_t i = 0; i < v->n_rules; i++)
@@ -158,7 +164,56 @@ static void write_record(struct agent *a, struct exec_record *rec, struct act_re
 	}
 	len = record_exec(a->line, RECORD_SIZE, rec);
 	a->c.records++;
-	emit(a, a->line, len, pw_severity_syslog(v->severity));
+	if (root && len >= 2 && a->n_pending < PENDING_KILLS) {
+		struct pending_kill *pk = &a->pending[a->n_pending];
+		pk->line = malloc(len);
+		if (pk->line) {
+			pk->len = len - 2; /* without "}\n" */
+			memcpy(pk->line, a->line, pk->len);
+			pk->root = pt_ref_of(a->pt, root);
+			pk->until_ns = root->kill_ns;
+			pk->prio = prio;
+			a->n_pending++;
+			return;
+		}
+	}
+	if (root)
+		a->c.pending_overflow++;
+	emit(a, a->line, len, prio);
+}
+
+/* Write the kill records whose descendants are settled: every fork event
+ * sent before the last signal of the tree (and DESCENDANT_SLACK_NS after,
+ * for events stamped on other CPUs) has been handled.  all: every one
+ * (stopping). */
+#define DESCENDANT_SLACK_NS 2000000ull
+static void settle_pending(struct agent *a, bool all)
+{
+	struct ring *ring = nl_source_ring(a->src);
+
+	for (unsigned i = 0; i < a->n_pending;) {
+		struct pending_kill *pk = &a->pending[i];
+		uint64_t t = pk->until_ns + DESCENDANT_SLACK_NS;
+		bool ready = all || a->last_ktime > t ||
+		             (ring_count(ring) == 0 && nl_source_sync(a->src, t, 0) == 0);
+		if (!ready) {
+			i++;
+			continue;
+		}
+		struct pt_proc *root = pt_deref(a->pt, pk->root);
+		char tail[64];
+		int n = snprintf(tail, sizeof(tail), ",\"descendants_signalled\":%u}\n",
+		                 root ? root->descendants_signalled : 0);
+		char *line = realloc(pk->line, pk->len + (size_t)n);
+		if (line) {
+			memcpy(line + pk->len, tail, (size_t)n);
+			emit(a, line, pk->len + (size_t)n, pk->prio);
+		} else {
+			a->c.output_drops++;
+		}
+		free(line ? line : pk->line);
+		a->pending[i] = a->pending[--a->n_pending];
+	}
 }
 
 /* The listener pins exes from /proc again (the watch by names misses
@@ -171,58 +226,318 @@ static void resume_pins(struct agent *a, const char *why, const char *detail)
 	emit_error(a, why, detail);
 }
 
-/* Evaluate one launch and act on it.  Takes ownership of ev->pidfd. */
-static void handle_exec(struct agent *a, const struct pw_event *ev, int source)
+/* Is the process behind a pidfd opened at pin_ns for pid the one that
+ * existed at since_ns?  0 yes; -ESRCH it has exited since (a signal would
+ * reach nothing, or another process that took the pid); -ETIMEDOUT or
+ * -EAGAIN the listener cannot tell.  See nl.h. */
+#define VERIFY_WAIT_US 50000
+static int verify_target(struct agent *a, int32_t pid, uint64_t since_ns, uint64_t pin_ns)
+{
+	int r;
+
+	if (!pin_ns)
+		return -EAGAIN;
+	r = nl_source_sync(a->src, pin_ns, VERIFY_WAIT_US);
+	if (r < 0)
+		return r;
+	r = nl_source_exited(a->src, pid, since_ns);
+	return r == 1 ? -ESRCH : r;
+}
+
+/* Signal the process behind pidfd once verify_target() proved it is the
+ * one the event was about.  Returns the record's result. */
+static const char *signal_verified(struct agent *a, int pidfd, int32_t pid, uint64_t since_ns,
+                                   uint64_t pin_ns, int sig, bool *ret_sent)
+{
+	int r;
+
+	*ret_sent = false;
+	if (pidfd < 0)
+		return "gone";
+	r = verify_target(a, pid, since_ns, pin_ns);
+	if (r == -ESRCH)
+		return "gone";
+	if (r < 0) {
+		a->c.signals_unverified++;
+		return "unverified: the process may not be the one launched";
+	}
+	r = pidfd_signal(pidfd, sig);
+	if (r == 0) {
+		*ret_sent = true;
+		return "ok";
+	}
+	return r == -ESRCH ? "gone" : r == -EPERM ? "error: EPERM" : "error";
+}
+
+/* A process forked by one procwarden signalled, before the signal landed:
+ * it goes too (through its own pidfd, after the same identity check), and
+ * the launch whose kill started the tree counts it. */
+static void kill_descendant(struct agent *a, struct pt_proc *c, struct pt_proc *parent)
+{
+	struct pt_proc *root =
+	    pt_deref(a->pt, (struct pt_ref){parent->kill_root, parent->kill_root_gen});
+	int pidfd = (int)syscall(SYS_pidfd_open, c->pid, 0);
+	uint64_t pin_ns = pw_now_mono();
+	bool sent;
+
+	signal_verified(a, pidfd, c->pid, c->fork_ns, pin_ns, parent->kill_signal, &sent);
+	if (pidfd >= 0)
+		close(pidfd);
+	if (!sent)
+		return;
+	c->kill_ns = pw_now_mono();
+	c->kill_signal = parent->kill_signal;
+	c->kill_root = parent->kill_root;
+	c->kill_root_gen = parent->kill_root_gen;
+	a->c.descendants_signalled++;
+	if (!root)
+		return;
+	root->descendants_signalled++;
+	for (unsigned i = 0; i < a->n_pending; i++)
+		if (a->pending[i].root.slot == parent->kill_root &&
+		    a->pending[i].root.gen == parent->kill_root_gen)
+			a->pending[i].until_ns = c->kill_ns;
+}
+
+/* A forking process the table never saw (started before the agent with
+ * --no-scan, or lost in an overrun): read from /proc, if it is still the
+ * process that forked (it started before the fork and has not exited). */
+static void seed_parent(struct agent *a, int32_t ppid, uint64_t fork_ns)
+{
+	struct proc_info *pi = a->pi;
+	int pidfd = (int)syscall(SYS_pidfd_open, ppid, 0);
+	uint64_t pin_ns = pw_now_mono();
+
+	if (pidfd < 0)
+		return;
+	proc_info_reset(pi, ppid);
+	proc_read(a->procfd, pidfd, ppid, PROC_READ_EXE | PROC_READ_STAT | PROC_READ_IDS, pi, NULL);
+	if (verify_target(a, ppid, fork_ns, pin_ns) == 0 && !proc_pidfd_reaped(pidfd) &&
+	    (pi->have & PI_HAVE_STAT) && proc_info_is_event_process(pi, fork_ns))
+		pt_scanned(a->pt, ppid, pi->ppid, pw_ticks_to_mono(pi->start_time),
+		           (pi->have & PI_HAVE_IDS) == PI_HAVE_IDS ? PT_K_IDS : 0, pi->uid,
+		           pi->euid, pi->gid, pi->egid, pi->have & PI_HAVE_EXE ? pi->exe : NULL,
+		           pi->comm);
+	close(pidfd);
+}
+
+/* A fork event: the table learns the child; a child of a process that
+ * procwarden signalled, forked before the signal landed, is signalled. */
+static void on_fork(struct agent *a, const struct pw_event *ev)
+{
+	struct pt_proc *c;
+
+	if (!pt_get(a->pt, ev->ppid))
+		seed_parent(a, ev->ppid, ev->ktime_ns);
+	c = pt_fork(a->pt, ev->ppid, ev->pid, ev->ktime_ns);
+	struct pt_proc *p = c ? pt_parent(a->pt, c) : NULL;
+
+	if (p && p->kill_ns && ev->ktime_ns <= p->kill_ns + DESCENDANT_SLACK_NS)
+		kill_descendant(a, c, p);
+}
+
+/* Ancestors from the table: the exes each ancestor above the parent had
+ * when it forked the next one down (walk callback). */
+struct lineage {
+	struct proc_info *pi;
+	size_t used;
+};
+static int lineage_add(const char *exe, unsigned depth, void *arg)
+{
+	struct lineage *l = arg;
+	struct proc_info *pi = l->pi;
+	size_t len = exe ? strlen(exe) : 0;
+
+	if (depth == 1)
+		return 0; /* the parent: parent_exe */
+	if (!exe)
+		pi->flags |= PI_ANCESTORS_CUT;
+	if (pi->n_ancestors >= PW_ANCESTORS_MAX || len + 1 > sizeof(pi->ancestors) - l->used) {
+		pi->flags |= PI_ANCESTORS_CUT;
+		return 1;
+	}
+	memcpy(pi->ancestors + l->used, exe ? exe : "", len + 1);
+	l->used += len + 1;
+	pi->n_ancestors++;
+	return 0;
+}
+
+/* What the table knew of e when its exec event came: the forking parent,
+ * its exe and comm then, the ids as inherited and changed by events. */
+static void pi_from_table(struct agent *a, const struct pt_proc *e, struct proc_info *pi,
+                          bool ancestors)
+{
+	static const struct {
+		uint32_t k, h;
+	} ids[] = {{PT_K_UID, PI_HAVE_UID},
+	           {PT_K_EUID, PI_HAVE_EUID},
+	           {PT_K_GID, PI_HAVE_GID},
+	           {PT_K_EGID, PI_HAVE_EGID}};
+
+	if (e->known & PT_K_PPID) {
+		pi->ppid = e->ppid;
+		pi->have |= PI_HAVE_PPID;
+	}
+	pi->uid = e->uid;
+	pi->euid = e->euid;
+	pi->gid = e->gid;
+	pi->egid = e->egid;
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
+		if (e->known & ids[i].k)
+			pi->have |= ids[i].h;
+	if (e->known & PT_K_PARENT_EXE) {
+		snprintf(pi->parent_exe, sizeof(pi->parent_exe), "%s", e->parent_exe);
+		pi->have |= PI_HAVE_PARENT_EXE;
+	}
+	if (e->known & PT_K_PARENT_COMM) {
+		memcpy(pi->parent_comm, e->parent_comm, sizeof(pi->parent_comm));
+		pi->have |= PI_HAVE_PARENT_COMM;
+	}
+	if (ancestors) {
+		struct lineage l = {.pi = pi};
+		if (pt_walk_ancestors(a->pt, e, lineage_add, &l) == PT_WALK_CUT)
+			pi->flags |= PI_ANCESTORS_CUT;
+		pi->ancestors_len = (uint32_t)l.used;
+		pi->have |= PI_HAVE_ANCESTORS;
+	}
+}
+
+/* Ids of the pinned process fill what the table did not know (the
+ * effective ids after an exec: a set-id program changes them silently). */
+static void ids_from_pidfd(int pidfd, struct proc_info *pi, int32_t *ret_ppid_now)
+{
+	static const uint32_t bit[4] = {PI_HAVE_UID, PI_HAVE_EUID, PI_HAVE_GID, PI_HAVE_EGID};
+	uint32_t ids[4], *dst[4] = {&pi->uid, &pi->euid, &pi->gid, &pi->egid};
+	int32_t ppid;
+
+	if (proc_pidfd_ids(pidfd, ids, &ppid) < 0)
+		return;
+	for (int i = 0; i < 4; i++)
+		if (!(pi->have & bit[i])) {
+			*dst[i] = ids[i];
+			pi->have |= bit[i];
+		}
+	if (!(pi->have & PI_HAVE_PPID)) {
+		pi->ppid = ppid;
+		pi->have |= PI_HAVE_PPID;
+	}
+	*ret_ppid_now = ppid;
+}
+
+/* The table learns what /proc and the watch told of e's program. */
+static void table_learn(struct agent *a, struct pt_proc *e, const struct proc_info *pi)
+{
+	if ((pi->have & PI_HAVE_EXE) && !(e->known & PT_K_EXE))
+		pt_set_exe(a->pt, e, pi->exe, 0, 0);
+	if ((pi->have & PI_HAVE_COMM) && !(e->known & PT_K_COMM))
+		pt_set_comm(e, pi->comm);
+	if ((pi->have & PI_HAVE_EUID) && !(e->known & PT_K_EUID)) {
+		e->euid = pi->euid;
+		e->known |= PT_K_EUID;
+	}
+	if ((pi->have & PI_HAVE_EGID) && !(e->known & PT_K_EGID)) {
+		e->egid = pi->egid;
+		e->known |= PT_K_EGID;
+	}
+}
+
+/* Evaluate one launch and act on it.  Takes ownership of ev->pidfd.  e is
+ * the launch's table entry (NULL: the table had no room). */
+static void handle_exec(struct agent *a, const struct pw_event *ev, int source, struct pt_proc *e)
 {
 	struct proc_info *pi = a->pi;
 	struct policy *p = policy_ref(a->pol); /* one snapshot for the whole evaluation */
 	struct policy_verdict v;
 	struct act_result acts[RECORD_MAX_ACTIONS];
+	struct pt_proc *killed = NULL;
 	size_t n_acts = 0;
 	unsigned what, needs = policy_needs(p);
-	bool same = true;
+	bool same = true, delivered = source == SRC_NETLINK && e;
+	bool chained = false; /* the process exec'd again since: /proc shows that program */
+	int32_t ppid_now = 0;
 	int64_t latency = -1;
 	uint64_t t0, t1;
-	int r;
 
 	/* read only what the policy needs before the verdict (the kill waits
-	 * for it); the rest of the record is read after the kill */
-	what = PROC_READ_EXE | PROC_READ_IDS;
+	 * for it); the rest of the record is read after the kill.  A delivered
+	 * exec takes its lineage and ids from the table, as the kernel
+	 * reported them; /proc gives what events do not carry. */
+	what = PROC_READ_EXE;
+	if (!delivered)
+		what |= PROC_READ_IDS;
 	if (needs & POLICY_NEED_ARGV)
 		what |= PROC_READ_ARGV;
 	if (needs & POLICY_NEED_COMM)
 		what |= PROC_READ_STAT;
-	if (needs & POLICY_NEED_PARENT)
+	if ((needs & POLICY_NEED_PARENT) && !delivered)
 		what |= PROC_READ_PARENT;
-	if (needs & POLICY_NEED_ANCESTORS)
+	if ((needs & POLICY_NEED_ANCESTORS) && !delivered)
 		what |= PROC_READ_PARENT | PROC_READ_ANCESTORS;
 	/* start times tell rescanned processes apart from delivered ones */
-	bool dedupe = source != SRC_NETLINK ||
-		      (a->last_rescan_ns && pw_now_mono() - a->last_rescan_ns < PROCSCAN_MARGIN_NS * 5);
+	bool dedupe =
+	    source != SRC_NETLINK ||
+	    (a->last_rescan_ns && pw_now_mono() - a->last_rescan_ns < PROCSCAN_MARGIN_NS * 5);
 	if (dedupe)
 		what |= PROC_READ_STAT;
 	proc_parent_cache_forget(a->rs.parents, ev->pid); /* an exec: its exe changed */
 	proc_info_reset(pi, ev->pid);
+	if (delivered)
+		pi_from_table(a, e, pi, needs & POLICY_NEED_ANCESTORS);
+	/* /proc first (a short-lived launch goes fast); then whether the pidfd
+	 * names the launch (it did not exit before the pidfd was opened) and
+	 * the reads were of it (it was not reaped before they ended) */
+	unsigned keep = pi->have;
+	int32_t tppid = pi->ppid;
 	/* pinned by the listener with the process: known even if it is gone */
 	proc_exe_from_fd(a->procfd, ev->exefd, pi);
-	/* the exe: pinned, else /proc/PID/exe (then ids from the pidfd prove
-	 * it was this process's) */
-	proc_read(a->procfd, ev->pidfd, ev->pid, what, pi, &a->rs);
-	same = proc_info_is_event_process(pi, ev->ktime_ns);
-	if (!same) {
-		/* /proc/PID shows a newer process: keep only the pinned exe */
-		proc_info_reset(pi, ev->pid);
-		proc_exe_from_fd(a->procfd, ev->exefd, pi);
-		pi->flags |= PI_GONE;
+	proc_read(a->procfd, delivered ? -1 : ev->pidfd, ev->pid, what, pi, &a->rs);
+	if (delivered) {
+		bool pinned =
+		    ev->pidfd >= 0 && verify_target(a, ev->pid, ev->ktime_ns, ev->pin_ns) == 0;
+		if (pinned)
+			ids_from_pidfd(ev->pidfd, pi, &ppid_now);
+		if (pi->have & PI_HAVE_STAT)
+			ppid_now = pi->ppid;
+		if (keep & PI_HAVE_PPID)
+			pi->ppid = tppid; /* the forking parent, not the current one */
+		/* reads of /proc/PID after the process was reaped may be of
+		 * another, and after a later exec are of that program (an exec
+		 * chain): only the table and the pinned exe are sure then */
+		chained = nl_source_execd(a->src, ev->pid, ev->ktime_ns) != 0;
+		if (!pinned || chained || proc_pidfd_reaped(ev->pidfd)) {
+			proc_info_reset(pi, ev->pid);
+			pi_from_table(a, e, pi, needs & POLICY_NEED_ANCESTORS);
+			if (pinned)
+				proc_exe_from_fd(a->procfd, ev->exefd, pi);
+			pi->flags |= PI_GONE;
+			same = false;
+		}
+	} else {
+		same = proc_info_is_event_process(pi, ev->ktime_ns);
+		if (!same) {
+			/* /proc/PID shows a newer process: keep only the pinned exe */
+			proc_info_reset(pi, ev->pid);
+			proc_exe_from_fd(a->procfd, ev->exefd, pi);
+			pi->flags |= PI_GONE;
+		}
 	}
 	if (ev->exefd >= 0)
 		a->c.exe_pins++;
 	/* gone before /proc showed it: the gate or the watch saw what it ran */
-	if (!(pi->have & PI_HAVE_EXE) && a->hints && source == SRC_NETLINK &&
+	/* (the watch keeps one note per pid: in an exec chain it may be the
+	 * later exec's, so it names none of the chain but the last) */
+	if (!(pi->have & PI_HAVE_EXE) && a->hints && source == SRC_NETLINK && !chained &&
 	    exe_hint_name(a->hints, a->watch, ev->pid, ev->ktime_ns, pi))
 		a->c.exe_from_gate++;
 	if (source == SRC_SCAN && (pi->flags & PI_KTHREAD))
 		goto out;
+	if (!delivered && same) {
+		/* scanned: the table learns it as /proc shows it */
+		e = pt_scanned(a->pt, ev->pid, pi->have & PI_HAVE_STAT ? pi->ppid : 0, ev->ktime_ns,
+		               (pi->have & PI_HAVE_IDS) == PI_HAVE_IDS ? PT_K_IDS : 0, pi->uid,
+		               pi->euid, pi->gid, pi->egid, pi->have & PI_HAVE_EXE ? pi->exe : NULL,
+		               pi->have & PI_HAVE_COMM ? pi->comm : NULL);
+	}
 	if (dedupe && same && (pi->have & PI_HAVE_STAT)) {
 		if (seen_skip(&a->seen, pi->pid, pi->start_time, pi->exe, source != SRC_NETLINK))
 			goto out; /* reported already, by a rescan or before one */
@@ -241,15 +556,18 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source)
 	t1 = pw_now_mono();
 	a->c.eval_ns += t1 - t0;
 	a->c.evals++;
+	if (v.n_undecided)
+		a->c.undecided++;
 	if (v.match_errors) {
 		a->c.match_errors += v.match_errors;
 		if (t1 - a->last_match_error_record > 1000000000ull) {
 			a->last_match_error_record = t1;
-			emit_error(a, "a regular expression hit its match limit (counted as no match)",
-				   pi->exe);
+			emit_error(a,
+			           "a regular expression hit its match limit (counted as no match)",
+			           pi->exe);
 		}
 	}
-	if (!(v.actions & (ACT_LOG | ACT_KILL | ACT_HOOK | ACT_DENY)))
+	if (!(v.actions & (ACT_LOG | ACT_KILL | ACT_HOOK | ACT_DENY)) && !v.n_undecided)
 		goto out; /* nothing matched, or only an allow */
 	/* a deny that ran anyway (no gate, a filesystem it does not watch, ids
 	 * changed by the exec, the gate failing open): kill it now */
@@ -265,12 +583,12 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source)
 
 	/* the kill first: nothing else may delay it but the command line, which
 	 * a killed process takes with it (a few microseconds for the record) */
-	if (v.signal && !(pi->flags & PI_GONE))
+	if (v.signal && same)
 		proc_read(a->procfd, ev->pidfd, ev->pid, PROC_READ_ARGV, pi, &a->rs);
 	if (v.signal) {
 		struct act_result *ar = &acts[n_acts++];
-		*ar = (struct act_result){.action = ACT_KILL, .signal = v.signal,
-					  .rule = v.signal_rule};
+		*ar = (struct act_result){
+		    .action = ACT_KILL, .signal = v.signal, .rule = v.signal_rule};
 		if (a->o->dry_run) {
 			ar->result = "dry-run";
 		} else if (ev->pidfd < 0 || !same) {
@@ -283,17 +601,24 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source)
 			if (a->test_kill_delay_ms)
 				usleep(a->test_kill_delay_ms * 1000u);
 #endif
-			r = pidfd_signal(ev->pidfd, v.signal);
+			bool sent;
+			ar->result = signal_verified(a, ev->pidfd, ev->pid, ev->ktime_ns,
+			                             ev->pin_ns, v.signal, &sent);
 			latency = (int64_t)(pw_now_mono() - ev->ktime_ns) / 1000;
-			if (r == 0) {
-				ar->result = "ok";
+			if (sent) {
 				a->c.signals_sent++;
-			} else if (r == -ESRCH) {
-				ar->result = "gone";
+				if (e) {
+					e->kill_ns = pw_now_mono();
+					e->kill_signal = v.signal;
+					e->kill_root = pt_ref_of(a->pt, e).slot;
+					e->kill_root_gen = pt_ref_of(a->pt, e).gen;
+					e->descendants_signalled = 0;
+					killed = e;
+				}
+			} else if (!strcmp(ar->result, "gone")) {
 				pi->flags |= PI_GONE;
 				a->c.signals_gone++;
-			} else {
-				ar->result = r == -EPERM ? "error: EPERM" : "error";
+			} else if (strncmp(ar->result, "unverified", 10)) {
 				a->c.signals_failed++;
 			}
 			if (source != SRC_NETLINK)
@@ -303,8 +628,8 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source)
 	if (v.actions & ACT_DENY) {
 		struct act_result *ar = &acts[n_acts++];
 		*ar = (struct act_result){.action = ACT_DENY,
-					  .result = a->gate ? "ran: not stopped by the gate, killed"
-							    : "ran: no gate, killed"};
+		                          .result = a->gate ? "ran: not stopped by the gate, killed"
+		                                            : "ran: no gate, killed"};
 	}
 	if (v.actions & ACT_LOG) {
 		struct act_result *ar = &acts[n_acts++];
@@ -314,30 +639,34 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source)
 	 * cannot be read any more is left out, and counted) */
 	if (same) {
 		struct proc_read_stats late = {.parents = a->rs.parents};
-		proc_read_exec(a->procfd, ev->pidfd, ev->pid, ev->ktime_ns,
-			       PROC_READ_EXE | PROC_READ_IDS | PROC_READ_ARGV | PROC_READ_PARENT |
-				       PROC_READ_COMM,
-			       pi, &late);
+		unsigned more = PROC_READ_EXE | PROC_READ_ARGV | PROC_READ_COMM;
+		if (!delivered)
+			more |= PROC_READ_IDS | PROC_READ_PARENT;
+		proc_read_exec(a->procfd, ev->pidfd, ev->pid, ev->ktime_ns, more, pi, &late);
 		a->rs.miss_argv += late.miss_argv;
 	}
 
 	struct exec_record rec = {
-		.ev = ev,
-		.pi = pi,
-		.source = source_names[source],
-		.p = p,
-		.v = &v,
-		.acts = acts,
-		.n_acts = n_acts,
-		.latency_us = latency,
+	    .ev = ev,
+	    .pi = pi,
+	    .source = source_names[source],
+	    .p = p,
+	    .v = &v,
+	    .acts = acts,
+	    .n_acts = n_acts,
+	    .latency_us = latency,
+	    .ppid_now = ppid_now,
+	    .ancestors_used = (needs & POLICY_NEED_ANCESTORS) != 0,
 	};
-	write_record(a, &rec, acts);
+	write_record(a, &rec, acts, killed);
 out:
+	if (e)
+		table_learn(a, e, pi);
 	/* after the verdict is acted on: the watch's bookkeeping */
 	if (a->hints && source == SRC_NETLINK) {
 		bool pins_off = !nl_source_pins_exe(a->src);
 		const char *why = exe_hint_check(a->hints, a->watch, a->procfd, ev->pid,
-						 ev->ktime_ns, pi, pins_off);
+		                                 ev->ktime_ns, pi, pins_off);
 		if (why)
 			resume_pins(a, why, pi->have & PI_HAVE_EXE ? pi->exe : NULL);
 	}
@@ -392,11 +721,18 @@ static bool gate_decide(void *arg, const struct gate_request *rq)
 
 	struct deny_event *de = a->gate_ev;
 	*de = (struct deny_event){
-		.pid = pi->pid, .ppid = pi->ppid, .uid = pi->uid, .euid = pi->euid,
-		.gid = pi->gid, .egid = pi->egid,
-		.have = pi->have & (PI_HAVE_IDS | PI_HAVE_PARENT_EXE | PI_HAVE_PARENT_COMM),
-		.flags = pi->flags & (PI_EXE_DELETED | PI_EXE_MEMFD | PI_EXE_TRUNCATED),
-		.t_ns = rq->t_ns, .decide_ns = pw_now_mono() - rq->t_ns, .dry_run = !deny,
+	    .pid = pi->pid,
+	    .ppid = pi->ppid,
+	    .uid = pi->uid,
+	    .euid = pi->euid,
+	    .gid = pi->gid,
+	    .egid = pi->egid,
+	    .have = pi->have & (PI_HAVE_IDS | PI_HAVE_PPID | PI_HAVE_STAT | PI_HAVE_PARENT_EXE |
+	                        PI_HAVE_PARENT_COMM),
+	    .flags = pi->flags & (PI_EXE_DELETED | PI_EXE_MEMFD | PI_EXE_TRUNCATED),
+	    .t_ns = rq->t_ns,
+	    .decide_ns = pw_now_mono() - rq->t_ns,
+	    .dry_run = !deny,
 	};
 	memcpy(de->exe, pi->exe, sizeof(de->exe));
 	memcpy(de->parent_exe, pi->parent_exe, sizeof(de->parent_exe));
@@ -423,8 +759,8 @@ static void handle_denial(struct agent *a, const struct deny_event *de)
 	struct policy_verdict v;
 	struct act_result acts[RECORD_MAX_ACTIONS];
 	size_t n_acts = 0;
-	struct pw_event ev = {.type = PW_EV_EXEC, .pid = de->pid, .ktime_ns = de->t_ns,
-			      .pidfd = -1, .exefd = -1};
+	struct pw_event ev = {
+	    .type = PW_EV_EXEC, .pid = de->pid, .ktime_ns = de->t_ns, .pidfd = -1, .exefd = -1};
 
 	proc_info_reset(pi, de->pid);
 	pi->ppid = de->ppid;
@@ -441,8 +777,8 @@ static void handle_denial(struct agent *a, const struct deny_event *de)
 	/* the rules as the current policy names them (a reload in between
 	 * may name none: the record still says what the gate did) */
 	policy_eval_preexec(p, pi, &v);
-	acts[n_acts++] = (struct act_result){.action = ACT_DENY,
-					     .result = de->dry_run ? "dry-run" : "ok"};
+	acts[n_acts++] =
+	    (struct act_result){.action = ACT_DENY, .result = de->dry_run ? "dry-run" : "ok"};
 	if (de->dry_run)
 		a->c.denials_dry_run++;
 	else
@@ -451,10 +787,17 @@ static void handle_denial(struct agent *a, const struct deny_event *de)
 	if (v.actions & ACT_LOG)
 		acts[n_acts++] = (struct act_result){.action = ACT_LOG, .result = "ok"};
 	struct exec_record rec = {
-		.ev = &ev, .pi = pi, .source = "gate", .p = p, .v = &v, .acts = acts,
-		.n_acts = n_acts, .latency_us = -1, .gate_us = (int64_t)(de->decide_ns / 1000),
+	    .ev = &ev,
+	    .pi = pi,
+	    .source = "gate",
+	    .p = p,
+	    .v = &v,
+	    .acts = acts,
+	    .n_acts = n_acts,
+	    .latency_us = -1,
+	    .gate_us = (int64_t)(de->decide_ns / 1000),
 	};
-	write_record(a, &rec, acts);
+	write_record(a, &rec, acts, NULL);
 	policy_unref(p);
 }
 
@@ -476,8 +819,9 @@ static int open_gate(struct agent *a)
 		if (r < 0) {
 			snprintf(a->watch_off, sizeof(a->watch_off), "off: %s", why);
 			fprintf(stderr,
-				"procwarden: warning: %s; the exec watch is off (a launch gone "
-				"before /proc shows it stays unnamed)\n", why);
+			        "procwarden: warning: %s; the exec watch is off (a launch gone "
+			        "before /proc shows it stays unnamed)\n",
+			        why);
 		}
 	}
 	if (!policy_has_deny(a->pol)) {
@@ -486,14 +830,14 @@ static int open_gate(struct agent *a)
 		snprintf(a->gate_off, sizeof(a->gate_off), "off: --no-gate");
 	} else {
 		n = policy_deny_dirs(a->pol, &dirs);
-		struct gate_opts go = {.dirs = dirs, .n_dirs = n > 0 ? (size_t)n : 0,
-				       .everywhere = n < 0};
+		struct gate_opts go = {
+		    .dirs = dirs, .n_dirs = n > 0 ? (size_t)n : 0, .everywhere = n < 0};
 		r = gate_open(&go, &a->gate, why, sizeof(why));
 		if (r < 0) {
 			snprintf(a->gate_off, sizeof(a->gate_off), "off: %s", why);
 			fprintf(stderr,
-				"procwarden: warning: %s; 'deny' rules kill right after the exec\n",
-				why);
+			        "procwarden: warning: %s; 'deny' rules kill right after the exec\n",
+			        why);
 		}
 	}
 	if (!a->gate && !a->watch)
@@ -547,14 +891,23 @@ static void on_scan(const struct pw_event *ev, void *arg)
 		close(ev->pidfd);
 		return;
 	}
-	handle_exec(a, ev, SRC_SCAN);
+	handle_exec(a, ev, SRC_SCAN, NULL);
 }
 
 static void on_rescan(const struct pw_event *ev, void *arg)
 {
 	struct agent *a = arg;
 
-	handle_exec(a, ev, SRC_RESCAN);
+	handle_exec(a, ev, SRC_RESCAN, NULL);
+}
+
+/* proc_scan() callback after an overrun: a live entry is still there. */
+static int confirm_one(pid_t pid, uint64_t start_time, void *arg)
+{
+	struct agent *a = arg;
+
+	pt_confirm(a->pt, pid, pw_ticks_to_mono(start_time));
+	return 0;
 }
 
 /* An overrun marker: report it, then rescan /proc for what it hid. */
@@ -576,9 +929,13 @@ static void handle_overrun(struct agent *a, const struct pw_event *ev)
 	a->c.rescans++;
 	a->last_rescan_ns = pw_now_mono();
 	proc_parent_cache_clear(a->rs.parents); /* an exec may have been lost */
+	/* events were lost: what the table holds alive must still be in /proc */
+	pt_resync_begin(a->pt);
 	n = procscan_run(a->procfd, a->last_ktime, on_rescan, a);
 	if (n < 0)
 		emit_error(a, "rescan of /proc after an overrun failed", strerror(-n));
+	else if (proc_scan(a->procfd, 0, confirm_one, a) >= 0)
+		pt_resync_end(a->pt, pw_now_mono());
 }
 
 /* Handle one event from the ring. */
@@ -589,14 +946,33 @@ static void handle_event(struct agent *a, const struct pw_event *ev)
 		return;
 	}
 	a->last_ktime = ev->ktime_ns;
-	if (ev->type == PW_EV_EXEC)
-		handle_exec(a, ev, SRC_NETLINK);
-	else {
-		if (ev->pidfd >= 0)
-			close(ev->pidfd);
-		if (ev->exefd >= 0)
-			close(ev->exefd);
+	switch (ev->type) {
+	case PW_EV_EXEC:
+		handle_exec(a, ev, SRC_NETLINK, pt_exec(a->pt, ev->pid, ev->ktime_ns));
+		return; /* it closed the fds */
+	case PW_EV_FORK:
+		on_fork(a, ev);
+		break;
+	case PW_EV_EXIT:
+		pt_exit(a->pt, ev->pid, ev->ktime_ns);
+		break;
+	case PW_EV_UID:
+		pt_uid(a->pt, ev->pid, ev->a, ev->b);
+		break;
+	case PW_EV_GID:
+		pt_gid(a->pt, ev->pid, ev->a, ev->b);
+		break;
+	case PW_EV_COMM:
+		if (ev->pid == ev->tid)
+			pt_comm(a->pt, ev->pid, ev->comm);
+		break;
+	default:
+		break;
 	}
+	if (ev->pidfd >= 0)
+		close(ev->pidfd);
+	if (ev->exefd >= 0)
+		close(ev->exefd);
 }
 
 /* Tell systemd we are ready, when it asked (NOTIFY_SOCKET). */
@@ -673,9 +1049,9 @@ static void warn_ungated(struct agent *a)
 		covered = gate_covers(a->gate, dirs[i]);
 	if (!covered)
 		emit_error(a,
-			   "the new policy denies where the gate does not watch (restart the "
-			   "agent to watch there); those deny rules kill right after the exec",
-			   a->gate ? NULL : a->gate_off);
+		           "the new policy denies where the gate does not watch (restart the "
+		           "agent to watch there); those deny rules kill right after the exec",
+		           a->gate ? NULL : a->gate_off);
 }
 
 /* SIGHUP: reload atomically, reopen the log. */
@@ -707,9 +1083,10 @@ static void reload(struct agent *a)
 			char msg[1024];
 			if (d.v[i].line)
 				snprintf(msg, sizeof(msg), "%s:%u:%u: error: %s", d.v[i].file,
-					 d.v[i].line, d.v[i].col, d.v[i].msg);
+				         d.v[i].line, d.v[i].col, d.v[i].msg);
 			else
-				snprintf(msg, sizeof(msg), "%s: error: %s", d.v[i].file, d.v[i].msg);
+				snprintf(msg, sizeof(msg), "%s: error: %s", d.v[i].file,
+				         d.v[i].msg);
 			json_str(&j, msg);
 		}
 		json_arr_close(&j);
@@ -800,6 +1177,22 @@ static void emit_stop(struct agent *a)
 	json_kv_uint(&j, "denied", a->c.denials);
 	json_kv_uint(&j, "deny_fallback_kills", a->c.deny_fallback_kills);
 	json_kv_uint(&j, "exe_from_gate", a->c.exe_from_gate);
+	json_kv_uint(&j, "descendants_signalled", a->c.descendants_signalled);
+	json_kv_uint(&j, "signals_unverified", a->c.signals_unverified);
+	json_kv_uint(&j, "undecided", a->c.undecided);
+	{
+		struct pt_stats ts;
+		pt_get_stats(a->pt, &ts);
+		json_key(&j, "table");
+		json_obj_open(&j);
+		json_kv_uint(&j, "capacity", ts.capacity);
+		json_kv_uint(&j, "entries", ts.entries);
+		json_kv_uint(&j, "peak", ts.peak);
+		json_kv_uint(&j, "full", ts.full);
+		json_kv_uint(&j, "evicted_linked", ts.evicted_linked);
+		json_kv_uint(&j, "bytes", ts.bytes);
+		json_obj_close(&j);
+	}
 	if (a->watch_on) {
 		json_kv_uint(&j, "watch_events", a->watch_stats_final.requests);
 		json_kv_uint(&j, "watch_overflows", a->watch_stats_final.overflows);
@@ -813,7 +1206,7 @@ static void emit_stop(struct agent *a)
 		json_kv_uint(&j, "gate_overflows", gs.overflows);
 		json_kv_uint(&j, "gate_answer_us_max", gs.answer_ns_max / 1000);
 		json_kv_uint(&j, "gate_record_drops",
-			     __atomic_load_n(&a->c.gate_ring_drops, __ATOMIC_RELAXED));
+		             __atomic_load_n(&a->c.gate_ring_drops, __ATOMIC_RELAXED));
 	}
 	emit(a, a->line, json_finish(&j), LOG_NOTICE);
 }
@@ -843,7 +1236,8 @@ int agent_run(const struct agent_opts *o)
 	a->pi = malloc(sizeof(*a->pi));
 	a->line = malloc(RECORD_SIZE);
 	a->hookline = malloc(RECORD_SIZE);
-	if (!a->pi || !a->line || !a->hookline || proc_parent_cache_new(&a->rs.parents) < 0) {
+	if (!a->pi || !a->line || !a->hookline || proc_parent_cache_new(&a->rs.parents) < 0 ||
+	    pt_new(o->table_capacity, &a->pt) < 0) {
 		fprintf(stderr, "procwarden: out of memory\n");
 		goto out;
 	}
@@ -890,13 +1284,15 @@ int agent_run(const struct agent_opts *o)
 		r = hookexec_start(&ho, &a->hx);
 		if (r < 0) {
 			fprintf(stderr, "procwarden: cannot start the hook executor: %s\n",
-				strerror(-r));
+			        strerror(-r));
 			goto out;
 		}
 	}
 
 	/* 4. subscribe: the kernel must acknowledge, or we say why and stop */
-	so.events = PW_EV_EXEC;
+	/* the table is built from the events: lineage, ids, comm as they change */
+	so.events = PW_EV_FORK | PW_EV_EXEC | PW_EV_EXIT | PW_EV_UID | PW_EV_GID | PW_EV_COMM;
+	so.no_threads = true;
 	so.rcvbuf = o->rcvbuf ? o->rcvbuf : (8u << 20);
 	so.batch = o->batch;
 	so.ring_capacity = o->ring_capacity;
@@ -928,7 +1324,7 @@ int agent_run(const struct agent_opts *o)
 	r = output_new(&oo, &a->out);
 	if (r < 0) {
 		fprintf(stderr, "procwarden: cannot open the log '%s': %s\n",
-			o->log_path ? o->log_path : "-", strerror(-r));
+		        o->log_path ? o->log_path : "-", strerror(-r));
 		goto out;
 	}
 
@@ -955,7 +1351,9 @@ int agent_run(const struct agent_opts *o)
 	/* 6. what already runs gets the same policy */
 	int scanned = 0;
 	if (!o->no_scan) {
+		pt_resync_begin(a->pt);
 		scanned = procscan_run(a->procfd, 0, on_scan, a);
+		pt_resync_end(a->pt, pw_now_mono()); /* links children scanned before parents */
 		if (scanned < 0) {
 			fprintf(stderr, "procwarden: cannot scan /proc: %s\n", strerror(-scanned));
 			goto out;
@@ -1014,16 +1412,20 @@ int agent_run(const struct agent_opts *o)
 		}
 		while (a->gate_ring && ring_pop(a->gate_ring, a->deny_buf) == 0)
 			handle_denial(a, a->deny_buf);
+		settle_pending(a, false);
+		pt_expire(a->pt, a->last_ktime);
 		bool gate_wait = a->gate_ring && ring_prepare_wait(a->gate_ring);
 		struct pollfd p[4] = {
-			{.fd = a->sfd, .events = POLLIN},
-			{.fd = a->hx ? hookexec_fd(a->hx) : -1, .events = POLLIN},
-			{.fd = a->tfd, .events = POLLIN},
-			{.fd = gate_wait ? ring_fd(a->gate_ring) : -1, .events = POLLIN},
+		    {.fd = a->sfd, .events = POLLIN},
+		    {.fd = a->hx ? hookexec_fd(a->hx) : -1, .events = POLLIN},
+		    {.fd = a->tfd, .events = POLLIN},
+		    {.fd = gate_wait ? ring_fd(a->gate_ring) : -1, .events = POLLIN},
 		};
 		/* sleeps only when the rings are empty */
-		r = nl_source_wait(a->src, p, 4,
-				   n < BATCH_EVENTS && (gate_wait || !a->gate_ring) ? -1 : 0);
+		/* kill records waiting for descendants: look again soon */
+		r = nl_source_wait(
+		    a->src, p, 4,
+		    n < BATCH_EVENTS && (gate_wait || !a->gate_ring) ? (a->n_pending ? 5 : -1) : 0);
 		if (gate_wait)
 			ring_finish_wait(a->gate_ring);
 		if (r <= 0)
@@ -1050,6 +1452,7 @@ int agent_run(const struct agent_opts *o)
 	nl_source_stop(a->src);
 	while (ring_pop(ring, &ev) == 0)
 		handle_event(a, &ev);
+	settle_pending(a, true);
 	if (a->watch)
 		gate_get_stats(a->watch, &a->watch_stats_final);
 	gate_free(a->watch);
@@ -1084,6 +1487,9 @@ out:
 	if (a->procfd >= 0)
 		close(a->procfd);
 	free(a->rule_matches);
+	for (unsigned i = 0; i < a->n_pending; i++)
+		free(a->pending[i].line);
+	pt_free(a->pt);
 	proc_parent_cache_free(a->rs.parents);
 	free(a->pi);
 	free(a->line);

@@ -13,6 +13,7 @@
 #include "procwarden/gate.h"
 #include "procwarden/proc.h"
 #include "procwarden/procscan.h"
+#include "procwarden/ptable.h"
 
 struct nl_source;
 struct output;
@@ -39,6 +40,21 @@ struct agent_counters {
 	uint64_t exe_unknown;   /* launches evaluated without knowing their exe */
 	uint64_t pins_resumed;  /* the watch missed an exec: the listener pins again (0 or 1) */
 	uint64_t exe_pins;      /* launches whose exe the listener pinned */
+	uint64_t descendants_signalled; /* processes a killed launch forked, signalled too */
+	uint64_t signals_unverified;    /* signals not sent: the target's identity unproven */
+	uint64_t pending_overflow;      /* kill records written before their descendants settled */
+	uint64_t undecided;             /* launches a rule could not judge (unknown values) */
+};
+
+/* A kill record waiting until the launch's descendants have been signalled
+ * (the fork events sent before the last of those signals are handled). */
+#define PENDING_KILLS 32
+struct pending_kill {
+	struct pt_ref root; /* the killed launch's table entry */
+	uint64_t until_ns;  /* the latest signal of its tree */
+	char *line;         /* the record without its closing "}\n" (malloc'd) */
+	size_t len;
+	int prio;
 };
 
 /* A launch the gate decided to deny, for the evaluator to record: a fixed
@@ -87,6 +103,9 @@ struct agent {
 	uint64_t last_match_error_record;
 	uint64_t last_rescan_ns; /* when the last overrun rescan ran */
 	struct seen_set seen; /* launches evaluated, so that rescans skip them */
+	struct ptable *pt;    /* the process table, fed by every event */
+	struct pending_kill pending[PENDING_KILLS];
+	unsigned n_pending;
 	bool confined;
 	unsigned test_kill_delay_ms; /* PW_TEST_HOOKS builds only */
 	char *line;     /* record buffer */

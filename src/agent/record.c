@@ -5,7 +5,8 @@
  * valid JSON whatever bytes a process put in its argv or name).  The record
  * fields are a contract with log consumers: type, time, pid, ppid, uid,
  * euid, gid, exe, argv, comm, parent_exe, rules, severity, actions,
- * latency_us, source, gone.
+ * latency_us, source, gone; a value not learnt is null and named in
+ * `unknown`, rules a value not known left undecided are in `undecided`.
  */
 #include <string.h>
 
@@ -42,6 +43,50 @@ static const char *action_name(uint32_t a)
 	}
 }
 
+/* "key": null */
+static void kv_null(struct jbuf *j, const char *key)
+{
+	json_key(j, key);
+	json_null(j);
+}
+
+/* An id, or null when not known. */
+static void kv_id(struct jbuf *j, const struct proc_info *pi, const char *key, uint32_t v,
+                  uint32_t have)
+{
+	if (pi->have & have)
+		json_kv_uint(j, key, v);
+	else
+		kv_null(j, key);
+}
+
+/* A string field, or null when not known. */
+static void kv_text(struct jbuf *j, const struct proc_info *pi, const char *key, const char *v,
+                    uint32_t have)
+{
+	if (pi->have & have)
+		json_kv_str(j, key, v);
+	else
+		kv_null(j, key);
+}
+
+/* The fields a record may not know, in record order. */
+static const struct {
+	const char *name;
+	uint32_t have;
+} known_fields[] = {
+    {"ppid", PI_HAVE_PPID | PI_HAVE_STAT},
+    {"uid", PI_HAVE_UID},
+    {"euid", PI_HAVE_EUID},
+    {"gid", PI_HAVE_GID},
+    {"egid", PI_HAVE_EGID},
+    {"exe", PI_HAVE_EXE},
+    {"argv", PI_HAVE_ARGV},
+    {"comm", PI_HAVE_COMM},
+    {"parent_exe", PI_HAVE_PARENT_EXE},
+    {"parent_comm", PI_HAVE_PARENT_COMM},
+};
+
 size_t record_exec(char *buf, size_t size, const struct exec_record *r)
 {
 	const struct proc_info *pi = r->pi;
@@ -56,25 +101,49 @@ size_t record_exec(char *buf, size_t size, const struct exec_record *r)
 	pw_time_rfc3339(pw_mono_to_real(r->ev->ktime_ns), t, sizeof(t));
 	json_kv_str(&j, "time", t);
 	json_kv_int(&j, "pid", pi->pid);
-	json_kv_int(&j, "ppid", pi->ppid);
-	json_kv_uint(&j, "uid", pi->uid);
-	json_kv_uint(&j, "euid", pi->euid);
-	json_kv_uint(&j, "gid", pi->gid);
-	json_kv_uint(&j, "egid", pi->egid);
-	json_kv_str(&j, "exe", pi->exe);
+	/* a value not learnt is null, and named in "unknown" */
+	if (pi->have & (PI_HAVE_PPID | PI_HAVE_STAT))
+		json_kv_int(&j, "ppid", pi->ppid);
+	else
+		kv_null(&j, "ppid");
+	if (r->ppid_now > 0 && (pi->have & (PI_HAVE_PPID | PI_HAVE_STAT)) &&
+	    r->ppid_now != pi->ppid)
+		json_kv_int(&j, "ppid_now", r->ppid_now);
+	kv_id(&j, pi, "uid", pi->uid, PI_HAVE_UID);
+	kv_id(&j, pi, "euid", pi->euid, PI_HAVE_EUID);
+	kv_id(&j, pi, "gid", pi->gid, PI_HAVE_GID);
+	kv_id(&j, pi, "egid", pi->egid, PI_HAVE_EGID);
+	if (pi->have & PI_HAVE_EXE)
+		json_kv_str(&j, "exe", pi->exe);
+	else
+		kv_null(&j, "exe");
+	if (r->matched_by_identity)
+		json_kv_str(&j, "matched_by", "identity");
 	json_key(&j, "argv");
-	json_arr_open(&j);
-	for (uint32_t i = 0, off = 0; i < pi->argc && off < pi->argv_len; i++) {
-		size_t n = strnlen(pi->argv + off, pi->argv_len - off);
-		json_strn(&j, pi->argv + off, n);
-		off += (uint32_t)n + 1;
+	if (pi->have & PI_HAVE_ARGV) {
+		json_arr_open(&j);
+		for (uint32_t i = 0, off = 0; i < pi->argc && off < pi->argv_len; i++) {
+			size_t n = strnlen(pi->argv + off, pi->argv_len - off);
+			json_strn(&j, pi->argv + off, n);
+			off += (uint32_t)n + 1;
+		}
+		json_arr_close(&j);
+	} else {
+		json_null(&j);
 	}
-	json_arr_close(&j);
 	if (pi->flags & PI_ARGV_TRUNCATED)
 		json_kv_bool(&j, "argv_truncated", true);
-	json_kv_str(&j, "comm", pi->comm);
-	json_kv_str(&j, "parent_exe", pi->parent_exe);
-	json_kv_str(&j, "parent_comm", pi->parent_comm);
+	kv_text(&j, pi, "comm", pi->comm, PI_HAVE_COMM);
+	kv_text(&j, pi, "parent_exe", pi->parent_exe, PI_HAVE_PARENT_EXE);
+	kv_text(&j, pi, "parent_comm", pi->parent_comm, PI_HAVE_PARENT_COMM);
+	json_key(&j, "unknown");
+	json_arr_open(&j);
+	for (size_t i = 0; i < sizeof(known_fields) / sizeof(known_fields[0]); i++)
+		if (!(pi->have & known_fields[i].have))
+			json_str(&j, known_fields[i].name);
+	if (r->ancestors_used && (pi->flags & PI_ANCESTORS_CUT))
+		json_str(&j, "ancestors");
+	json_arr_close(&j);
 	if (proc_info_fileless(pi))
 		json_kv_bool(&j, "fileless", true);
 	json_key(&j, "rules");
@@ -84,6 +153,13 @@ size_t record_exec(char *buf, size_t size, const struct exec_record *r)
 	json_arr_close(&j);
 	if (v->rules_truncated)
 		json_kv_bool(&j, "rules_truncated", true);
+	if (v->n_undecided) {
+		json_key(&j, "undecided");
+		json_arr_open(&j);
+		for (uint32_t i = 0; i < v->n_undecided; i++)
+			json_str(&j, policy_rule_name(r->p, v->undecided[i]));
+		json_arr_close(&j);
+	}
 	json_kv_str(&j, "severity", pw_severity_name(v->severity));
 	json_key(&j, "actions");
 	json_arr_open(&j);

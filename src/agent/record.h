@@ -33,6 +33,9 @@ struct exec_record {
 	size_t n_acts;
 	int64_t latency_us; /* kill latency, or -1 */
 	int64_t gate_us;    /* the gate's decision time, when it denied (else 0: absent) */
+	int32_t ppid_now;   /* the current parent when it is not the forking one (0: same) */
+	bool ancestors_used; /* the policy walked the lineage (a cut one is "unknown") */
+	bool matched_by_identity; /* an exe rule matched the file, not its name */
 };
 
 /* Format an exec record into buf (one line, '\n'-terminated).  Returns the

@@ -57,13 +57,17 @@ static int list_match(struct eval_ctx *c, const struct patlist *l, const char *s
 	return 0;
 }
 
-/* ancestor_exe: the parent's exe, then every ancestor's up to pid 1. */
+/* ancestor_exe: the parent's exe, then every ancestor's up to pid 1.  1
+ * when one matches, 0 when none does and all were known, -1 when none
+ * matched but some were unknown (or the lineage was cut). */
 static int ancestors_match(struct eval_ctx *c, const struct patlist *l)
 {
 	const struct proc_info *pi = c->pi;
 	size_t off = 0, end = pi->ancestors_len;
+	int unknown = !(pi->have & PI_HAVE_PARENT_EXE) || !(pi->have & PI_HAVE_ANCESTORS) ||
+	              (pi->flags & PI_ANCESTORS_CUT);
 
-	if (list_match(c, l, pi->parent_exe, c->parent_exe_len))
+	if ((pi->have & PI_HAVE_PARENT_EXE) && list_match(c, l, pi->parent_exe, c->parent_exe_len))
 		return 1;
 	if (end > PW_ANCESTOR_BUF)
 		end = PW_ANCESTOR_BUF;
@@ -71,14 +75,21 @@ static int ancestors_match(struct eval_ctx *c, const struct patlist *l)
 		const char *s = pi->ancestors + off;
 		size_t len = strnlen(s, end - off);
 
-		if (list_match(c, l, s, len))
+		if (len && list_match(c, l, s, len))
 			return 1;
 		off += len + 1;
 	}
-	return 0;
+	return unknown ? -1 : 0;
 }
 
-/* Every key of cond holds.  skip_exe: exe already matched via the index. */
+/* The PI_HAVE_* bit each id field needs. */
+static const uint32_t id_have[IF_COUNT] = {
+    [IF_UID] = PI_HAVE_UID,   [IF_EUID] = PI_HAVE_EUID, [IF_GID] = PI_HAVE_GID,
+    [IF_EGID] = PI_HAVE_EGID, [IF_USER] = PI_HAVE_UID,  [IF_GROUP] = PI_HAVE_GID,
+};
+
+/* Every key of cond holds: 1; one does not: 0; none fails but one rests on
+ * a value not known: -1.  skip_exe: exe already matched via the index. */
 static int cond_holds(struct eval_ctx *c, const struct cond *k, int skip_exe)
 {
 	const struct proc_info *pi = c->pi;
@@ -87,37 +98,71 @@ static int cond_holds(struct eval_ctx *c, const struct cond *k, int skip_exe)
 	    [IF_EGID] = pi->egid, [IF_USER] = pi->uid,  [IF_GROUP] = pi->gid,
 	};
 	uint32_t sm = k->str_mask;
+	int unknown = 0;
 
-	for (int f = 0; f < IF_COUNT; f++)
-		if ((k->id_mask & (1u << f)) && !policy_idlist_has(&k->id[f], ids[f]))
+	for (int f = 0; f < IF_COUNT; f++) {
+		if (!(k->id_mask & (1u << f)))
+			continue;
+		if (!(pi->have & id_have[f]))
+			unknown = 1;
+		else if (!policy_idlist_has(&k->id[f], ids[f]))
 			return 0;
-	if (k->fileless >= 0 && k->fileless != proc_info_fileless(pi))
-		return 0;
+	}
+	if (k->fileless >= 0) {
+		if (!(pi->have & PI_HAVE_EXE))
+			unknown = 1;
+		else if (k->fileless != proc_info_fileless(pi))
+			return 0;
+	}
 	if (skip_exe)
 		sm &= ~(1u << SF_EXE);
 	if (!sm)
-		return 1;
-	if ((sm & (1u << SF_EXE)) && !list_match(c, &k->str[SF_EXE], pi->exe, c->exe_len))
-		return 0;
-	if ((sm & (1u << SF_COMM)) && !list_match(c, &k->str[SF_COMM], pi->comm, c->comm_len))
-		return 0;
-	if (sm & ((1u << SF_PARENT_EXE) | (1u << SF_ANCESTOR_EXE)) && c->parent_exe_len == SIZE_MAX)
-		c->parent_exe_len = strnlen(pi->parent_exe, PW_PATH_MAX);
-	if ((sm & (1u << SF_PARENT_EXE)) &&
-	    !list_match(c, &k->str[SF_PARENT_EXE], pi->parent_exe, c->parent_exe_len))
-		return 0;
-	if ((sm & (1u << SF_PARENT_COMM)) &&
-	    !list_match(c, &k->str[SF_PARENT_COMM], pi->parent_comm, c->parent_comm_len))
-		return 0;
-	if (sm & (1u << SF_CMDLINE)) {
-		if (c->cmd_len == SIZE_MAX)
-			build_cmdline(c);
-		if (!list_match(c, &k->str[SF_CMDLINE], c->cmd, c->cmd_len))
+		return unknown ? -1 : 1;
+	if (sm & (1u << SF_EXE)) {
+		if (!(pi->have & PI_HAVE_EXE))
+			unknown = 1;
+		else if (!list_match(c, &k->str[SF_EXE], pi->exe, c->exe_len))
 			return 0;
 	}
-	if ((sm & (1u << SF_ANCESTOR_EXE)) && !ancestors_match(c, &k->str[SF_ANCESTOR_EXE]))
-		return 0;
-	return 1;
+	if (sm & (1u << SF_COMM)) {
+		if (!(pi->have & PI_HAVE_COMM))
+			unknown = 1;
+		else if (!list_match(c, &k->str[SF_COMM], pi->comm, c->comm_len))
+			return 0;
+	}
+	if (sm & ((1u << SF_PARENT_EXE) | (1u << SF_ANCESTOR_EXE)) && c->parent_exe_len == SIZE_MAX)
+		c->parent_exe_len = strnlen(pi->parent_exe, PW_PATH_MAX);
+	if (sm & (1u << SF_PARENT_EXE)) {
+		if (!(pi->have & PI_HAVE_PARENT_EXE))
+			unknown = 1;
+		else if (!list_match(c, &k->str[SF_PARENT_EXE], pi->parent_exe, c->parent_exe_len))
+			return 0;
+	}
+	if (sm & (1u << SF_PARENT_COMM)) {
+		if (!(pi->have & PI_HAVE_PARENT_COMM))
+			unknown = 1;
+		else if (!list_match(c, &k->str[SF_PARENT_COMM], pi->parent_comm,
+		                     c->parent_comm_len))
+			return 0;
+	}
+	if (sm & (1u << SF_CMDLINE)) {
+		if (!(pi->have & PI_HAVE_ARGV)) {
+			unknown = 1;
+		} else {
+			if (c->cmd_len == SIZE_MAX)
+				build_cmdline(c);
+			if (!list_match(c, &k->str[SF_CMDLINE], c->cmd, c->cmd_len))
+				return 0;
+		}
+	}
+	if (sm & (1u << SF_ANCESTOR_EXE)) {
+		int r = ancestors_match(c, &k->str[SF_ANCESTOR_EXE]);
+		if (r == 0)
+			return 0;
+		if (r < 0)
+			unknown = 1;
+	}
+	return unknown ? -1 : 1;
 }
 
 /* One ascending list of candidate rules being merged. */
@@ -207,7 +252,7 @@ static int apply_rule(struct eval_ctx *c, uint32_t r)
 }
 
 static int eval(const struct policy *p, const struct proc_info *pi, struct policy_verdict *v,
-		bool preexec)
+                bool preexec)
 {
 	char cmd[PW_ARGV_MAX];
 	struct eval_ctx c = {
@@ -233,6 +278,7 @@ static int eval(const struct policy *p, const struct proc_info *pi, struct polic
 	v->allow_rule = -1;
 	v->n_hook_rules = 0;
 	v->match_errors = 0;
+	v->n_undecided = 0;
 
 	nl = gather(p, pi->exe, c.exe_len, l);
 	while (nl > 0) {
@@ -261,10 +307,18 @@ static int eval(const struct policy *p, const struct proc_info *pi, struct polic
 			if (!(ru->actions & (ACT_DENY | ACT_ALLOW)))
 				continue;
 		}
-		if (ru->has_match && !cond_holds(&c, &ru->match, exe_known))
+		int m = ru->has_match ? cond_holds(&c, &ru->match, exe_known) : 1;
+		if (m == 0)
 			continue;
-		if (ru->has_unless && cond_holds(&c, &ru->unless, 0))
+		/* an unless that rests on an unknown value does not exempt */
+		if (ru->has_unless && cond_holds(&c, &ru->unless, 0) == 1)
 			continue;
+		if (m < 0) {
+			if ((ru->actions & (ACT_LOG | ACT_KILL | ACT_DENY | ACT_HOOK)) &&
+			    v->n_undecided < POLICY_MAX_MATCHES)
+				v->undecided[v->n_undecided++] = r;
+			continue;
+		}
 		if (apply_rule(&c, r))
 			break;
 	}
@@ -277,7 +331,7 @@ int policy_eval(const struct policy *p, const struct proc_info *pi, struct polic
 }
 
 int policy_eval_preexec(const struct policy *p, const struct proc_info *pi,
-			struct policy_verdict *v)
+                        struct policy_verdict *v)
 {
 	return eval(p, pi, v, true);
 }

@@ -382,19 +382,33 @@ static void read_ancestors(int procfd, struct proc_info *pi, pid_t pid)
 	struct proc_stat ps;
 	size_t used = 0;
 
-	while (pid > 0 && pi->n_ancestors < PW_ANCESTORS_MAX) {
+	for (;;) {
+		if (pi->n_ancestors >= PW_ANCESTORS_MAX) {
+			pi->flags |= PI_ANCESTORS_CUT;
+			break;
+		}
 		ssize_t n = read_exe(procfd, pid, link, sizeof(link));
 		size_t len = n > 0 ? (size_t)n : 0;
 
-		if (len > sizeof(pi->ancestors) - 1 - used)
-			break; /* full: keep whole paths only */
+		if (len > sizeof(pi->ancestors) - 1 - used) {
+			pi->flags |= PI_ANCESTORS_CUT; /* full: keep whole paths only */
+			break;
+		}
+		if (n <= 0)
+			pi->flags |= PI_ANCESTORS_CUT; /* stored as "": not known */
 		memcpy(pi->ancestors + used, link, len);
 		used += len;
 		pi->ancestors[used++] = '\0';
 		pi->n_ancestors++;
-		if (pid == 1 || proc_read_stat(procfd, pid, &ps) < 0)
+		if (pid == 1)
 			break;
+		if (proc_read_stat(procfd, pid, &ps) < 0) {
+			pi->flags |= PI_ANCESTORS_CUT;
+			break;
+		}
 		pid = ps.ppid;
+		if (pid <= 0)
+			break;
 	}
 	pi->ancestors_len = (uint32_t)used;
 	if (pi->n_ancestors > 0)
@@ -529,6 +543,26 @@ struct pw_pidfd_info {
 #define PW_PIDFD_INFO_CREDS (1ull << 1)
 #define PW_PIDFD_GET_INFO _IOWR(0xFF, 11, struct pw_pidfd_info)
 
+int proc_pidfd_ids(int pidfd, uint32_t ret_ids[4], int32_t *ret_ppid)
+{
+	struct pw_pidfd_info info = {.mask = PW_PIDFD_INFO_PID | PW_PIDFD_INFO_CREDS};
+
+	if (pidfd < 0)
+		return -EBADF;
+	if (ioctl(pidfd, PW_PIDFD_GET_INFO, &info) < 0)
+		return errno == ESRCH ? -ESRCH : -ENOTTY;
+	if ((info.mask & (PW_PIDFD_INFO_PID | PW_PIDFD_INFO_CREDS)) !=
+	    (PW_PIDFD_INFO_PID | PW_PIDFD_INFO_CREDS))
+		return -ENOTTY;
+	ret_ids[0] = info.ruid;
+	ret_ids[1] = info.euid;
+	ret_ids[2] = info.rgid;
+	ret_ids[3] = info.egid;
+	if (ret_ppid)
+		*ret_ppid = (int32_t)info.ppid;
+	return 0;
+}
+
 /* Ids and ppid of the pinned process.  0, -ESRCH when it was reaped,
  * -ENOTTY when the kernel lacks the ioctl. */
 static int read_ids_pidfd(int pidfd, struct proc_info *pi)
@@ -577,7 +611,7 @@ bool proc_read_exec(int procfd, int pidfd, pid_t pid, uint64_t event_ns, unsigne
 	unsigned had = pi->have;
 	bool by_pidfd;
 
-	if ((what & PROC_READ_IDS) && !(pi->have & PI_HAVE_IDS))
+	if ((what & PROC_READ_IDS) && (pi->have & PI_HAVE_IDS) != PI_HAVE_IDS)
 		proc_read(procfd, pidfd, pid, PROC_READ_IDS, pi, st);
 	by_pidfd = pidfd >= 0 && (pi->have & PI_HAVE_PPID);
 	if (!by_pidfd && (what & PROC_READ_COMM))
@@ -652,7 +686,7 @@ int proc_read(int procfd, int pidfd, pid_t pid, unsigned what, struct proc_info 
 			st->miss_exe++;
 		}
 	}
-	if ((what & PROC_READ_IDS) && !(pi->have & PI_HAVE_IDS)) {
+	if ((what & PROC_READ_IDS) && (pi->have & PI_HAVE_IDS) != PI_HAVE_IDS) {
 		/* from the pinned task itself: if it still exists, the pid was not
 		 * recycled, so what /proc/PID gave above was this process */
 		bool by_pidfd;

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -39,6 +40,17 @@
 
 #define NL_MAX_BATCH 256
 #define NL_DGRAM 256 /* one connector datagram is 76 bytes today */
+/* Exit times by pid, for nl_source_exited(): a slot is reused only after
+ * EXIT_SLOTS more pids have been allocated (pids grow until they wrap), far
+ * longer than a kill waits for its check. */
+#define EXIT_SLOTS 16384
+
+struct exit_slot {
+	_Atomic uint32_t seq; /* odd while the listener writes */
+	_Atomic int32_t pid;
+	_Atomic uint64_t ns;      /* its last exit, 0: none */
+	_Atomic uint64_t exec_ns; /* its last exec, 0: none */
+};
 
 struct nl_source {
 	int fd;
@@ -60,8 +72,13 @@ struct nl_source {
 	size_t rcvbuf;
 	/* counters written by the listener, read by anyone */
 	atomic_uint_least64_t datagrams, events, overruns, foreign, malformed, ring_drops,
-		pidfd_fail, exefd_fail, wakeups;
+	    pidfd_fail, exefd_fail, wakeups;
 	int procfd; /* /proc, for pinning exe files */
+	/* every message the kernel sent before this time has been handled */
+	_Atomic uint64_t drained_ns;
+	bool pinned;                /* the batch being handled pinned a process */
+	unsigned test_pin_delay_ms; /* PW_TEST_HOOKS builds only */
+	struct exit_slot exits[EXIT_SLOTS];
 	/* an overrun not yet announced in the ring (the ring was full) */
 	uint32_t pending_overruns;
 	/* receive buffers, allocated once */
@@ -93,10 +110,33 @@ static void flush_overrun(struct nl_source *s)
 		s->pending_overruns = 0;
 }
 
+/* Remember that pid exited (exec false) or exec'd at ns (the listener is
+ * the only writer). */
+static void note_pid(struct nl_source *s, int32_t pid, uint64_t ns, bool exec)
+{
+	struct exit_slot *e = &s->exits[(uint32_t)pid & (EXIT_SLOTS - 1)];
+	uint32_t q = atomic_load_explicit(&e->seq, memory_order_relaxed);
+	bool same = atomic_load_explicit(&e->pid, memory_order_relaxed) == pid;
+
+	atomic_store_explicit(&e->seq, q + 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+	atomic_store_explicit(&e->pid, pid, memory_order_relaxed);
+	if (exec) {
+		atomic_store_explicit(&e->exec_ns, ns, memory_order_relaxed);
+		if (!same)
+			atomic_store_explicit(&e->ns, 0, memory_order_relaxed);
+	} else {
+		atomic_store_explicit(&e->ns, ns, memory_order_relaxed);
+		if (!same)
+			atomic_store_explicit(&e->exec_ns, 0, memory_order_relaxed);
+	}
+	atomic_store_explicit(&e->seq, q + 2, memory_order_release);
+}
+
 /* Handle one received datagram: check, decode, pin, queue.  Returns 1 when
  * it was the acknowledgement (seq, ack) we wait for, with its error in *err. */
 static int handle_dgram(struct nl_source *s, const void *buf, size_t len, uint32_t sender,
-			uint64_t now, uint32_t want_ack, int *err)
+                        uint64_t now, uint32_t want_ack, int *err)
 {
 	struct pw_event ev;
 	int r;
@@ -121,12 +161,25 @@ static int handle_dgram(struct nl_source *s, const void *buf, size_t len, uint32
 	}
 	if (r != NL_DEC_EVENT || !(ev.type & s->o.events))
 		return 0;
+	if (ev.type == PW_EV_EXIT && ev.pid == ev.tid)
+		note_pid(s, ev.pid, ev.ktime_ns, false);
+	else if (ev.type == PW_EV_EXEC)
+		note_pid(s, ev.pid, ev.ktime_ns, true);
+	if (s->o.no_threads && ev.pid != ev.tid && (ev.type & (PW_EV_FORK | PW_EV_EXIT)))
+		return 0;
 	ev.rtime_ns = now;
 	ev.exefd = -1;
 	if (ev.type == PW_EV_EXEC) {
 		char path[24];
 
+#ifdef PW_TEST_HOOKS
+		/* test-only: let the process exit and its pid be taken first */
+		if (s->test_pin_delay_ms)
+			usleep(s->test_pin_delay_ms * 1000u);
+#endif
 		ev.pidfd = (int32_t)syscall(SYS_pidfd_open, ev.pid, 0);
+		ev.pin_ns = pw_now_mono();
+		s->pinned = true;
 		if (ev.pidfd < 0) {
 			bump(&s->pidfd_fail, 1);
 		} else if (!atomic_load_explicit(&s->no_pin, memory_order_relaxed)) {
@@ -157,30 +210,36 @@ static int handle_dgram(struct nl_source *s, const void *buf, size_t len, uint32
 /* Receive one batch with a blocking recvmmsg (MSG_WAITFORONE).  Returns the
  * number of datagrams, 0 on timeout/EINTR, or a negative errno. */
 static int recv_batch(struct nl_source *s, unsigned batch, uint32_t want_ack, int *ack_err,
-		      int *got_ack)
+                      int *got_ack, int flags)
 {
+	uint64_t t0 = pw_now_mono();
 	int n;
 
 	for (unsigned i = 0; i < batch; i++) {
 		s->iov[i] = (struct iovec){.iov_base = s->bufs[i], .iov_len = NL_DGRAM};
 		s->msgs[i].msg_hdr = (struct msghdr){
-			.msg_name = &s->addrs[i],
-			.msg_namelen = sizeof(s->addrs[i]),
-			.msg_iov = &s->iov[i],
-			.msg_iovlen = 1,
+		    .msg_name = &s->addrs[i],
+		    .msg_namelen = sizeof(s->addrs[i]),
+		    .msg_iov = &s->iov[i],
+		    .msg_iovlen = 1,
 		};
 		s->msgs[i].msg_len = 0;
 	}
 	if (batch == 1) {
-		ssize_t len = recvmsg(s->fd, &s->msgs[0].msg_hdr, 0);
+		ssize_t len = recvmsg(s->fd, &s->msgs[0].msg_hdr, flags);
 		if (len >= 0)
 			s->msgs[0].msg_len = (unsigned)len;
 		n = len < 0 ? -1 : 1;
 	} else {
-		n = recvmmsg(s->fd, s->msgs, batch, MSG_WAITFORONE, NULL);
+		n = recvmmsg(s->fd, s->msgs, batch, flags ? flags : MSG_WAITFORONE, NULL);
 	}
 	if (n < 0) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			/* the queue was empty during the call: all sent before it is in */
+			atomic_store_explicit(&s->drained_ns, t0, memory_order_release);
+			return 0;
+		}
+		if (errno == EINTR)
 			return 0;
 		if (errno == ENOBUFS) {
 			bump(&s->overruns, 1);
@@ -206,11 +265,13 @@ static int recv_batch(struct nl_source *s, unsigned batch, uint32_t want_ack, in
 			bump(&s->malformed, 1);
 			continue;
 		}
-		if (handle_dgram(s, s->bufs[i], s->msgs[i].msg_len, sender, now, want_ack,
-				 ack_err))
+		if (handle_dgram(s, s->bufs[i], s->msgs[i].msg_len, sender, now, want_ack, ack_err))
 			*got_ack = 1;
 	}
 	ring_kick(s->ring);
+	/* fewer than asked: the call emptied the queue, after it started */
+	if ((unsigned)n < batch)
+		atomic_store_explicit(&s->drained_ns, t0, memory_order_release);
 	return n;
 }
 
@@ -237,19 +298,20 @@ static int subscribe(struct nl_source *s, char *why, size_t whylen)
 			continue;
 		s->seq++;
 		r = nl_send_op(s->fd, PROC_CN_MCAST_LISTEN, NL_KERNEL_EVENT_ALL, with_filter,
-			       s->seq, ack);
+		               s->seq, ack);
 		if (r < 0) {
-			snprintf(why, whylen, "cannot send the subscription to the proc connector: %s",
-				 strerror(-r));
+			snprintf(why, whylen,
+			         "cannot send the subscription to the proc connector: %s",
+			         strerror(-r));
 			return r;
 		}
-		deadline = pw_now_mono() +
-			   (uint64_t)(with_filter ? timeout / 2 : timeout) * 1000000ull;
+		deadline =
+		    pw_now_mono() + (uint64_t)(with_filter ? timeout / 2 : timeout) * 1000000ull;
 		while (!got && pw_now_mono() < deadline) {
-			r = recv_batch(s, s->o.batch, ack, &err, &got);
+			r = recv_batch(s, s->o.batch, ack, &err, &got, 0);
 			if (r < 0) {
 				snprintf(why, whylen, "cannot receive from the proc connector: %s",
-					 strerror(-r));
+				         strerror(-r));
 				return r;
 			}
 		}
@@ -258,18 +320,17 @@ static int subscribe(struct nl_source *s, char *why, size_t whylen)
 		if (err) {
 			if (err == EPERM)
 				snprintf(why, whylen,
-					 "the proc connector refused the subscription (EPERM): "
-					 "before Linux 6.6 it needs CAP_NET_ADMIN (run as root)");
+				         "the proc connector refused the subscription (EPERM): "
+				         "before Linux 6.6 it needs CAP_NET_ADMIN (run as root)");
 			else
 				snprintf(why, whylen,
-					 "the proc connector refused the subscription: %s",
-					 strerror(err));
+				         "the proc connector refused the subscription: %s",
+				         strerror(err));
 			return -err;
 		}
 		s->subscribed = true;
 		if (with_filter && (s->o.events & PW_EV_ALL_KERNEL) != PW_EV_ALL_KERNEL) {
-			r = nl_send_op(s->fd, PROC_CN_MCAST_LISTEN, s->o.events, true, ++s->seq,
-				       0);
+			r = nl_send_op(s->fd, PROC_CN_MCAST_LISTEN, s->o.events, true, ++s->seq, 0);
 			s->kernel_filter = r == 0;
 		}
 		return 0;
@@ -302,8 +363,7 @@ static int set_rcvtimeo(int fd, unsigned ms)
 	return 0;
 }
 
-int nl_source_open(const struct nl_source_opts *o, struct nl_source **ret, char *why,
-		   size_t whylen)
+int nl_source_open(const struct nl_source_opts *o, struct nl_source **ret, char *why, size_t whylen)
 {
 	struct sockaddr_nl sa = {.nl_family = AF_NETLINK, .nl_groups = CN_IDX_PROC};
 	struct sock_filter prog[16];
@@ -335,6 +395,10 @@ int nl_source_open(const struct nl_source_opts *o, struct nl_source **ret, char 
 	if (!s->o.ring_capacity)
 		s->o.ring_capacity = 4096;
 	s->seq = (uint32_t)getpid() << 8;
+#ifdef PW_TEST_HOOKS
+	if (getenv("PROCWARDEN_TEST_PIN_DELAY_MS"))
+		s->test_pin_delay_ms = (unsigned)atoi(getenv("PROCWARDEN_TEST_PIN_DELAY_MS"));
+#endif
 
 	r = ring_new(sizeof(struct pw_event), s->o.ring_capacity, &s->ring);
 	if (r < 0) {
@@ -344,9 +408,9 @@ int nl_source_open(const struct nl_source_opts *o, struct nl_source **ret, char 
 	s->fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_CONNECTOR);
 	if (s->fd < 0) {
 		r = -errno;
-		snprintf(why, whylen,
-			 "cannot open a NETLINK_CONNECTOR socket: %s%s", strerror(errno),
-			 errno == EPROTONOSUPPORT ? " (the kernel lacks CONFIG_CONNECTOR)" : "");
+		snprintf(why, whylen, "cannot open a NETLINK_CONNECTOR socket: %s%s",
+		         strerror(errno),
+		         errno == EPROTONOSUPPORT ? " (the kernel lacks CONFIG_CONNECTOR)" : "");
 		goto fail;
 	}
 	if (s->o.rcvbuf) {
@@ -368,7 +432,7 @@ int nl_source_open(const struct nl_source_opts *o, struct nl_source **ret, char 
 	if (bind(s->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		r = -errno;
 		snprintf(why, whylen, "cannot bind to the proc connector group: %s%s",
-			 strerror(errno), errno == EPERM ? " (needs CAP_NET_ADMIN)" : "");
+		         strerror(errno), errno == EPERM ? " (needs CAP_NET_ADMIN)" : "");
 		goto fail;
 	}
 	r = set_rcvtimeo(s->fd, 100);
@@ -394,7 +458,14 @@ static void *listener_main(void *arg)
 	while (!atomic_load_explicit(&s->stop, memory_order_relaxed)) {
 		if (atomic_load(&s->confine_state) == 1)
 			atomic_store(&s->confine_state, s->confine_fn(s->confine_arg));
-		int r = recv_batch(s, s->o.batch, 0, &dummy_err, &dummy_got);
+		s->pinned = false;
+		int r = recv_batch(s, s->o.batch, 0, &dummy_err, &dummy_got, 0);
+		/* a pin waits for the check of nl_source_sync(): say at once
+		 * whether more was sent meanwhile, rather than at the next event */
+		while (r >= 0 && s->pinned) {
+			s->pinned = false;
+			r = recv_batch(s, s->o.batch, 0, &dummy_err, &dummy_got, MSG_DONTWAIT);
+		}
 		if (r < 0 && r != -EBADF)
 			continue; /* counted by the caller's view of errors; keep going */
 		if (r == -EBADF)
@@ -441,7 +512,7 @@ void nl_source_pin_exe(struct nl_source *s, bool pin)
 bool nl_source_pins_exe(const struct nl_source *s)
 {
 	return !atomic_load_explicit(&((struct nl_source *)(uintptr_t)s)->no_pin,
-				     memory_order_relaxed);
+	                             memory_order_relaxed);
 }
 
 struct ring *nl_source_ring(struct nl_source *s)
@@ -455,7 +526,7 @@ void nl_source_stop(struct nl_source *s)
 		return;
 	if (s->subscribed && s->fd >= 0) {
 		(void)nl_send_op(s->fd, PROC_CN_MCAST_IGNORE, s->o.events, s->kernel_filter,
-				 ++s->seq, 0);
+		                 ++s->seq, 0);
 		s->subscribed = false;
 	}
 	if (s->started) {
@@ -529,6 +600,62 @@ int nl_source_wait(struct nl_source *s, struct pollfd *fds, unsigned nfds, int t
 		r += p[i].revents != 0;
 	}
 	return r;
+}
+
+int nl_source_sync(struct nl_source *s, uint64_t t_ns, unsigned timeout_us)
+{
+	struct timespec tick = {.tv_nsec = 20000};
+	uint64_t start = 0;
+
+	/* the listener is usually there already (it looks again at once after
+	 * a pin); yield to it first, sleep if it takes longer */
+	for (unsigned i = 0; atomic_load_explicit(&s->drained_ns, memory_order_acquire) < t_ns;
+	     i++) {
+		uint64_t now = pw_now_mono();
+		if (!timeout_us)
+			return -ETIMEDOUT;
+		if (!start)
+			start = now;
+		else if (now - start >= (uint64_t)timeout_us * 1000u)
+			return -ETIMEDOUT;
+		if (i < 64)
+			sched_yield();
+		else
+			nanosleep(&tick, NULL);
+	}
+	return 0;
+}
+
+/* Read pid's slot: 1 when the time it keeps (exit, or exec) is at or after
+ * since_ns, 0 when not, -EAGAIN when another pid's event took the slot
+ * since then. */
+static int slot_after(struct nl_source *s, int32_t pid, uint64_t since_ns, bool exec)
+{
+	struct exit_slot *e = &s->exits[(uint32_t)pid & (EXIT_SLOTS - 1)];
+
+	for (int tries = 0; tries < 100; tries++) {
+		uint32_t q = atomic_load_explicit(&e->seq, memory_order_acquire);
+		int32_t p = atomic_load_explicit(&e->pid, memory_order_relaxed);
+		uint64_t ns = atomic_load_explicit(&e->ns, memory_order_relaxed);
+		uint64_t xns = atomic_load_explicit(&e->exec_ns, memory_order_relaxed);
+		atomic_thread_fence(memory_order_acquire);
+		if ((q & 1) || q != atomic_load_explicit(&e->seq, memory_order_relaxed))
+			continue;
+		if (p != pid)
+			return (ns >= since_ns || xns >= since_ns) && q ? -EAGAIN : 0;
+		return (exec ? xns : ns) >= since_ns;
+	}
+	return -EAGAIN;
+}
+
+int nl_source_exited(struct nl_source *s, int32_t pid, uint64_t since_ns)
+{
+	return slot_after(s, pid, since_ns, false);
+}
+
+int nl_source_execd(struct nl_source *s, int32_t pid, uint64_t after_ns)
+{
+	return slot_after(s, pid, after_ns + 1, true);
 }
 
 int nl_source_fd(const struct nl_source *s)

@@ -38,6 +38,7 @@ static int scan_one(pid_t pid, uint64_t start_time, void *arg)
 	ev.rtime_ns = pw_now_mono();
 	ev.exefd = -1; /* alive: its exe is read from /proc */
 	ev.pidfd = (int32_t)syscall(SYS_pidfd_open, pid, 0);
+	ev.pin_ns = pw_now_mono();
 	if (ev.pidfd < 0)
 		return 0; /* gone since the directory was read */
 	c->fn(&ev, c->arg);

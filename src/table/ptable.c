@@ -54,6 +54,8 @@ struct ptable {
 	struct pt_stats st;
 };
 
+static bool same_start(uint64_t fork_ns, uint64_t start_ns);
+
 /* ---- strings ---- */
 
 static uint32_t str_hash(const char *s, size_t len)
@@ -519,8 +521,7 @@ struct pt_proc *pt_scanned(struct ptable *t, pid_t pid, pid_t ppid, uint64_t sta
 
 	/* the same process when it is alive and started in the same 20 ms (a
 	 * start time has clock-tick resolution) or was first seen later */
-	if (p && !p->exit_ns &&
-	    (p->fork_ns + 20000000ull >= start_ns && start_ns + 20000000ull >= p->fork_ns)) {
+	if (p && !p->exit_ns && same_start(p->fork_ns, start_ns)) {
 		e = (struct entry *)(void *)p;
 		e->resync = 0;
 	} else {
@@ -598,6 +599,21 @@ void pt_resync_begin(struct ptable *t)
 	for (uint32_t i = 0; i < t->used_top; i++)
 		if (t->e[i].in_use && !t->e[i].p.exit_ns)
 			t->e[i].resync = 1;
+}
+
+/* Could an entry first seen at fork_ns be the process that /proc says
+ * started at start_ns?  (Start times have clock-tick resolution.) */
+static bool same_start(uint64_t fork_ns, uint64_t start_ns)
+{
+	return fork_ns + 20000000ull >= start_ns && start_ns + 20000000ull >= fork_ns;
+}
+
+void pt_confirm(struct ptable *t, pid_t pid, uint64_t start_ns)
+{
+	struct pt_proc *p = pt_get(t, pid);
+
+	if (p && !p->exit_ns && same_start(p->fork_ns, start_ns))
+		((struct entry *)(void *)p)->resync = 0;
 }
 
 void pt_resync_end(struct ptable *t, uint64_t now_ns)

@@ -47,6 +47,8 @@ static const char *const agent_calls[] = {
 	"brk", "mmap", "munmap", "mprotect", "mremap", "madvise",
 	/* threads, time, exit */
 	"futex", "clock_gettime", "clock_nanosleep", "gettimeofday", "restart_syscall", "getpid",
+	/* waiting for the listener before a signal (nl_source_sync) */
+	"sched_yield",
 	"exit", "exit_group", "rt_sigprocmask", "rt_sigreturn", "tgkill",
 	/* a thread started just before the filter may not have run glibc's start-up yet (rseq
 	 * failing there is fatal) */

@@ -70,7 +70,7 @@ import json, sys
 T, N = sys.argv[1], int(sys.argv[2])
 recs = [json.loads(l) for l in open(f"{T}/agent.json")]
 ex = [r for r in recs if r["type"] == "exec" and r["exe"] == f"{T}/d1/stormbin" and
-      "chained" not in r["argv"]]
+      "chained" not in (r["argv"] or [])]
 stop = [r for r in recs if r["type"] == "stop"][0]
 print(f"run: {len(ex)} of {N} launches logged; {stop['exe_from_gate']} exes from the watch, "
       f"{stop['gone_before_read']} gone before read, {stop['watch_events']} notifications, "
@@ -87,12 +87,12 @@ assert len(ex) == N, f"{len(ex)} records of {N} launches"
 assert len({r["pid"] for r in ex}) == N, "duplicate records"
 dyn = [r for r in recs if r["type"] == "exec" and r["exe"] == f"{T}/d1/dyn"]
 assert len(dyn) == 300, f"{len(dyn)} of 300 dynamic launches named by the binary"
-ren = [r for r in recs if r["type"] == "exec" and "renamed" in r["argv"]]
+ren = [r for r in recs if r["type"] == "exec" and "renamed" in (r["argv"] or [])]
 assert len(ren) == 1 and ren[0]["exe"] == f"{T}/d2/stormbin", ren
 print(f"after the rename: {ren[0]['exe']}")
-ch = [r for r in recs if r["type"] == "exec" and "chained" in r["argv"]]
+ch = [r for r in recs if r["type"] == "exec" and "chained" in (r["argv"] or [])]
 assert len(ch) == 1 and ch[0]["exe"] == f"{T}/d1/stormbin", ch
-late = [r for r in recs if r["type"] == "exec" and "late" in r["argv"]]
+late = [r for r in recs if r["type"] == "exec" and "late" in (r["argv"] or [])]
 assert len(late) == 1 and late[0]["exe"] == f"{T}/late/stormbin", late
 errs = [r for r in recs if r["type"] == "error" and "does not mark" in r["error"]]
 assert len(errs) == 1 and errs[0].get("detail") == f"{T}/late/stormbin", errs

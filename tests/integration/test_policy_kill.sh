@@ -48,7 +48,7 @@ got = {}
 for r in recs:
     if r["type"] != "exec":
         continue
-    exe = r["exe"]
+    exe = r["exe"] or ""  # null: not known (an exec chain read too late)
     if not exe.startswith(T):
         # setpriv's own exec event, read after it became the test uid and
         # perhaps already in the middle of exec'ing the program (exe then
@@ -56,13 +56,13 @@ for r in recs:
         # and the kill lands before or as the program starts.  Count it for
         # that program; the program's own event is then often "gone".
         assert exe in ("/usr/bin/setpriv", ""), r
-        exe = next((a for a in r["argv"] if a.startswith(T)), None)
+        exe = next((a for a in (r["argv"] or []) if a.startswith(T)), None)
         if exe is None and r["comm"]:
             # caught mid-exec: the command line read empty, the name was
             # already the program's (the rule that matched is a name rule)
             exe = next((T + p for p in names if p.rsplit("/", 1)[1] == r["comm"]), None)
-        if exe is None:
-            continue  # nothing left to attribute it by
+        if exe is None or not r["rules"]:
+            continue  # nothing left to attribute it by, or only undecided
     assert r["actions"][0]["result"] in ("ok", "gone"), r
     got.setdefault(exe.replace(T, ""), set()).update(r["rules"])
 want = {

@@ -708,10 +708,75 @@ static void test_glob_deep_exe(void **state)
 	policy_unref(p);
 }
 
+/* A value not known is not a match, an unless on it does not exempt, and a
+ * rule it left undecided is named. */
+static void test_unknown_is_unknown(void **state)
+{
+	struct policy *p = load_ok("version: 1\n"
+				   "rules:\n"
+				   "  - name: by-uid\n"
+				   "    match: {uid: 64101}\n"
+				   "    actions: [kill]\n"
+				   "  - name: tmp-unless-root\n"
+				   "    match: {exe: \"/tmp/**\"}\n"
+				   "    unless: {uid: 0}\n"
+				   "    actions: [log]\n"
+				   "  - name: web-shell\n"
+				   "    match: {exe: /bin/sh, ancestor_exe: /usr/sbin/nginx}\n"
+				   "    actions: [kill]\n"
+				   "  - name: args\n"
+				   "    match: {cmdline: \"re:stratum\"}\n"
+				   "    actions: [kill]\n");
+	struct proc_info *pi = pi_new("/tmp/x", 64101);
+	struct policy_verdict v;
+
+	(void)state;
+	/* known: both rules apply */
+	policy_eval(p, pi, &v);
+	assert_string_equal(verdict_names(p, &v), "by-uid,tmp-unless-root");
+	assert_int_equal(v.n_undecided, 0);
+	/* ids unknown (gone before they were read): not judged as root */
+	pi->have &= ~(uint32_t)PI_HAVE_IDS;
+	pi->uid = pi->euid = pi->gid = pi->egid = 0;
+	policy_eval(p, pi, &v);
+	assert_string_equal(verdict_names(p, &v), "tmp-unless-root"); /* unless did not exempt */
+	assert_int_equal(v.n_undecided, 1);
+	assert_string_equal(policy_rule_name(p, v.undecided[0]), "by-uid");
+	assert_int_equal(v.signal, 0);
+	/* argv unknown: the cmdline rule is undecided, not "no match" */
+	pi->have &= ~(uint32_t)PI_HAVE_ARGV;
+	policy_eval(p, pi, &v);
+	assert_int_equal(v.n_undecided, 2);
+	assert_string_equal(policy_rule_name(p, v.undecided[1]), "args");
+	free(pi);
+
+	/* lineage: a match anywhere holds; none with a cut walk is unknown */
+	pi = pi_new("/bin/sh", 1000);
+	pi_parent(pi, "/bin/bash");
+	pi_ancestor(pi, "/usr/sbin/nginx");
+	pi->flags |= PI_ANCESTORS_CUT;
+	policy_eval(p, pi, &v);
+	assert_string_equal(verdict_names(p, &v), "web-shell");
+	free(pi);
+	pi = pi_new("/bin/sh", 1000);
+	pi_parent(pi, "/bin/bash");
+	pi_ancestor(pi, "/usr/sbin/cron");
+	policy_eval(p, pi, &v);
+	assert_int_equal(v.n_rules + v.n_undecided, 0); /* all known: no match */
+	pi->flags |= PI_ANCESTORS_CUT;
+	policy_eval(p, pi, &v);
+	assert_int_equal(v.n_rules, 0);
+	assert_int_equal(v.n_undecided, 1);
+	assert_string_equal(policy_rule_name(p, v.undecided[0]), "web-shell");
+	free(pi);
+	policy_unref(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_rule_order),
+	    cmocka_unit_test(test_unknown_is_unknown),
 	    cmocka_unit_test(test_allow_stops),
 	    cmocka_unit_test(test_unless),
 	    cmocka_unit_test(test_accumulate_and_signal),
