@@ -230,7 +230,7 @@ static void resume_pins(struct agent *a, const char *why, const char *detail)
  * existed at since_ns?  0 yes; -ESRCH it has exited since (a signal would
  * reach nothing, or another process that took the pid); -ETIMEDOUT or
  * -EAGAIN the listener cannot tell.  See nl.h. */
-#define VERIFY_WAIT_US 50000
+#define VERIFY_WAIT_US 100000
 static int verify_target(struct agent *a, int32_t pid, uint64_t since_ns, uint64_t pin_ns)
 {
 	int r;
@@ -283,12 +283,14 @@ static void kill_descendant(struct agent *a, struct pt_proc *c, struct pt_proc *
 	signal_verified(a, pidfd, c->pid, c->fork_ns, pin_ns, parent->kill_signal, &sent);
 	if (pidfd >= 0)
 		close(pidfd);
-	if (!sent)
-		return;
+	/* signalled or not (gone already: a double fork's middle process), what
+	 * it forked before now belongs to the tree too */
 	c->kill_ns = pw_now_mono();
 	c->kill_signal = parent->kill_signal;
 	c->kill_root = parent->kill_root;
 	c->kill_root_gen = parent->kill_root_gen;
+	if (!sent)
+		return;
 	a->c.descendants_signalled++;
 	if (!root)
 		return;
@@ -332,7 +334,11 @@ static void on_fork(struct agent *a, const struct pw_event *ev)
 	c = pt_fork(a->pt, ev->ppid, ev->pid, ev->ktime_ns);
 	struct pt_proc *p = c ? pt_parent(a->pt, c) : NULL;
 
-	if (p && p->kill_ns && ev->ktime_ns <= p->kill_ns + DESCENDANT_SLACK_NS)
+	/* after a SIGKILL lands no fork succeeds: any fork it reports passed the
+	 * kernel's check before (its event may come late); other signals leave
+	 * the process running, so only forks stamped before the signal count */
+	if (p && p->kill_ns &&
+	    (p->kill_signal == SIGKILL || ev->ktime_ns <= p->kill_ns + DESCENDANT_SLACK_NS))
 		kill_descendant(a, c, p);
 }
 

@@ -435,7 +435,9 @@ int nl_source_open(const struct nl_source_opts *o, struct nl_source **ret, char 
 		         strerror(errno), errno == EPERM ? " (needs CAP_NET_ADMIN)" : "");
 		goto fail;
 	}
-	r = set_rcvtimeo(s->fd, 100);
+	/* the thread notices a stop, and nl_source_sync() sees the queue empty,
+	 * within two of these even when no event comes */
+	r = set_rcvtimeo(s->fd, 25);
 	if (r < 0)
 		goto fail;
 	r = subscribe(s, why, whylen);

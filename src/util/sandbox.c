@@ -73,7 +73,11 @@ static const char *const agent_calls[] = {
 static const char *const listener_calls[] = {
 	"recvmmsg", "recvmsg", "pidfd_open", "openat", "close", "write", "clock_gettime",
 	"restart_syscall",
-	"madvise", "rt_sigprocmask", "exit", NULL,
+	"madvise", "rt_sigprocmask", "exit",
+#ifdef PW_TEST_HOOKS
+	"clock_nanosleep", /* PROCWARDEN_TEST_PIN_DELAY_MS */
+#endif
+	NULL,
 };
 /* clang-format on */
 

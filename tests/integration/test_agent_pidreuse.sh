@@ -45,4 +45,28 @@ stop = [x for x in recs if x["type"] == "stop"][0]
 assert stop["signals_sent"] == 0 and stop["signals_gone"] == 1, stop
 print("the kill of a vanished process was refused and recorded as gone")
 PY
+
+# pid reuse before the pin: the listener (test knob) opens the pidfd 300 ms
+# after the exec; by then the victim has exited, been reaped, and a child
+# placed at its pid by clone3(set_tid).  The watch names the victim's exec,
+# the rule matches -- and no signal may reach the child.
+private_bin pw_forker reuser
+PROCWARDEN_TEST_PIN_DELAY_MS=300 start_agent --policy "$T/kill.yaml" --no-scan
+out=$("$T/reuser" reuse "$T/victim" 1500)
+echo "$out"
+case "$out" in
+survived*) ;;
+*) fail "the process that took the victim's pid was signalled: $out" ;;
+esac
+wait_for "$T/agent.json" 10 "\"exe\":\"$T/victim\"" || fail "no record of the victim"
+stop_agent
+python3 - "$T" <<'PY'
+import json, sys
+T = sys.argv[1]
+recs = [json.loads(l) for l in open(f"{T}/agent.json")]
+v = [r for r in recs if r["type"] == "exec" and r["rules"] == ["kill-victim"]]
+assert len(v) == 1, v
+assert v[0]["exe"] == f"{T}/victim" and v[0]["actions"][0]["result"] == "gone", v[0]
+print("pid reuse before the pin: the victim's record says gone, the new process lived")
+PY
 echo PASS

@@ -1,0 +1,81 @@
+#!/bin/bash
+# The agent judges a launch as the kernel reported it (the process table):
+#  - a kill takes every process the victim forked before it landed: a fork
+#    first, a double fork with setsid (0 survivors in 100 each);
+#  - parent_exe is the forking parent's exe, even once it has exited and
+#    the launch was reparented to init;
+#  - ids of short-lived launches are the ones they ran with, never 0.
+# Victims run as the test uid 64123 from the private directory.
+. "$(dirname "$0")/lib.sh"
+
+U=64123
+N=${PW_LINEAGE_N:-100}
+private_bin pw_forker victim
+private_bin pw_victim server
+private_bin pw_victim sh
+private_bin pw_victim quick
+private_bin pw_storm storm
+mkdir -p "$T/surv"
+chmod 1777 "$T/surv"
+write_policy lineage.yaml <<EOF2
+version: 1
+rules:
+  - name: kill-victim
+    match: {exe: "$T/victim", uid: $U}
+    actions: [kill]
+  - name: shell-under-server
+    match: {exe: "$T/sh", parent_exe: "$T/server", uid: $U}
+    actions: [kill]
+  - name: log-quick
+    match: {exe: "$T/quick"}
+    actions: [log]
+EOF2
+start_agent --policy "$T/lineage.yaml"
+as() { setpriv --reuid=$U --regid=$U --clear-groups "$@"; }
+for i in $(seq 1 "$N"); do
+	as "$T/victim" fork "$T/surv" 400 || true
+done
+for i in $(seq 1 "$N"); do
+	as "$T/victim" double "$T/surv" 400 || true
+done
+# the server forks the shell and exits at once: the shell is reparented
+for i in $(seq 1 20); do
+	as "$T/server" --bg-exec "$T/sh" --sleep-ms 300 web
+done
+as "$T/storm" -n 500 -w 2 "$T/quick" | grep -q "failed 0\$" || fail "the storm failed"
+sleep 1
+stop_agent
+python3 - "$T" "$N" "$U" <<'PY'
+import json, os, sys
+T, N, U = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+recs = [json.loads(l) for l in open(f"{T}/agent.json")]
+surv = os.listdir(f"{T}/surv")
+assert not surv, f"{len(surv)} children survived their parent's kill"
+v = [r for r in recs if r["type"] == "exec" and r["rules"] == ["kill-victim"]]
+assert len(v) == 2 * N, f"{len(v)} victim records, want {2 * N}"
+ok = [r for r in v if r["actions"][0]["result"] == "ok"]
+assert len(ok) == 2 * N, [r["actions"] for r in v if r not in ok][:3]
+# (a victim killed before its fork has no descendant to take)
+assert all(r["uid"] == U and r["descendants_signalled"] >= 0 for r in ok), ok[:2]
+d = sum(r["descendants_signalled"] for r in ok)
+sh = [r for r in recs if r["type"] == "exec" and r["exe"] == f"{T}/sh"]
+assert len(sh) == 20, f"{len(sh)} shell records"
+# never a wrong parent: the forking server, or (a race still open: the
+# server's own exe not learnt in time) unknown and the rule undecided
+killed = [r for r in sh if r["rules"] == ["shell-under-server"] and
+          r["parent_exe"] == f"{T}/server" and r["actions"][0]["result"] == "ok"]
+und = [r for r in sh if r not in killed]
+assert all(r["parent_exe"] is None and r["undecided"] == ["shell-under-server"] for r in und), und
+assert len(killed) >= 18, f"only {len(killed)} of 20 shells under the server killed"
+q = [r for r in recs if r["type"] == "exec" and r["exe"] == f"{T}/quick"]
+assert len(q) == 500, f"{len(q)} records of 500 short launches"
+assert all(r["uid"] == U and r["gid"] == U for r in q), [r for r in q if r["uid"] != U][:3]
+assert all(r["ppid"] and r["parent_exe"] == f"{T}/storm" for r in q), \
+    [r for r in q if r["parent_exe"] != f"{T}/storm"][:3]
+stop = [r for r in recs if r["type"] == "stop"][0]
+assert stop["signals_unverified"] == 0, stop
+print(f"{2 * N} victims killed with {d} descendants, 0 survivors; {len(killed)} of 20 "
+      f"reparented shells killed by their forking parent ({len(und)} undecided); 500 short launches all with uid {U}; "
+      f"table peak {stop['table']['peak']} entries, {stop['table']['bytes']} bytes")
+PY
+echo PASS
