@@ -80,7 +80,8 @@ assert stop["watch_overflows"] == 0 and stop["watch_errors"] == 0, stop
 assert stop["watch_events"] >= N, stop
 # names mode: the listener pinned nothing until the late filesystem (below)
 # made it resume: the 3,000 launches were named without pins
-assert stop["exe_pins"] < 10 and stop["exe_pin_failures"] < 10, stop
+# (after the late mount resumes pins, the test script's own few commands are pinned)
+assert stop["exe_pins"] < 20 and stop["exe_pin_failures"] < 10, stop
 # a directory is looked up once, not per launch
 assert stop["watch_dir_lookups"] < N / 10, stop
 assert len(ex) == N, f"{len(ex)} records of {N} launches"
