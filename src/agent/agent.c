@@ -510,7 +510,16 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source, 
 		 * another, and after a later exec are of that program (an exec
 		 * chain): only the table and the pinned exe are sure then */
 		chained = nl_source_execd(a->src, ev->pid, ev->ktime_ns) != 0;
-		if (!pinned || chained || proc_pidfd_reaped(ev->pidfd)) {
+		if (ev->pidfd < 0 && !chained) {
+			/* no pidfd (gone before the pin, or a kernel or valgrind
+			 * without pidfd_open): the start time tells a newer process */
+			same = proc_info_is_event_process(pi, ev->ktime_ns);
+			if (!same) {
+				proc_info_reset(pi, ev->pid);
+				pi_from_table(a, e, pi, needs & POLICY_NEED_ANCESTORS);
+				pi->flags |= PI_GONE;
+			}
+		} else if (!pinned || chained || proc_pidfd_reaped(ev->pidfd)) {
 			proc_info_reset(pi, ev->pid);
 			pi_from_table(a, e, pi, needs & POLICY_NEED_ANCESTORS);
 			if (pinned)
