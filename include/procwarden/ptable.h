@@ -55,33 +55,32 @@ enum pt_origin {
 	PT_EXEC_ONLY = 2, /* an exec event of a pid whose fork was not seen */
 };
 
+/* A reference to an entry that detects reuse of its slot. */
+struct pt_ref {
+	uint32_t slot;
+	uint32_t gen;
+};
+
 /* One process, as read by consumers (fields valid where `known` says). */
 struct pt_proc {
 	int32_t pid;
 	int32_t ppid; /* the forking parent (PT_K_PPID) */
 	uint32_t uid, euid, gid, egid;
-	uint32_t known;     /* PT_K_* */
-	uint32_t origin;    /* enum pt_origin */
-	uint32_t execs;     /* exec events seen for it */
-	uint64_t dev, ino;  /* PT_K_FILE */
-	uint64_t fork_ns;   /* CLOCK_MONOTONIC of its fork (or when scanned) */
-	uint64_t exec_ns;   /* of its last exec, 0: none seen */
-	uint64_t exit_ns;   /* of its exit, 0: alive */
-	uint64_t kill_ns;   /* when procwarden signalled it, 0: never */
-	uint32_t kill_root; /* the killed launch this kill descends from (pt_ref) */
-	uint32_t kill_root_gen;
+	uint32_t known;          /* PT_K_* */
+	uint32_t origin;         /* enum pt_origin */
+	uint32_t execs;          /* exec events seen for it */
+	uint64_t dev, ino;       /* PT_K_FILE */
+	uint64_t fork_ns;        /* CLOCK_MONOTONIC of its fork (or when scanned) */
+	uint64_t exec_ns;        /* of its last exec, 0: none seen */
+	uint64_t exit_ns;        /* of its exit, 0: alive */
+	uint64_t kill_ns;        /* when procwarden signalled it, 0: never */
+	struct pt_ref kill_root; /* the killed launch this kill descends from */
 	int kill_signal;
 	uint32_t descendants_signalled; /* as a kill root: its descendants signalled */
 	char comm[PT_COMM_MAX];
 	char parent_comm[PT_COMM_MAX];
 	const char *exe;        /* PT_K_EXE; owned by the table */
 	const char *parent_exe; /* PT_K_PARENT_EXE; owned by the table */
-};
-
-/* A reference to an entry that detects reuse of its slot. */
-struct pt_ref {
-	uint32_t slot;
-	uint32_t gen;
 };
 
 struct pt_stats {
@@ -138,8 +137,6 @@ struct pt_proc *pt_scanned(struct ptable *t, pid_t pid, pid_t ppid, uint64_t sta
 /* What the consumer learnt of e's current program.  exe NULL leaves it;
  * dev/ino both 0: file identity unknown.  0, or -ENOMEM (exe unknown). */
 int pt_set_exe(struct ptable *t, struct pt_proc *e, const char *exe, uint64_t dev, uint64_t ino);
-/* Ids confirmed from /proc or the pidfd. */
-void pt_set_ids(struct pt_proc *e, uint32_t uid, uint32_t euid, uint32_t gid, uint32_t egid);
 /* A comm read from /proc. */
 void pt_set_comm(struct pt_proc *e, const char *comm);
 

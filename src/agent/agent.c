@@ -244,29 +244,45 @@ static int verify_target(struct agent *a, int32_t pid, uint64_t since_ns, uint64
 	return r == 1 ? -ESRCH : r;
 }
 
-/* Signal the process behind pidfd once verify_target() proved it is the
- * one the event was about.  Returns the record's result. */
-static const char *signal_verified(struct agent *a, int pidfd, int32_t pid, uint64_t since_ns,
-                                   uint64_t pin_ns, int sig, bool *ret_sent)
+/* Send sig through pidfd to the process an event at since_ns was about:
+ * once proven (verify_target() said the pidfd names it: a pidfd never
+ * changes its process), else after that check.  0 sent; -ESRCH it is gone
+ * (nothing signalled); -EAGAIN its identity could not be proven (nothing
+ * signalled); another negative errno from the signal. */
+static int signal_launch(struct agent *a, int pidfd, int32_t pid, uint64_t since_ns,
+                         uint64_t pin_ns, bool proven, int sig)
 {
 	int r;
 
-	*ret_sent = false;
 	if (pidfd < 0)
+		return -ESRCH;
+	if (!proven) {
+		r = verify_target(a, pid, since_ns, pin_ns);
+		if (r == -ESRCH)
+			return r;
+		if (r < 0)
+			return -EAGAIN;
+	}
+	return pidfd_signal(pidfd, sig);
+}
+
+/* Count a signal_launch() result; returns the record's word for it. */
+static const char *signal_counted(struct agent *a, int r)
+{
+	switch (r) {
+	case 0:
+		a->c.signals_sent++;
+		return "ok";
+	case -ESRCH:
+		a->c.signals_gone++;
 		return "gone";
-	r = verify_target(a, pid, since_ns, pin_ns);
-	if (r == -ESRCH)
-		return "gone";
-	if (r < 0) {
+	case -EAGAIN:
 		a->c.signals_unverified++;
 		return "unverified: the process may not be the one launched";
+	default:
+		a->c.signals_failed++;
+		return r == -EPERM ? "error: EPERM" : "error";
 	}
-	r = pidfd_signal(pidfd, sig);
-	if (r == 0) {
-		*ret_sent = true;
-		return "ok";
-	}
-	return r == -ESRCH ? "gone" : r == -EPERM ? "error: EPERM" : "error";
 }
 
 /* A process forked by one procwarden signalled, before the signal landed:
@@ -274,13 +290,11 @@ static const char *signal_verified(struct agent *a, int pidfd, int32_t pid, uint
  * the launch whose kill started the tree counts it. */
 static void kill_descendant(struct agent *a, struct pt_proc *c, struct pt_proc *parent)
 {
-	struct pt_proc *root =
-	    pt_deref(a->pt, (struct pt_ref){parent->kill_root, parent->kill_root_gen});
+	struct pt_proc *root = pt_deref(a->pt, parent->kill_root);
 	int pidfd = (int)syscall(SYS_pidfd_open, c->pid, 0);
 	uint64_t pin_ns = pw_now_mono();
-	bool sent;
+	int r = signal_launch(a, pidfd, c->pid, c->fork_ns, pin_ns, false, parent->kill_signal);
 
-	signal_verified(a, pidfd, c->pid, c->fork_ns, pin_ns, parent->kill_signal, &sent);
 	if (pidfd >= 0)
 		close(pidfd);
 	/* signalled or not (gone already: a double fork's middle process), what
@@ -288,16 +302,17 @@ static void kill_descendant(struct agent *a, struct pt_proc *c, struct pt_proc *
 	c->kill_ns = pw_now_mono();
 	c->kill_signal = parent->kill_signal;
 	c->kill_root = parent->kill_root;
-	c->kill_root_gen = parent->kill_root_gen;
-	if (!sent)
+	if (r == -EAGAIN)
+		a->c.signals_unverified++;
+	if (r < 0)
 		return;
 	a->c.descendants_signalled++;
 	if (!root)
 		return;
 	root->descendants_signalled++;
 	for (unsigned i = 0; i < a->n_pending; i++)
-		if (a->pending[i].root.slot == parent->kill_root &&
-		    a->pending[i].root.gen == parent->kill_root_gen)
+		if (a->pending[i].root.slot == parent->kill_root.slot &&
+		    a->pending[i].root.gen == parent->kill_root.gen)
 			a->pending[i].until_ns = c->kill_ns;
 }
 
@@ -408,6 +423,17 @@ static void pi_from_table(struct agent *a, const struct pt_proc *e, struct proc_
 	}
 }
 
+/* What /proc showed may be another's (or a later exec's): the launch as
+ * the table knew it, with the exe pinned with it (exefd, or -1), gone. */
+static void table_view(struct agent *a, const struct pt_proc *e, struct proc_info *pi,
+                       unsigned needs, int exefd)
+{
+	proc_info_reset(pi, pi->pid);
+	pi_from_table(a, e, pi, needs & POLICY_NEED_ANCESTORS);
+	proc_exe_from_fd(a->procfd, exefd, pi);
+	pi->flags |= PI_GONE;
+}
+
 /* Ids of the pinned process fill what the table did not know (the
  * effective ids after an exec: a set-id program changes them silently). */
 static void ids_from_pidfd(int pidfd, struct proc_info *pi, int32_t *ret_ppid_now)
@@ -463,6 +489,7 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source, 
 	int32_t ppid_now = 0;
 	int64_t latency = -1;
 	uint64_t t0, t1;
+	int r;
 
 	/* read only what the policy needs before the verdict (the kill waits
 	 * for it); the rest of the record is read after the kill.  A delivered
@@ -514,17 +541,10 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source, 
 			/* no pidfd (gone before the pin, or a kernel or valgrind
 			 * without pidfd_open): the start time tells a newer process */
 			same = proc_info_is_event_process(pi, ev->ktime_ns);
-			if (!same) {
-				proc_info_reset(pi, ev->pid);
-				pi_from_table(a, e, pi, needs & POLICY_NEED_ANCESTORS);
-				pi->flags |= PI_GONE;
-			}
+			if (!same)
+				table_view(a, e, pi, needs, -1);
 		} else if (!pinned || chained || proc_pidfd_reaped(ev->pidfd)) {
-			proc_info_reset(pi, ev->pid);
-			pi_from_table(a, e, pi, needs & POLICY_NEED_ANCESTORS);
-			if (pinned)
-				proc_exe_from_fd(a->procfd, ev->exefd, pi);
-			pi->flags |= PI_GONE;
+			table_view(a, e, pi, needs, pinned ? ev->exefd : -1);
 			same = false;
 		}
 	} else {
@@ -616,25 +636,19 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source, 
 			if (a->test_kill_delay_ms)
 				usleep(a->test_kill_delay_ms * 1000u);
 #endif
-			bool sent;
-			ar->result = signal_verified(a, ev->pidfd, ev->pid, ev->ktime_ns,
-			                             ev->pin_ns, v.signal, &sent);
+			/* a delivered exec still "same" was proven by its pidfd */
+			r = signal_launch(a, ev->pidfd, ev->pid, ev->ktime_ns, ev->pin_ns,
+			                  delivered, v.signal);
 			latency = (int64_t)(pw_now_mono() - ev->ktime_ns) / 1000;
-			if (sent) {
-				a->c.signals_sent++;
-				if (e) {
-					e->kill_ns = pw_now_mono();
-					e->kill_signal = v.signal;
-					e->kill_root = pt_ref_of(a->pt, e).slot;
-					e->kill_root_gen = pt_ref_of(a->pt, e).gen;
-					e->descendants_signalled = 0;
-					killed = e;
-				}
-			} else if (!strcmp(ar->result, "gone")) {
+			ar->result = signal_counted(a, r);
+			if (r == -ESRCH)
 				pi->flags |= PI_GONE;
-				a->c.signals_gone++;
-			} else if (strncmp(ar->result, "unverified", 10)) {
-				a->c.signals_failed++;
+			if (r == 0 && e) {
+				e->kill_ns = pw_now_mono();
+				e->kill_signal = v.signal;
+				e->kill_root = pt_ref_of(a->pt, e);
+				e->descendants_signalled = 0;
+				killed = e;
 			}
 			if (source != SRC_NETLINK)
 				latency = -1; /* the event time is a start time, not an exec */

@@ -238,7 +238,7 @@ static void print_exec(struct monitor *m, const struct pw_event *ev, const char 
 		json_kv_int(&j, "pid", ev->pid);
 		if (pi->have & (PI_HAVE_STAT | PI_HAVE_PPID))
 			json_kv_int(&j, "ppid", pi->ppid);
-		if (pi->have & PI_HAVE_IDS) {
+		if ((pi->have & PI_HAVE_IDS) == PI_HAVE_IDS) {
 			json_kv_uint(&j, "uid", pi->uid);
 			json_kv_uint(&j, "euid", pi->euid);
 			json_kv_uint(&j, "gid", pi->gid);

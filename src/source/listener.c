@@ -179,7 +179,7 @@ static int handle_dgram(struct nl_source *s, const void *buf, size_t len, uint32
 #endif
 		ev.pidfd = (int32_t)syscall(SYS_pidfd_open, ev.pid, 0);
 		ev.pin_ns = pw_now_mono();
-		s->pinned = true;
+		s->pinned |= ev.pidfd >= 0; /* a pidfd to prove: see listener_main() */
 		if (ev.pidfd < 0) {
 			bump(&s->pidfd_fail, 1);
 		} else if (!atomic_load_explicit(&s->no_pin, memory_order_relaxed)) {

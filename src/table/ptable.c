@@ -503,15 +503,6 @@ int pt_set_exe(struct ptable *t, struct pt_proc *p, const char *exe, uint64_t de
 	return exe && !e->exe ? -ENOMEM : 0;
 }
 
-void pt_set_ids(struct pt_proc *p, uint32_t uid, uint32_t euid, uint32_t gid, uint32_t egid)
-{
-	p->uid = uid;
-	p->euid = euid;
-	p->gid = gid;
-	p->egid = egid;
-	p->known |= PT_K_IDS;
-}
-
 struct pt_proc *pt_scanned(struct ptable *t, pid_t pid, pid_t ppid, uint64_t start_ns,
                            uint32_t known, uint32_t uid, uint32_t euid, uint32_t gid, uint32_t egid,
                            const char *exe, const char *comm)

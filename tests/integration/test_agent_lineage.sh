@@ -55,9 +55,11 @@ v = [r for r in recs if r["type"] == "exec" and r["rules"] == ["kill-victim"]]
 assert len(v) == 2 * N, f"{len(v)} victim records, want {2 * N}"
 ok = [r for r in v if r["actions"][0]["result"] == "ok"]
 assert len(ok) == 2 * N, [r["actions"] for r in v if r not in ok][:3]
-# (a victim killed before its fork has no descendant to take)
-assert all(r["uid"] == U and r["descendants_signalled"] >= 0 for r in ok), ok[:2]
+assert all(r["uid"] == U for r in ok), ok[:2]
+# a victim killed before its fork has no descendant to take, but across 200
+# some forked first (about half here), and the records add up to the count
 d = sum(r["descendants_signalled"] for r in ok)
+assert d > 0, "no victim's descendant was signalled"
 sh = [r for r in recs if r["type"] == "exec" and r["exe"] == f"{T}/sh"]
 assert len(sh) == 20, f"{len(sh)} shell records"
 # never a wrong parent: the forking server, or (a race still open: the
@@ -74,6 +76,7 @@ assert all(r["ppid"] and r["parent_exe"] == f"{T}/storm" for r in q), \
     [r for r in q if r["parent_exe"] != f"{T}/storm"][:3]
 stop = [r for r in recs if r["type"] == "stop"][0]
 assert stop["signals_unverified"] == 0, stop
+assert stop["descendants_signalled"] == d, (stop["descendants_signalled"], d)
 print(f"{2 * N} victims killed with {d} descendants, 0 survivors; {len(killed)} of 20 "
       f"reparented shells killed by their forking parent ({len(und)} undecided); 500 short launches all with uid {U}; "
       f"table peak {stop['table']['peak']} entries, {stop['table']['bytes']} bytes")

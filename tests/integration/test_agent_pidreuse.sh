@@ -48,10 +48,21 @@ PY
 
 # pid reuse before the pin: the listener (test knob) opens the pidfd 300 ms
 # after the exec; by then the victim has exited, been reaped, and a child
-# placed at its pid by clone3(set_tid).  The watch names the victim's exec,
-# the rule matches -- and no signal may reach the child.
+# placed at its pid by clone3(set_tid).  The rule is on the parent (a
+# "server" -> anything), which the child shares: judged by what /proc shows
+# at the pin, the child matches and is killed (it was, with the check off:
+# record "ok", exe the reuser's).  Judged by the table, the victim matches,
+# and no signal may reach the child.
 private_bin pw_forker reuser
-PROCWARDEN_TEST_PIN_DELAY_MS=300 start_agent --policy "$T/kill.yaml" --no-scan
+write_policy reuse.yaml <<EOF2
+version: 1
+rules:
+  - name: kill-under-reuser
+    match:
+      parent_exe: "$T/reuser"
+    actions: [kill]
+EOF2
+PROCWARDEN_TEST_PIN_DELAY_MS=300 start_agent --policy "$T/reuse.yaml" --no-scan
 out=$("$T/reuser" reuse "$T/victim" 1500)
 echo "$out"
 case "$out" in
@@ -64,9 +75,12 @@ python3 - "$T" <<'PY'
 import json, sys
 T = sys.argv[1]
 recs = [json.loads(l) for l in open(f"{T}/agent.json")]
-v = [r for r in recs if r["type"] == "exec" and r["rules"] == ["kill-victim"]]
+v = [r for r in recs if r["type"] == "exec" and "kill-under-reuser" in r["rules"]]
 assert len(v) == 1, v
-assert v[0]["exe"] == f"{T}/victim" and v[0]["actions"][0]["result"] == "gone", v[0]
+assert v[0]["exe"] == f"{T}/victim" and v[0]["parent_exe"] == f"{T}/reuser", v[0]
+assert v[0]["actions"][0]["result"] == "gone", v[0]
+stop = [x for x in recs if x["type"] == "stop"][0]
+assert stop["signals_sent"] == 0, stop
 print("pid reuse before the pin: the victim's record says gone, the new process lived")
 PY
 echo PASS
