@@ -29,7 +29,7 @@
 #include <sys/types.h>
 
 #define PT_CAPACITY_DEFAULT 32768
-#define PT_LINGER_NS 5000000000ull /* exited entries kept at least this long */
+#define PT_LINGER_NS 1000000000ull /* exited entries kept at least this long */
 #define PT_DEPTH_MAX 64            /* ancestor walks stop here (then: cut) */
 #define PT_COMM_MAX 16
 

@@ -179,7 +179,7 @@ static int handle_dgram(struct nl_source *s, const void *buf, size_t len, uint32
 #endif
 		ev.pidfd = (int32_t)syscall(SYS_pidfd_open, ev.pid, 0);
 		ev.pin_ns = pw_now_mono();
-		s->pinned |= ev.pidfd >= 0; /* a pidfd to prove: see listener_main() */
+		s->pinned |= ev.pidfd >= 0; /* a pidfd to prove: see recv_batch() */
 		if (ev.pidfd < 0) {
 			bump(&s->pidfd_fail, 1);
 		} else if (!atomic_load_explicit(&s->no_pin, memory_order_relaxed)) {
@@ -207,10 +207,22 @@ static int handle_dgram(struct nl_source *s, const void *buf, size_t len, uint32
 	return 0;
 }
 
+/* Is the socket's queue empty now?  Then everything sent before is handled
+ * (a peek: nothing is taken off the queue). */
+static void probe_drained(struct nl_source *s)
+{
+	struct msghdr mh = {.msg_iov = &s->iov[0], .msg_iovlen = 1};
+	uint64_t t = pw_now_mono();
+
+	if (recvmsg(s->fd, &mh, MSG_PEEK | MSG_DONTWAIT) < 0 &&
+	    (errno == EAGAIN || errno == EWOULDBLOCK))
+		atomic_store_explicit(&s->drained_ns, t, memory_order_release);
+}
+
 /* Receive one batch with a blocking recvmmsg (MSG_WAITFORONE).  Returns the
  * number of datagrams, 0 on timeout/EINTR, or a negative errno. */
 static int recv_batch(struct nl_source *s, unsigned batch, uint32_t want_ack, int *ack_err,
-                      int *got_ack, int flags)
+                      int *got_ack)
 {
 	uint64_t t0 = pw_now_mono();
 	int n;
@@ -226,12 +238,12 @@ static int recv_batch(struct nl_source *s, unsigned batch, uint32_t want_ack, in
 		s->msgs[i].msg_len = 0;
 	}
 	if (batch == 1) {
-		ssize_t len = recvmsg(s->fd, &s->msgs[0].msg_hdr, flags);
+		ssize_t len = recvmsg(s->fd, &s->msgs[0].msg_hdr, 0);
 		if (len >= 0)
 			s->msgs[0].msg_len = (unsigned)len;
 		n = len < 0 ? -1 : 1;
 	} else {
-		n = recvmmsg(s->fd, s->msgs, batch, flags ? flags : MSG_WAITFORONE, NULL);
+		n = recvmmsg(s->fd, s->msgs, batch, MSG_WAITFORONE, NULL);
 	}
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -268,10 +280,16 @@ static int recv_batch(struct nl_source *s, unsigned batch, uint32_t want_ack, in
 		if (handle_dgram(s, s->bufs[i], s->msgs[i].msg_len, sender, now, want_ack, ack_err))
 			*got_ack = 1;
 	}
-	ring_kick(s->ring);
 	/* fewer than asked: the call emptied the queue, after it started */
 	if ((unsigned)n < batch)
 		atomic_store_explicit(&s->drained_ns, t0, memory_order_release);
+	/* a pidfd to prove (nl_source_sync()): say before the consumer wakes
+	 * whether anything came since, so that it need not wait for us */
+	if (s->pinned) {
+		s->pinned = false;
+		probe_drained(s);
+	}
+	ring_kick(s->ring);
 	return n;
 }
 
@@ -308,7 +326,7 @@ static int subscribe(struct nl_source *s, char *why, size_t whylen)
 		deadline =
 		    pw_now_mono() + (uint64_t)(with_filter ? timeout / 2 : timeout) * 1000000ull;
 		while (!got && pw_now_mono() < deadline) {
-			r = recv_batch(s, s->o.batch, ack, &err, &got, 0);
+			r = recv_batch(s, s->o.batch, ack, &err, &got);
 			if (r < 0) {
 				snprintf(why, whylen, "cannot receive from the proc connector: %s",
 				         strerror(-r));
@@ -460,14 +478,7 @@ static void *listener_main(void *arg)
 	while (!atomic_load_explicit(&s->stop, memory_order_relaxed)) {
 		if (atomic_load(&s->confine_state) == 1)
 			atomic_store(&s->confine_state, s->confine_fn(s->confine_arg));
-		s->pinned = false;
-		int r = recv_batch(s, s->o.batch, 0, &dummy_err, &dummy_got, 0);
-		/* a pin waits for the check of nl_source_sync(): say at once
-		 * whether more was sent meanwhile, rather than at the next event */
-		while (r >= 0 && s->pinned) {
-			s->pinned = false;
-			r = recv_batch(s, s->o.batch, 0, &dummy_err, &dummy_got, MSG_DONTWAIT);
-		}
+		int r = recv_batch(s, s->o.batch, 0, &dummy_err, &dummy_got);
 		if (r < 0 && r != -EBADF)
 			continue; /* counted by the caller's view of errors; keep going */
 		if (r == -EBADF)
