@@ -47,9 +47,11 @@ struct proc_info;
  * whose notes go into h; NULL: none) one batch at a time until the note is
  * there or nothing queued before exec_ns is left (the kernel queues a note
  * before it sends the exec's event: a note not there then was never made).
- * Sets pi's exe; true when named. */
+ * prev_exec_ns: the time of the pid's exec before this one, if known (0:
+ * none or not known): within a note's age of it, the slot's note may be
+ * of either exec, and none is given.  Sets pi's exe; true when named. */
 bool exe_hint_name(struct exe_hints *h, struct gate *watch, int32_t pid, uint64_t exec_ns,
-		   struct proc_info *pi);
+                   uint64_t prev_exec_ns, struct proc_info *pi);
 /* Once a delivered exec is handled: the exe /proc showed takes its note
  * (read from watch as exe_hint_name() reads).  Then, when pins_off (the
  * listener pins no exe, trusting watch to name every exec), why it must pin
@@ -57,6 +59,6 @@ bool exe_hint_name(struct exe_hints *h, struct gate *watch, int32_t pid, uint64_
  * /proc/PID/exe through the process's own mounts; procfd: /proc), or an exe
  * unknown while watch's queue has overflowed. */
 const char *exe_hint_check(struct exe_hints *h, struct gate *watch, int procfd, int32_t pid,
-			   uint64_t exec_ns, const struct proc_info *pi, bool pins_off);
+                           uint64_t exec_ns, const struct proc_info *pi, bool pins_off);
 
 #endif

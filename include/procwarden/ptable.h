@@ -72,6 +72,7 @@ struct pt_proc {
 	uint64_t dev, ino;       /* PT_K_FILE */
 	uint64_t fork_ns;        /* CLOCK_MONOTONIC of its fork (or when scanned) */
 	uint64_t exec_ns;        /* of its last exec, 0: none seen */
+	uint64_t prev_exec_ns;   /* of the exec before that, 0: none seen */
 	uint64_t exit_ns;        /* of its exit, 0: alive */
 	uint64_t kill_ns;        /* when procwarden signalled it, 0: never */
 	struct pt_ref kill_root; /* the killed launch this kill descends from */

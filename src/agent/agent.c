@@ -560,9 +560,9 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source, 
 		a->c.exe_pins++;
 	/* gone before /proc showed it: the gate or the watch saw what it ran */
 	/* (the watch keeps one note per pid: in an exec chain it may be the
-	 * later exec's, so it names none of the chain but the last) */
+	 * other exec's, so it names no exec of a chain) */
 	if (!(pi->have & PI_HAVE_EXE) && a->hints && source == SRC_NETLINK && !chained &&
-	    exe_hint_name(a->hints, a->watch, ev->pid, ev->ktime_ns, pi))
+	    exe_hint_name(a->hints, a->watch, ev->pid, ev->ktime_ns, e ? e->prev_exec_ns : 0, pi))
 		a->c.exe_from_gate++;
 	if (source == SRC_SCAN && (pi->flags & PI_KTHREAD))
 		goto out;

@@ -57,7 +57,7 @@ void exe_hint_put(struct exe_hints *h, int32_t pid, const char *path, uint64_t t
 	if (weak && atomic_load_explicit(&s->pid, memory_order_relaxed) == pid &&
 	    !atomic_load_explicit(&s->weak, memory_order_relaxed) &&
 	    atomic_load_explicit(&s->taken, memory_order_relaxed) !=
-		    atomic_load_explicit(&s->seq, memory_order_relaxed))
+	        atomic_load_explicit(&s->seq, memory_order_relaxed))
 		return;
 	memcpy(words, path, len);
 	seq = atomic_load_explicit(&s->seq, memory_order_relaxed);
@@ -75,7 +75,7 @@ void exe_hint_put(struct exe_hints *h, int32_t pid, const char *path, uint64_t t
  * (EXE_HINT_WORDS + 1, NUL-terminated), its time into *t, its sequence
  * into *seq.  0, or -EAGAIN (being written) / -ENOENT (another pid's). */
 static int slot_read(struct exe_hint_slot *s, int32_t pid, uint64_t *words, uint64_t *t,
-		     uint32_t *seq)
+                     uint32_t *seq)
 {
 	uint32_t s1 = atomic_load_explicit(&s->seq, memory_order_acquire);
 
@@ -101,7 +101,7 @@ static bool slot_take(struct exe_hint_slot *s, uint32_t seq)
 
 	return taken != seq &&
 	       atomic_compare_exchange_strong_explicit(&s->taken, &taken, seq, memory_order_relaxed,
-						       memory_order_relaxed);
+	                                               memory_order_relaxed);
 }
 
 int exe_hint_get(struct exe_hints *h, int32_t pid, uint64_t exec_ns, char *buf, size_t size)
@@ -151,10 +151,15 @@ static bool catch_up(struct gate *watch, uint64_t exec_ns)
 }
 
 bool exe_hint_name(struct exe_hints *h, struct gate *watch, int32_t pid, uint64_t exec_ns,
-		   struct proc_info *pi)
+                   uint64_t prev_exec_ns, struct proc_info *pi)
 {
 	char path[EXE_HINT_WORDS * 8];
 	int n;
+
+	/* one note per pid: after another exec of the pid within a note's age,
+	 * the note may be that exec's (an exec chain) -- no name, not a wrong one */
+	if (prev_exec_ns && prev_exec_ns + HINT_MAX_AGE_NS >= exec_ns)
+		return false;
 
 	while ((n = exe_hint_get(h, pid, exec_ns, path, sizeof(path))) <= 0 &&
 	       catch_up(watch, exec_ns))
@@ -181,14 +186,14 @@ static bool unwatched(const struct gate *watch, int procfd, int32_t pid)
 }
 
 const char *exe_hint_check(struct exe_hints *h, struct gate *watch, int procfd, int32_t pid,
-			   uint64_t exec_ns, const struct proc_info *pi, bool pins_off)
+                           uint64_t exec_ns, const struct proc_info *pi, bool pins_off)
 {
 	int r;
 
 	if (!(pi->have & PI_HAVE_EXE))
 		return pins_off && watch && gate_overflows(watch)
-			       ? "the exec watch's queue overflowed: pinning exes from /proc again"
-			       : NULL;
+		           ? "the exec watch's queue overflowed: pinning exes from /proc again"
+		           : NULL;
 	/* the exe /proc showed takes its exec's note, once the notes queued
 	 * before the exec are in */
 	while (!(r = exe_hint_drop(h, pid, pi->exe)) && catch_up(watch, exec_ns))

@@ -422,6 +422,7 @@ struct pt_proc *pt_exec(struct ptable *t, pid_t pid, uint64_t ns)
 	p->exe = NULL;
 	p->known &= ~(uint32_t)(PT_K_EXE | PT_K_FILE | PT_K_COMM | PT_K_EUID | PT_K_EGID);
 	p->comm[0] = '\0';
+	p->prev_exec_ns = p->exec_ns;
 	p->exec_ns = ns;
 	p->execs++;
 	return p;

@@ -38,9 +38,9 @@ done
 for i in $(seq 1 "$N"); do
 	as "$T/victim" double "$T/surv" 400 || true
 done
-# the server forks the shell and exits at once: the shell is reparented
+# the server (up 20 ms) forks the shell and exits: the shell is reparented
 for i in $(seq 1 20); do
-	as "$T/server" --bg-exec "$T/sh" --sleep-ms 300 web
+	as "$T/server" --sleep-ms 20 --bg-exec "$T/sh" --sleep-ms 300 web
 done
 as "$T/storm" -n 500 -w 2 "$T/quick" | grep -q "failed 0\$" || fail "the storm failed"
 sleep 1
@@ -62,13 +62,9 @@ d = sum(r["descendants_signalled"] for r in ok)
 assert d > 0, "no victim's descendant was signalled"
 sh = [r for r in recs if r["type"] == "exec" and r["exe"] == f"{T}/sh"]
 assert len(sh) == 20, f"{len(sh)} shell records"
-# never a wrong parent: the forking server, or (a race still open: the
-# server's own exe not learnt in time) unknown and the rule undecided
-killed = [r for r in sh if r["rules"] == ["shell-under-server"] and
-          r["parent_exe"] == f"{T}/server" and r["actions"][0]["result"] == "ok"]
-und = [r for r in sh if r not in killed]
-assert all(r["parent_exe"] is None and r["undecided"] == ["shell-under-server"] for r in und), und
-assert len(killed) >= 18, f"only {len(killed)} of 20 shells under the server killed"
+assert all(r["rules"] == ["shell-under-server"] and r["parent_exe"] == f"{T}/server" and
+           r["actions"][0]["result"] == "ok" for r in sh), [r for r in sh if
+                                                        r["parent_exe"] != f"{T}/server"][:2]
 q = [r for r in recs if r["type"] == "exec" and r["exe"] == f"{T}/quick"]
 assert len(q) == 500, f"{len(q)} records of 500 short launches"
 assert all(r["uid"] == U and r["gid"] == U for r in q), [r for r in q if r["uid"] != U][:3]
@@ -77,8 +73,8 @@ assert all(r["ppid"] and r["parent_exe"] == f"{T}/storm" for r in q), \
 stop = [r for r in recs if r["type"] == "stop"][0]
 assert stop["signals_unverified"] == 0, stop
 assert stop["descendants_signalled"] == d, (stop["descendants_signalled"], d)
-print(f"{2 * N} victims killed with {d} descendants, 0 survivors; {len(killed)} of 20 "
-      f"reparented shells killed by their forking parent ({len(und)} undecided); 500 short launches all with uid {U}; "
+print(f"{2 * N} victims killed with {d} descendants, 0 survivors; 20 reparented shells "
+      f"killed by their forking parent; 500 short launches all with uid {U}; "
       f"table peak {stop['table']['peak']} entries, {stop['table']['bytes']} bytes")
 PY
 echo PASS

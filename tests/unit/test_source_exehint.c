@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "procwarden/exehint.h"
+#include "procwarden/procinfo.h"
 
 #define MS 1000000ull
 
@@ -133,7 +134,7 @@ struct race {
 };
 
 static const char *const paths[] = {"/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "/b",
-				    "/cccccccccccccccccccccccccccccccccccccccccccccccc"};
+                                    "/cccccccccccccccccccccccccccccccccccccccccccccccc"};
 
 static void *writer(void *arg)
 {
@@ -166,13 +167,33 @@ static void test_seqlock(void **state)
 	free(r.h);
 }
 
+/* An exec chain (setpriv, then the program, microseconds apart): the one
+ * note of the pid may be either exec's, so the later exec is not named by
+ * it; an exec long after the previous one is. */
+static void test_chain_not_named(void **state)
+{
+	struct exe_hints *h = new_hints();
+	struct proc_info *pi = calloc(1, sizeof(*pi));
+	uint64_t t = 10000 * MS;
+
+	(void)state;
+	assert_non_null(pi);
+	exe_hint_put(h, 60, "/usr/bin/setpriv", t); /* read late: the first exec's */
+	assert_false(exe_hint_name(h, NULL, 60, t + 1, t, pi));
+	assert_false(pi->have & PI_HAVE_EXE);
+	exe_hint_put(h, 61, "/usr/bin/server", t);
+	assert_true(exe_hint_name(h, NULL, 61, t + 1, t - 2000 * MS, pi));
+	assert_string_equal(pi->exe, "/usr/bin/server");
+	free(pi);
+	free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_last_non_loader),
-	    cmocka_unit_test(test_pid_and_time),
-	    cmocka_unit_test(test_loader_and_drop),
-	    cmocka_unit_test(test_seqlock),
+	    cmocka_unit_test(test_last_non_loader), cmocka_unit_test(test_pid_and_time),
+	    cmocka_unit_test(test_loader_and_drop), cmocka_unit_test(test_seqlock),
+	    cmocka_unit_test(test_chain_not_named),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
