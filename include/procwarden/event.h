@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "procwarden/procinfo.h"
+
 /* Event kinds: the kernel's PROC_EVENT_* bit values, plus our own markers. */
 enum pw_event_type {
 	PW_EV_NONE = 0x00000000,
@@ -51,7 +53,9 @@ struct pw_event {
 	int32_t exefd;     /* exec: O_PATH fd of the program file pinned with it, or -1 */
 	uint32_t overruns; /* PW_EV_OVERRUN: how many ENOBUFS this marker stands for */
 	uint64_t pin_ns;   /* exec: CLOCK_MONOTONIC ns just after the pidfd was opened */
-	char comm[16];     /* comm event: the new comm, NUL-terminated */
+	uint32_t has_file; /* exec: file is the identity of its program (nl_source_want_file) */
+	struct pw_file_id file;
+	char comm[16]; /* comm event: the new comm, NUL-terminated */
 };
 
 /* Name of an event type for people and JSON ("fork", "exec", ...), or "?". */

@@ -24,6 +24,7 @@ struct gate_request {
 	int32_t pid;      /* the process calling execve (its thread group) */
 	int pidfd;        /* a pidfd of it, or -1 */
 	const char *path; /* the file about to run, as the kernel names it */
+	int fd;           /* an fd of that file (valid during the call), or -1 */
 	uint64_t t_ns;    /* CLOCK_MONOTONIC when the gate read the request */
 };
 
@@ -34,14 +35,14 @@ typedef bool (*gate_decide_fn)(void *arg, const struct gate_request *rq);
 struct gate_opts {
 	const char *const *dirs; /* watch the filesystems holding these */
 	size_t n_dirs;
-	bool everywhere;         /* watch every filesystem programs can run from */
-	bool watch_only;         /* FAN_OPEN_EXEC notifications: learn, never hold an exec
-				  * up (the decision's answer is ignored) */
-	bool names;              /* with watch_only: events name the file by its
-				  * directory's handle and its name (no fd per exec; the
-				  * caller needs CAP_DAC_READ_SEARCH to resolve a directory
-				  * it has not seen); no thread: gate_start() only sets the
-				  * function and gate_catch_up_once() reads the events */
+	bool everywhere; /* watch every filesystem programs can run from */
+	bool watch_only; /* FAN_OPEN_EXEC notifications: learn, never hold an exec
+	                  * up (the decision's answer is ignored) */
+	bool names;      /* with watch_only: events name the file by its
+	                  * directory's handle and its name (no fd per exec; the
+	                  * caller needs CAP_DAC_READ_SEARCH to resolve a directory
+	                  * it has not seen); no thread: gate_start() only sets the
+	                  * function and gate_catch_up_once() reads the events */
 };
 
 struct gate_stats {
@@ -50,7 +51,7 @@ struct gate_stats {
 	uint64_t overflows;     /* queue overflows (the kernel allowed those) */
 	uint64_t answer_ns_max; /* slowest read-to-answer */
 	uint64_t answer_ns_sum;
-	uint64_t dir_lookups;   /* names: directories resolved by handle (cache misses) */
+	uint64_t dir_lookups; /* names: directories resolved by handle (cache misses) */
 };
 
 /* Create the fanotify group and mark the filesystems.  0 and *ret, or a

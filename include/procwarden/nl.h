@@ -59,6 +59,11 @@ struct nl_source;
 void nl_source_pin_exe(struct nl_source *s, bool pin);
 /* Whether the listener pins exes (as nl_source_pin_exe() last set it). */
 bool nl_source_pins_exe(const struct nl_source *s);
+/* Whether the listener, pinning no exe, reads the identity of an exec's
+ * program (ev.file, ev.has_file: a stat of /proc/PID/exe right after the
+ * pidfd, kept only when the process had not exited after it).  Off by
+ * default; any thread, any time. */
+void nl_source_want_file(struct nl_source *s, bool want);
 
 struct nl_stats {
 	uint64_t datagrams;  /* received */

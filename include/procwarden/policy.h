@@ -48,11 +48,16 @@ enum {
 	POLICY_NEED_ANCESTORS = 1u << 1, /* ancestor_exe used */
 	POLICY_NEED_ARGV = 1u << 2,      /* cmdline used */
 	POLICY_NEED_COMM = 1u << 3,      /* comm used */
+	/* an exact path in exe, parent_exe or ancestor_exe names a file: the
+	 * identity of every exe is wanted (pi->exe_file) */
+	POLICY_NEED_FILE = 1u << 4,
 };
 
-/* Load options (none yet; NULL is fine). */
+/* Load options (NULL: all off). */
 struct policy_opts {
-	int reserved;
+	/* warn about an exact path in exe, parent_exe or ancestor_exe that
+	 * names no file (it then matches by name only): `check` */
+	int warn_missing_files;
 };
 
 /* Load and compile every path (a file, or a directory whose *.yaml and *.yml
@@ -61,16 +66,16 @@ struct policy_opts {
  * -EINVAL (or another negative errno), *ret is untouched, and every problem
  * found is in d as FILE:LINE:COL: error: ...  opts may be NULL. */
 int policy_load(const char *const *paths, size_t npaths, const struct policy_opts *opts,
-		struct policy **ret, struct diags *d);
+                struct policy **ret, struct diags *d);
 
 /* With no paths configured: POLICY_DEFAULT_DIR if it exists, else the
  * built-in default policy.  Same contract as policy_load(). */
-int policy_load_configured(const char *const *paths, size_t npaths,
-			   const struct policy_opts *opts, struct policy **ret, struct diags *d);
+int policy_load_configured(const char *const *paths, size_t npaths, const struct policy_opts *opts,
+                           struct policy **ret, struct diags *d);
 
 /* Load from a buffer; name is the FILE used in diagnostics (fuzzing, tests). */
 int policy_load_buffer(const char *name, const char *text, size_t len,
-		       const struct policy_opts *opts, struct policy **ret, struct diags *d);
+                       const struct policy_opts *opts, struct policy **ret, struct diags *d);
 
 /* The built-in default policy's YAML text. */
 const char *policy_default_text(void);
@@ -97,8 +102,8 @@ uint32_t policy_rule_actions(const struct policy *p, uint32_t rule, int *ret_sig
 /* Files loaded, in order, for `check`'s one-line summaries. */
 size_t policy_file_count(const struct policy *p);
 /* Name, number of rules and number of actions of file i. */
-void policy_file_info(const struct policy *p, size_t i, const char **ret_name,
-		      size_t *ret_rules, size_t *ret_actions);
+void policy_file_info(const struct policy *p, size_t i, const char **ret_name, size_t *ret_rules,
+                      size_t *ret_actions);
 
 /* A hook of a rule, owned by the policy (valid while a reference is held). */
 struct policy_hook {
@@ -112,17 +117,21 @@ size_t policy_rule_hooks(const struct policy *p, uint32_t rule, const struct pol
 
 /* The result of evaluating one launch. */
 struct policy_verdict {
-	uint32_t n_rules;                     /* matching rules, in policy order */
-	uint32_t rules[POLICY_MAX_MATCHES];   /* their indices */
-	uint32_t rules_truncated;             /* more matched than POLICY_MAX_MATCHES */
-	uint32_t actions;                     /* ACT_* accumulated up to an allow */
-	int signal;                           /* the signal to send (strongest), or 0 */
-	uint32_t signal_rule;                 /* rule that chose it */
-	int severity;                         /* highest severity of matching rules */
-	int32_t allow_rule;                   /* rule whose allow stopped evaluation, or -1 */
-	uint32_t n_hook_rules;                /* rules whose hooks must run */
+	uint32_t n_rules;                   /* matching rules, in policy order */
+	uint32_t rules[POLICY_MAX_MATCHES]; /* their indices */
+	uint32_t rules_truncated;           /* more matched than POLICY_MAX_MATCHES */
+	uint32_t actions;                   /* ACT_* accumulated up to an allow */
+	int signal;                         /* the signal to send (strongest), or 0 */
+	uint32_t signal_rule;               /* rule that chose it */
+	int severity;                       /* highest severity of matching rules */
+	int32_t allow_rule;                 /* rule whose allow stopped evaluation, or -1 */
+	uint32_t n_hook_rules;              /* rules whose hooks must run */
 	uint32_t hook_rules[POLICY_MAX_MATCHES];
-	uint32_t match_errors;                /* regex match-limit hits (counted as no match) */
+	uint32_t match_errors; /* regex match-limit hits (counted as no match) */
+	/* bit i: rules[i] matched by a file's identity (device, inode, mtime)
+	 * where the path it saw did not match: a hardlink, a rename, a bind
+	 * mount, a deleted file */
+	uint64_t by_identity;
 	/* rules with log, kill, deny or hook that would have been tested
 	 * further but for a value not known (then the rule does not apply) */
 	uint32_t n_undecided;
@@ -130,8 +139,11 @@ struct policy_verdict {
 };
 
 /* Evaluate one launch.  No allocation, no I/O; safe from any thread while a
- * reference is held.  A condition on a value that pi->have does not hold is
- * unknown: a match on it does not hold (the rule is listed in
+ * reference is held.  An exact path in exe, parent_exe or ancestor_exe
+ * also matches the file it named when the policy loaded, by identity,
+ * where pi knows the identity (PI_HAVE_EXE_FILE, PI_HAVE_PARENT_FILE,
+ * anc_file_known); an identity not known leaves the match to the path.  A condition on a value that
+ * pi->have does not hold is unknown: a match on it does not hold (the rule is listed in
  * v->undecided instead), an unless on it does not exempt.  Returns the
  * number of matching rules. */
 int policy_eval(const struct policy *p, const struct proc_info *pi, struct policy_verdict *v);
@@ -142,7 +154,7 @@ int policy_eval(const struct policy *p, const struct proc_info *pi, struct polic
  * caller's (the loader refuses comm and cmdline in those rules).  Same
  * contract as policy_eval(); v->actions has ACT_DENY when it must not run. */
 int policy_eval_preexec(const struct policy *p, const struct proc_info *pi,
-			struct policy_verdict *v);
+                        struct policy_verdict *v);
 
 /* Look a signal name up ("KILL", "SIGKILL", "sigterm"); returns the number or
  * -EINVAL.  pw_signal_name() gives "SIGKILL" for 9, or NULL. */

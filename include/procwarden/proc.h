@@ -37,8 +37,8 @@ int proc_parse_stat(const char *buf, size_t len, struct proc_stat *ret);
 /* Parse Uid:/Gid: lines of /proc/PID/status: real and effective ids.
  * Returns 0, or -EINVAL when a line is missing or malformed (then the
  * outputs are untouched). */
-int proc_parse_status_ids(const char *buf, size_t len, uint32_t *uid, uint32_t *euid,
-			  uint32_t *gid, uint32_t *egid);
+int proc_parse_status_ids(const char *buf, size_t len, uint32_t *uid, uint32_t *euid, uint32_t *gid,
+                          uint32_t *egid);
 
 /* Copy a raw /proc/PID/cmdline buffer into pi->argv/argc/argv_len, making
  * sure every string is NUL-terminated and bounded by PW_ARGV_MAX (sets
@@ -119,7 +119,7 @@ void proc_parent_cache_free(struct proc_parent_cache *c);
  * async-signal-safe; safe to call from several threads at once when they do
  * not share a parent cache. */
 int proc_snapshot(int procfd, pid_t pid, unsigned opts, struct proc_info *pi,
-		  struct proc_read_stats *st);
+                  struct proc_read_stats *st);
 
 /* What proc_read() reads (it skips what pi already has). */
 enum {
@@ -130,7 +130,12 @@ enum {
 	PROC_READ_PARENT = 1u << 4,    /* parent exe and comm */
 	PROC_READ_ANCESTORS = 1u << 5, /* ancestors' exes up to pid 1 */
 	PROC_READ_COMM = 1u << 6,      /* comm alone (/proc/PID/comm: lighter than stat) */
+	PROC_READ_EXE_FILE = 1u << 7,  /* the exe's identity (stat of /proc/PID/exe) */
 };
+
+/* The identity of pid's exe (stat through /proc/PID/exe: a deleted or
+ * renamed file too).  0 or a negative errno. */
+int proc_exe_file(int procfd, pid_t pid, struct pw_file_id *ret);
 
 /* proc_read() for the process an exec event (at CLOCK_MONOTONIC event_ns)
  * is about, then a check that what it read was of that process and not of
@@ -143,7 +148,7 @@ enum {
  * vouched for it; a pinned exe always), and the process marked gone: then
  * false. */
 bool proc_read_exec(int procfd, int pidfd, pid_t pid, uint64_t event_ns, unsigned what,
-		    struct proc_info *pi, struct proc_read_stats *st);
+                    struct proc_info *pi, struct proc_read_stats *st);
 
 /* Real uid, effective uid, real gid, effective gid (in that order) and
  * the current ppid of the process pinned by pidfd (PIDFD_GET_INFO, Linux
@@ -169,7 +174,7 @@ void proc_info_reset(struct proc_info *pi, pid_t pid);
  * all could be read.  Returns 0 when something was read, -ESRCH when
  * nothing could be, or another negative errno. */
 int proc_read(int procfd, int pidfd, pid_t pid, unsigned what, struct proc_info *pi,
-	      struct proc_read_stats *st);
+              struct proc_read_stats *st);
 
 /* Fill pi->exe from an O_PATH fd of the program file pinned at exec time
  * (the listener's exefd): the path as /proc/PID/exe showed it, " (deleted)"

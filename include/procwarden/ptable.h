@@ -28,6 +28,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "procwarden/procinfo.h"
+
 #define PT_CAPACITY_DEFAULT 32768
 #define PT_LINGER_NS 1000000000ull /* exited entries kept at least this long */
 #define PT_DEPTH_MAX 64            /* ancestor walks stop here (then: cut) */
@@ -41,10 +43,11 @@ enum {
 	PT_K_EGID = 1u << 3,
 	PT_K_EXE = 1u << 4,
 	PT_K_COMM = 1u << 5,
-	PT_K_FILE = 1u << 6,        /* dev and ino of the exe */
-	PT_K_PARENT_EXE = 1u << 7,  /* the exe the parent had at the fork */
-	PT_K_PARENT_COMM = 1u << 8, /* the comm the parent had at the fork */
-	PT_K_PPID = 1u << 9,        /* the forking parent's pid */
+	PT_K_FILE = 1u << 6,         /* dev and ino of the exe */
+	PT_K_PARENT_EXE = 1u << 7,   /* the exe the parent had at the fork */
+	PT_K_PARENT_COMM = 1u << 8,  /* the comm the parent had at the fork */
+	PT_K_PPID = 1u << 9,         /* the forking parent's pid */
+	PT_K_PARENT_FILE = 1u << 10, /* the identity of the parent's exe at the fork */
 };
 #define PT_K_IDS (PT_K_UID | PT_K_EUID | PT_K_GID | PT_K_EGID)
 
@@ -66,16 +69,17 @@ struct pt_proc {
 	int32_t pid;
 	int32_t ppid; /* the forking parent (PT_K_PPID) */
 	uint32_t uid, euid, gid, egid;
-	uint32_t known;          /* PT_K_* */
-	uint32_t origin;         /* enum pt_origin */
-	uint32_t execs;          /* exec events seen for it */
-	uint64_t dev, ino;       /* PT_K_FILE */
-	uint64_t fork_ns;        /* CLOCK_MONOTONIC of its fork (or when scanned) */
-	uint64_t exec_ns;        /* of its last exec, 0: none seen */
-	uint64_t prev_exec_ns;   /* of the exec before that, 0: none seen */
-	uint64_t exit_ns;        /* of its exit, 0: alive */
-	uint64_t kill_ns;        /* when procwarden signalled it, 0: never */
-	struct pt_ref kill_root; /* the killed launch this kill descends from */
+	uint32_t known;                /* PT_K_* */
+	uint32_t origin;               /* enum pt_origin */
+	uint32_t execs;                /* exec events seen for it */
+	struct pw_file_id file;        /* PT_K_FILE: the exe's identity */
+	struct pw_file_id parent_file; /* PT_K_PARENT_FILE */
+	uint64_t fork_ns;              /* CLOCK_MONOTONIC of its fork (or when scanned) */
+	uint64_t exec_ns;              /* of its last exec, 0: none seen */
+	uint64_t prev_exec_ns;         /* of the exec before that, 0: none seen */
+	uint64_t exit_ns;              /* of its exit, 0: alive */
+	uint64_t kill_ns;              /* when procwarden signalled it, 0: never */
+	struct pt_ref kill_root;       /* the killed launch this kill descends from */
 	int kill_signal;
 	uint32_t descendants_signalled; /* as a kill root: its descendants signalled */
 	char comm[PT_COMM_MAX];
@@ -136,8 +140,8 @@ struct pt_proc *pt_scanned(struct ptable *t, pid_t pid, pid_t ppid, uint64_t sta
                            const char *exe, const char *comm);
 
 /* What the consumer learnt of e's current program.  exe NULL leaves it;
- * dev/ino both 0: file identity unknown.  0, or -ENOMEM (exe unknown). */
-int pt_set_exe(struct ptable *t, struct pt_proc *e, const char *exe, uint64_t dev, uint64_t ino);
+ * file NULL: its identity stays as it is.  0, or -ENOMEM (exe unknown). */
+int pt_set_exe(struct ptable *t, struct pt_proc *e, const char *exe, const struct pw_file_id *file);
 /* A comm read from /proc. */
 void pt_set_comm(struct pt_proc *e, const char *comm);
 
@@ -146,14 +150,16 @@ struct pt_proc *pt_parent(struct ptable *t, const struct pt_proc *e);
 
 /* Visit e's ancestors' exes as they were when each forked the next one
  * down: e's parent's exe at e's fork first, then the grandparent's at the
- * parent's fork, ..., up to PT_DEPTH_MAX.  fn gets each exe (NULL:
- * unknown) and its depth (1: parent); a non-zero return stops the walk and
- * is returned.  Otherwise returns 0 when the walk reached the root (pid 1,
- * a kernel thread, or a process with no parent), or PT_WALK_CUT when the
- * lineage was cut (a parent evicted or never seen, or PT_DEPTH_MAX). */
+ * parent's fork, ..., up to PT_DEPTH_MAX.  fn gets each exe and the
+ * identity of its file (NULL: unknown) and its depth (1: parent); a non-zero return stops the walk
+ * and is returned.  Otherwise returns 0 when the walk reached the root (pid 1, a kernel thread, or
+ * a process with no parent), or PT_WALK_CUT when the lineage was cut (a parent evicted or never
+ * seen, or PT_DEPTH_MAX). */
 #define PT_WALK_CUT (-1)
 int pt_walk_ancestors(struct ptable *t, const struct pt_proc *e,
-                      int (*fn)(const char *exe, unsigned depth, void *arg), void *arg);
+                      int (*fn)(const char *exe, const struct pw_file_id *file, unsigned depth,
+                                void *arg),
+                      void *arg);
 
 /* Free entries that exited more than PT_LINGER_NS before now_ns and that
  * no child names any more.  Cheap when there is nothing to do. */

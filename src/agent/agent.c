@@ -328,13 +328,17 @@ static void seed_parent(struct agent *a, int32_t ppid, uint64_t fork_ns)
 	if (pidfd < 0)
 		return;
 	proc_info_reset(pi, ppid);
-	proc_read(a->procfd, pidfd, ppid, PROC_READ_EXE | PROC_READ_STAT | PROC_READ_IDS, pi, NULL);
+	proc_read(a->procfd, pidfd, ppid,
+	          PROC_READ_EXE | PROC_READ_EXE_FILE | PROC_READ_STAT | PROC_READ_IDS, pi, NULL);
 	if (verify_target(a, ppid, fork_ns, pin_ns) == 0 && !proc_pidfd_reaped(pidfd) &&
-	    (pi->have & PI_HAVE_STAT) && proc_info_is_event_process(pi, fork_ns))
-		pt_scanned(a->pt, ppid, pi->ppid, pw_ticks_to_mono(pi->start_time),
-		           (pi->have & PI_HAVE_IDS) == PI_HAVE_IDS ? PT_K_IDS : 0, pi->uid,
-		           pi->euid, pi->gid, pi->egid, pi->have & PI_HAVE_EXE ? pi->exe : NULL,
-		           pi->comm);
+	    (pi->have & PI_HAVE_STAT) && proc_info_is_event_process(pi, fork_ns)) {
+		struct pt_proc *e = pt_scanned(
+		    a->pt, ppid, pi->ppid, pw_ticks_to_mono(pi->start_time),
+		    (pi->have & PI_HAVE_IDS) == PI_HAVE_IDS ? PT_K_IDS : 0, pi->uid, pi->euid,
+		    pi->gid, pi->egid, pi->have & PI_HAVE_EXE ? pi->exe : NULL, pi->comm);
+		if (e && (pi->have & PI_HAVE_EXE_FILE))
+			pt_set_exe(a->pt, e, NULL, &pi->exe_file);
+	}
 	close(pidfd);
 }
 
@@ -363,7 +367,7 @@ struct lineage {
 	struct proc_info *pi;
 	size_t used;
 };
-static int lineage_add(const char *exe, unsigned depth, void *arg)
+static int lineage_add(const char *exe, const struct pw_file_id *file, unsigned depth, void *arg)
 {
 	struct lineage *l = arg;
 	struct proc_info *pi = l->pi;
@@ -379,6 +383,10 @@ static int lineage_add(const char *exe, unsigned depth, void *arg)
 	}
 	memcpy(pi->ancestors + l->used, exe ? exe : "", len + 1);
 	l->used += len + 1;
+	if (file) {
+		pi->anc_file[pi->n_ancestors] = *file;
+		pi->anc_file_known |= 1ull << pi->n_ancestors;
+	}
 	pi->n_ancestors++;
 	return 0;
 }
@@ -409,6 +417,10 @@ static void pi_from_table(struct agent *a, const struct pt_proc *e, struct proc_
 	if (e->known & PT_K_PARENT_EXE) {
 		snprintf(pi->parent_exe, sizeof(pi->parent_exe), "%s", e->parent_exe);
 		pi->have |= PI_HAVE_PARENT_EXE;
+	}
+	if (e->known & PT_K_PARENT_FILE) {
+		pi->parent_file = e->parent_file;
+		pi->have |= PI_HAVE_PARENT_FILE;
 	}
 	if (e->known & PT_K_PARENT_COMM) {
 		memcpy(pi->parent_comm, e->parent_comm, sizeof(pi->parent_comm));
@@ -460,7 +472,9 @@ static void ids_from_pidfd(int pidfd, struct proc_info *pi, int32_t *ret_ppid_no
 static void table_learn(struct agent *a, struct pt_proc *e, const struct proc_info *pi)
 {
 	if ((pi->have & PI_HAVE_EXE) && !(e->known & PT_K_EXE))
-		pt_set_exe(a->pt, e, pi->exe, 0, 0);
+		pt_set_exe(a->pt, e, pi->exe, NULL);
+	if (pi->have & PI_HAVE_EXE_FILE)
+		pt_set_exe(a->pt, e, NULL, &pi->exe_file);
 	if ((pi->have & PI_HAVE_COMM) && !(e->known & PT_K_COMM))
 		pt_set_comm(e, pi->comm);
 	if ((pi->have & PI_HAVE_EUID) && !(e->known & PT_K_EUID)) {
@@ -496,6 +510,8 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source, 
 	 * exec takes its lineage and ids from the table, as the kernel
 	 * reported them; /proc gives what events do not carry. */
 	what = PROC_READ_EXE;
+	if (needs & POLICY_NEED_FILE)
+		what |= PROC_READ_EXE_FILE;
 	if (!delivered)
 		what |= PROC_READ_IDS;
 	if (needs & POLICY_NEED_ARGV)
@@ -524,9 +540,9 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source, 
 	/* pinned by the listener with the process: known even if it is gone */
 	proc_exe_from_fd(a->procfd, ev->exefd, pi);
 	proc_read(a->procfd, delivered ? -1 : ev->pidfd, ev->pid, what, pi, &a->rs);
+	bool pinned = false;
 	if (delivered) {
-		bool pinned =
-		    ev->pidfd >= 0 && verify_target(a, ev->pid, ev->ktime_ns, ev->pin_ns) == 0;
+		pinned = ev->pidfd >= 0 && verify_target(a, ev->pid, ev->ktime_ns, ev->pin_ns) == 0;
 		if (pinned)
 			ids_from_pidfd(ev->pidfd, pi, &ppid_now);
 		if (pi->have & PI_HAVE_STAT)
@@ -555,6 +571,12 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source, 
 			proc_exe_from_fd(a->procfd, ev->exefd, pi);
 			pi->flags |= PI_GONE;
 		}
+	}
+	/* the listener's stat of the program, proven by its pidfd (the process
+	 * ran on after it): of this exec unless another one followed */
+	if (pinned && !chained && ev->has_file && !(pi->have & PI_HAVE_EXE_FILE)) {
+		pi->exe_file = ev->file;
+		pi->have |= PI_HAVE_EXE_FILE;
 	}
 	if (ev->exefd >= 0)
 		a->c.exe_pins++;
@@ -686,6 +708,7 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source, 
 	    .latency_us = latency,
 	    .ppid_now = ppid_now,
 	    .ancestors_used = (needs & POLICY_NEED_ANCESTORS) != 0,
+	    .matched_by_identity = v.by_identity != 0,
 	};
 	write_record(a, &rec, acts, killed);
 out:
@@ -733,6 +756,11 @@ static bool gate_decide(void *arg, const struct gate_request *rq)
 
 	proc_info_reset(pi, rq->pid);
 	proc_set_exe(pi, rq->path, strlen(rq->path));
+	struct stat st;
+	if ((needs & POLICY_NEED_FILE) && rq->fd >= 0 && fstat(rq->fd, &st) == 0) {
+		pw_file_id_set(&pi->exe_file, &st);
+		pi->have |= PI_HAVE_EXE_FILE;
+	}
 	if (needs & (POLICY_NEED_PARENT | POLICY_NEED_ANCESTORS))
 		what |= PROC_READ_PARENT;
 	if (needs & POLICY_NEED_ANCESTORS)
@@ -757,7 +785,8 @@ static bool gate_decide(void *arg, const struct gate_request *rq)
 	    .gid = pi->gid,
 	    .egid = pi->egid,
 	    .have = pi->have & (PI_HAVE_IDS | PI_HAVE_PPID | PI_HAVE_STAT | PI_HAVE_PARENT_EXE |
-	                        PI_HAVE_PARENT_COMM),
+	                        PI_HAVE_PARENT_COMM | PI_HAVE_EXE_FILE),
+	    .file = pi->exe_file,
 	    .flags = pi->flags & (PI_EXE_DELETED | PI_EXE_MEMFD | PI_EXE_TRUNCATED),
 	    .t_ns = rq->t_ns,
 	    .decide_ns = pw_now_mono() - rq->t_ns,
@@ -798,6 +827,7 @@ static void handle_denial(struct agent *a, const struct deny_event *de)
 	pi->gid = de->gid;
 	pi->egid = de->egid;
 	pi->have |= de->have;
+	pi->exe_file = de->file;
 	memcpy(pi->exe, de->exe, sizeof(pi->exe));
 	pi->have |= PI_HAVE_EXE;
 	pi->flags |= de->flags;
@@ -825,6 +855,7 @@ static void handle_denial(struct agent *a, const struct deny_event *de)
 	    .n_acts = n_acts,
 	    .latency_us = -1,
 	    .gate_us = (int64_t)(de->decide_ns / 1000),
+	    .matched_by_identity = v.by_identity != 0,
 	};
 	write_record(a, &rec, acts, NULL);
 	policy_unref(p);
@@ -1127,6 +1158,7 @@ static void reload(struct agent *a)
 	struct policy *old = a->pol;
 	pthread_mutex_lock(&a->pol_lock);
 	a->pol = np; /* the swap: evaluations take their own reference */
+	nl_source_want_file(a->src, policy_needs(np) & POLICY_NEED_FILE);
 	pthread_mutex_unlock(&a->pol_lock);
 	policy_unref(old);
 	warn_ungated(a);
@@ -1357,6 +1389,7 @@ int agent_run(const struct agent_opts *o)
 		goto out;
 	}
 
+	nl_source_want_file(a->src, policy_needs(a->pol) & POLICY_NEED_FILE);
 	r = nl_source_start(a->src);
 	if (r < 0) {
 		fprintf(stderr, "procwarden: cannot start the listener: %s\n", strerror(-r));

@@ -62,11 +62,12 @@ struct pending_kill {
 struct deny_event {
 	int32_t pid, ppid;
 	uint32_t uid, euid, gid, egid;
-	uint32_t have;   /* PI_HAVE_* of the fields below */
-	uint32_t flags;  /* PI_EXE_* */
-	uint64_t t_ns;   /* when the gate read the request (CLOCK_MONOTONIC) */
+	uint32_t have;  /* PI_HAVE_* of the fields below */
+	uint32_t flags; /* PI_EXE_* */
+	uint64_t t_ns;  /* when the gate read the request (CLOCK_MONOTONIC) */
 	uint64_t decide_ns;
-	bool dry_run;    /* matched, but allowed: --dry-run */
+	bool dry_run;           /* matched, but allowed: --dry-run */
+	struct pw_file_id file; /* PI_HAVE_EXE_FILE in have */
 	char exe[PW_PATH_MAX];
 	char parent_exe[PW_PATH_MAX];
 	char parent_comm[PW_COMM_MAX];
@@ -78,21 +79,21 @@ struct agent {
 	struct output *out;
 	struct hookexec *hx;
 	struct policy *pol; /* the current policy: swapped whole on reload, under pol_lock
-			     * (the gate thread takes its references under it) */
+	                     * (the gate thread takes its references under it) */
 	pthread_mutex_t pol_lock;
-	struct gate *gate;       /* NULL: no deny rule, --no-gate, or no fanotify */
-	struct gate *watch;      /* the exec watch (off: --no-watch-exec); then the only hint writer */
-	bool watch_on;           /* the watch ran (its counters go in the stop record) */
+	struct gate *gate;  /* NULL: no deny rule, --no-gate, or no fanotify */
+	struct gate *watch; /* the exec watch (off: --no-watch-exec); then the only hint writer */
+	bool watch_on;      /* the watch ran (its counters go in the stop record) */
 	char watch_off[320];
-	struct ring *gate_ring;  /* gate thread -> evaluator: struct deny_event */
-	struct proc_info *gate_pi; /* the gate thread's own */
+	struct ring *gate_ring;      /* gate thread -> evaluator: struct deny_event */
+	struct proc_info *gate_pi;   /* the gate thread's own */
 	struct deny_event *gate_ev;  /* the gate thread's own */
 	struct deny_event *deny_buf; /* the evaluator's, to pop into */
 	struct exe_hints *hints;     /* gate thread -> evaluator */
 	struct gate_stats gate_stats_final, watch_stats_final;
 	struct proc_read_stats gate_rs;
 	int gate_procfd;
-	char gate_off[320];      /* why there is no gate, for the start record */
+	char gate_off[320];     /* why there is no gate, for the start record */
 	uint64_t *rule_matches; /* per rule of pol */
 	size_t n_rule_matches;
 	int procfd, sfd, tfd;
@@ -102,14 +103,14 @@ struct agent {
 	uint64_t last_ktime; /* kernel time of the last event delivered */
 	uint64_t last_match_error_record;
 	uint64_t last_rescan_ns; /* when the last overrun rescan ran */
-	struct seen_set seen; /* launches evaluated, so that rescans skip them */
-	struct ptable *pt;    /* the process table, fed by every event */
+	struct seen_set seen;    /* launches evaluated, so that rescans skip them */
+	struct ptable *pt;       /* the process table, fed by every event */
 	struct pending_kill pending[PENDING_KILLS];
 	unsigned n_pending;
 	bool confined;
 	unsigned test_kill_delay_ms; /* PW_TEST_HOOKS builds only */
-	char *line;     /* record buffer */
-	char *hookline; /* hook result buffer */
+	char *line;                  /* record buffer */
+	char *hookline;              /* hook result buffer */
 };
 
 /* Write the Prometheus text file atomically (temp file + rename). */

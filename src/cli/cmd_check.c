@@ -29,7 +29,7 @@ int cmd_check(int argc, char **argv)
 	    {"allow-deny", no_argument, NULL, 'D'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct policy_opts opts = {0};
+	struct policy_opts opts = {.warn_missing_files = 1};
 	struct policy *p = NULL;
 	struct diags d;
 	int c, r;

@@ -287,6 +287,54 @@ static int deny_dirs_build(struct policy *p)
 	return 0;
 }
 
+static int file_rule_cmp(const void *x, const void *y)
+{
+	const struct file_rule *a = x, *b = y;
+
+	if (a->file.ino != b->file.ino)
+		return a->file.ino < b->file.ino ? -1 : 1;
+	if (a->file.dev != b->file.dev)
+		return a->file.dev < b->file.dev ? -1 : 1;
+	if (a->file.mtime_ns != b->file.mtime_ns)
+		return a->file.mtime_ns < b->file.mtime_ns ? -1 : 1;
+	return a->rule < b->rule ? -1 : a->rule > b->rule;
+}
+
+/* The indexed rules by the files their exact exe paths named at load
+ * (sorted by file, then rule: each file's rules are ascending; a rule
+ * naming one file twice is there once).  0 or -ENOMEM. */
+static int file_index_build(struct policy *p)
+{
+	size_t n = 0, k = 0;
+
+	for (size_t i = 0; i < p->n_rules; i++) {
+		const struct patlist *pl = &p->rules[i].match.str[SF_EXE];
+		for (uint32_t j = 0; p->rules[i].exe_indexed && j < pl->n; j++)
+			n += pl->v[j].has_file;
+	}
+	if (!n)
+		return 0;
+	p->file_index = calloc(n, sizeof(*p->file_index));
+	p->file_rules = calloc(n, sizeof(*p->file_rules));
+	if (!p->file_index || !p->file_rules)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->n_rules; i++) {
+		const struct patlist *pl = &p->rules[i].match.str[SF_EXE];
+		for (uint32_t j = 0; p->rules[i].exe_indexed && j < pl->n; j++)
+			if (pl->v[j].has_file)
+				p->file_index[k++] =
+				    (struct file_rule){.file = pl->v[j].file, .rule = (uint32_t)i};
+	}
+	qsort(p->file_index, k, sizeof(*p->file_index), file_rule_cmp);
+	for (size_t i = 0; i < k; i++)
+		if (!p->n_file_index ||
+		    file_rule_cmp(&p->file_index[p->n_file_index - 1], &p->file_index[i]))
+			p->file_index[p->n_file_index++] = p->file_index[i];
+	for (size_t i = 0; i < p->n_file_index; i++)
+		p->file_rules[i] = p->file_index[i].rule;
+	return 0;
+}
+
 int policy_compile(struct policy *p)
 {
 	int r;
@@ -322,6 +370,9 @@ int policy_compile(struct policy *p)
 	if (r < 0)
 		return r;
 	r = index_build(p, &p->glob_index, 1);
+	if (r < 0)
+		return r;
+	r = file_index_build(p);
 	if (r < 0)
 		return r;
 	return deny_dirs_build(p);
@@ -368,6 +419,8 @@ void policy_free(struct policy *p)
 	index_free(&p->exe_index);
 	index_free(&p->glob_index);
 	free(p->glob_rules);
+	free(p->file_index);
+	free(p->file_rules);
 	free(p->general);
 	for (size_t i = 0; i < p->n_deny_dirs; i++)
 		free(p->deny_dirs[i]);

@@ -10,6 +10,7 @@
  * rule's conditions are tested cheapest first.
  */
 #include <signal.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "policy_int.h"
@@ -23,8 +24,9 @@ struct eval_ctx {
 	size_t comm_len;
 	size_t parent_exe_len; /* SIZE_MAX until needed */
 	size_t parent_comm_len;
-	size_t cmd_len; /* SIZE_MAX until built */
-	char *cmd;      /* PW_ARGV_MAX bytes on the caller's stack */
+	size_t cmd_len;   /* SIZE_MAX until built */
+	char *cmd;        /* PW_ARGV_MAX bytes on the caller's stack */
+	bool by_identity; /* the rule being tested matched a file by identity */
 };
 
 /* Join argv by single spaces into ctx->cmd. */
@@ -57,6 +59,21 @@ static int list_match(struct eval_ctx *c, const struct patlist *l, const char *s
 	return 0;
 }
 
+/* Like list_match(), and where no path matches, an exact pattern naming the
+ * file (known: file is the identity of s's file) matches by identity. */
+static int file_match(struct eval_ctx *c, const struct patlist *l, const char *s, size_t len,
+                      const struct pw_file_id *file)
+{
+	if (list_match(c, l, s, len))
+		return 1;
+	for (uint32_t i = 0; file && i < l->n; i++)
+		if (l->v[i].has_file && pw_file_id_equal(&l->v[i].file, file)) {
+			c->by_identity = true;
+			return 1;
+		}
+	return 0;
+}
+
 /* ancestor_exe: the parent's exe, then every ancestor's up to pid 1.  1
  * when one matches, 0 when none does and all were known, -1 when none
  * matched but some were unknown (or the lineage was cut). */
@@ -67,7 +84,9 @@ static int ancestors_match(struct eval_ctx *c, const struct patlist *l)
 	int unknown = !(pi->have & PI_HAVE_PARENT_EXE) || !(pi->have & PI_HAVE_ANCESTORS) ||
 	              (pi->flags & PI_ANCESTORS_CUT);
 
-	if ((pi->have & PI_HAVE_PARENT_EXE) && list_match(c, l, pi->parent_exe, c->parent_exe_len))
+	if ((pi->have & PI_HAVE_PARENT_EXE) &&
+	    file_match(c, l, pi->parent_exe, c->parent_exe_len,
+	               pi->have & PI_HAVE_PARENT_FILE ? &pi->parent_file : NULL))
 		return 1;
 	if (end > PW_ANCESTOR_BUF)
 		end = PW_ANCESTOR_BUF;
@@ -75,7 +94,9 @@ static int ancestors_match(struct eval_ctx *c, const struct patlist *l)
 		const char *s = pi->ancestors + off;
 		size_t len = strnlen(s, end - off);
 
-		if (len && list_match(c, l, s, len))
+		if (len &&
+		    file_match(c, l, s, len,
+		               i < 64 && (pi->anc_file_known >> i & 1) ? &pi->anc_file[i] : NULL))
 			return 1;
 		off += len + 1;
 	}
@@ -121,7 +142,8 @@ static int cond_holds(struct eval_ctx *c, const struct cond *k, int skip_exe)
 	if (sm & (1u << SF_EXE)) {
 		if (!(pi->have & PI_HAVE_EXE))
 			unknown = 1;
-		else if (!list_match(c, &k->str[SF_EXE], pi->exe, c->exe_len))
+		else if (!file_match(c, &k->str[SF_EXE], pi->exe, c->exe_len,
+		                     pi->have & PI_HAVE_EXE_FILE ? &pi->exe_file : NULL))
 			return 0;
 	}
 	if (sm & (1u << SF_COMM)) {
@@ -135,7 +157,8 @@ static int cond_holds(struct eval_ctx *c, const struct cond *k, int skip_exe)
 	if (sm & (1u << SF_PARENT_EXE)) {
 		if (!(pi->have & PI_HAVE_PARENT_EXE))
 			unknown = 1;
-		else if (!list_match(c, &k->str[SF_PARENT_EXE], pi->parent_exe, c->parent_exe_len))
+		else if (!file_match(c, &k->str[SF_PARENT_EXE], pi->parent_exe, c->parent_exe_len,
+		                     pi->have & PI_HAVE_PARENT_FILE ? &pi->parent_file : NULL))
 			return 0;
 	}
 	if (sm & (1u << SF_PARENT_COMM)) {
@@ -165,11 +188,14 @@ static int cond_holds(struct eval_ctx *c, const struct cond *k, int skip_exe)
 	return unknown ? -1 : 1;
 }
 
+/* How a candidate list's rules are known to match the exe. */
+enum { EXE_BY_PATH = 1, EXE_BY_FILE = 2 };
+
 /* One ascending list of candidate rules being merged. */
 struct cand_list {
 	const uint32_t *v;
 	uint32_t n, i;     /* i < n while the list is merged */
-	uint8_t exe_known; /* the exact index: its rules' exe condition holds */
+	uint8_t exe_known; /* its rules' exe condition holds: EXE_BY_PATH, EXE_BY_FILE */
 };
 
 /* Append a non-empty list to l[*nl]. */
@@ -190,13 +216,36 @@ static void add_hit(struct cand_list *l, size_t *nl, const struct rule_index *x,
 		add_list(l, nl, x->rules + x->start[sl->val], x->cnt[sl->val], exe_known);
 }
 
-/* The candidate lists of a launch into l (POLICY_MAX_PREFIXES + 2 entries):
+/* The candidate lists of a launch into l (POLICY_MAX_PREFIXES + 3 entries):
  * the glob index's under each directory prefix of the exe ("/opt/",
  * "/opt/app/", ... up to the longest key), the exact index's under the exe,
- * the general list.  An exe with too many prefixes takes every glob-indexed
- * rule instead: the prefix is only a filter, their exe is checked anyway.
- * Returns how many lists. */
-static size_t gather(const struct policy *p, const char *exe, size_t len, struct cand_list *l)
+ * the rules naming its file (file: its identity, or NULL), the general list.  An exe with too many
+ * prefixes takes every glob-indexed rule instead: the prefix is only a filter, their exe is checked
+ * anyway. Returns how many lists. */
+/* The exact-indexed rules naming file, by identity. */
+static void add_file_hits(const struct policy *p, const struct pw_file_id *file,
+                          struct cand_list *l, size_t *nl)
+{
+	size_t lo = 0, hi = p->n_file_index, end;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct pw_file_id *m = &p->file_index[mid].file;
+		int less = m->ino != file->ino   ? m->ino < file->ino
+		           : m->dev != file->dev ? m->dev < file->dev
+		                                 : m->mtime_ns < file->mtime_ns;
+		if (less)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (end = lo; end < p->n_file_index && pw_file_id_equal(&p->file_index[end].file, file);)
+		end++;
+	add_list(l, nl, p->file_rules + lo, end - lo, EXE_BY_FILE);
+}
+
+static size_t gather(const struct policy *p, const char *exe, size_t len,
+                     const struct pw_file_id *file, struct cand_list *l)
 {
 	size_t nl = 0, n_prefixes = 0, i = 0;
 	size_t glob_end = p->max_glob_prefix < len ? p->max_glob_prefix : len;
@@ -218,8 +267,10 @@ static size_t gather(const struct policy *p, const char *exe, size_t len, struct
 	if (p->exe_index.map.n) {
 		for (; i < len; i++)
 			h = policy_hash_byte(h, (unsigned char)exe[i]);
-		add_hit(l, &nl, &p->exe_index, exe, len, h, 1);
+		add_hit(l, &nl, &p->exe_index, exe, len, h, EXE_BY_PATH);
 	}
+	if (file && p->n_file_index)
+		add_file_hits(p, file, l, &nl);
 	add_list(l, &nl, p->general, p->n_general, 0);
 	return nl;
 }
@@ -230,9 +281,11 @@ static int apply_rule(struct eval_ctx *c, uint32_t r)
 	const struct rule *ru = &c->p->rules[r];
 	struct policy_verdict *v = c->v;
 
-	if (v->n_rules < POLICY_MAX_MATCHES)
+	if (v->n_rules < POLICY_MAX_MATCHES) {
+		if (c->by_identity)
+			v->by_identity |= 1ull << v->n_rules;
 		v->rules[v->n_rules++] = r;
-	else
+	} else
 		v->rules_truncated++;
 	if (ru->severity > v->severity)
 		v->severity = ru->severity;
@@ -266,7 +319,7 @@ static int eval(const struct policy *p, const struct proc_info *pi, struct polic
 	    .cmd_len = SIZE_MAX,
 	    .cmd = cmd,
 	};
-	struct cand_list l[POLICY_MAX_PREFIXES + 2];
+	struct cand_list l[POLICY_MAX_PREFIXES + 3];
 	size_t nl;
 
 	v->n_rules = 0;
@@ -279,8 +332,9 @@ static int eval(const struct policy *p, const struct proc_info *pi, struct polic
 	v->n_hook_rules = 0;
 	v->match_errors = 0;
 	v->n_undecided = 0;
+	v->by_identity = 0;
 
-	nl = gather(p, pi->exe, c.exe_len, l);
+	nl = gather(p, pi->exe, c.exe_len, pi->have & PI_HAVE_EXE_FILE ? &pi->exe_file : NULL, l);
 	while (nl > 0) {
 		uint32_t r = UINT32_MAX;
 		int exe_known = 0;
@@ -307,12 +361,16 @@ static int eval(const struct policy *p, const struct proc_info *pi, struct polic
 			if (!(ru->actions & (ACT_DENY | ACT_ALLOW)))
 				continue;
 		}
+		/* by its file only when no path of it matched */
+		c.by_identity = exe_known == EXE_BY_FILE;
 		int m = ru->has_match ? cond_holds(&c, &ru->match, exe_known) : 1;
 		if (m == 0)
 			continue;
+		bool by_identity = c.by_identity;
 		/* an unless that rests on an unknown value does not exempt */
 		if (ru->has_unless && cond_holds(&c, &ru->unless, 0) == 1)
 			continue;
+		c.by_identity = by_identity;
 		if (m < 0) {
 			if ((ru->actions & (ACT_LOG | ACT_KILL | ACT_DENY | ACT_HOOK)) &&
 			    v->n_undecided < POLICY_MAX_MATCHES)

@@ -90,6 +90,22 @@ err_at(struct loader *L, unsigned line, unsigned col, const char *fmt, ...)
 
 #define err(L, n, ...) err_at(L, (n)->start_mark.line + 1, (n)->start_mark.column + 1, __VA_ARGS__)
 
+/* Add a warning at a node. */
+static void __attribute__((format(printf, 3, 4)))
+warn(struct loader *L, const yaml_node_t *n, const char *fmt, ...)
+{
+	char *msg = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	diags_add(L->d, DIAG_WARNING, L->file, n->start_mark.line + 1, n->start_mark.column + 1,
+	          "%s", msg ? msg : "out of memory");
+	free(msg);
+}
+
 /* A user string made safe for a one-line message: control bytes become
  * '?', long ones are cut with "...".  Valid until four more calls. */
 static const char *shown(struct loader *L, const char *s)
@@ -257,8 +273,8 @@ static int parse_pattern(struct loader *L, const yaml_node_t *n, const char *key
 
 /* Items of a field that takes one scalar or a non-empty list of them; 0
  * after reporting a wrong type ('what' it must be) or an empty list. */
-static size_t item_count(struct loader *L, const yaml_node_t *n, const char *key,
-			 const char *what, const char *unit)
+static size_t item_count(struct loader *L, const yaml_node_t *n, const char *key, const char *what,
+                         const char *unit)
 {
 	int k = kind_of(n);
 	size_t cnt;
@@ -275,9 +291,31 @@ static size_t item_count(struct loader *L, const yaml_node_t *n, const char *key
 	return cnt;
 }
 
+/* An exact path of an exe field names a file: remember which (a hardlink,
+ * a rename, a bind mount of it is the same file), or say that there is
+ * none (then it matches by name only). */
+static void resolve_file(struct loader *L, const yaml_node_t *n, const char *key,
+                         struct pattern *pat)
+{
+	struct stat st;
+
+	if (pat->kind != PAT_EXACT || pat->s[0] != '/')
+		return;
+	if (stat(pat->s, &st) == 0) {
+		if (!S_ISREG(st.st_mode))
+			return;
+		pw_file_id_set(&pat->file, &st);
+		pat->has_file = 1;
+		L->p->needs |= POLICY_NEED_FILE;
+	} else if (L->opts && L->opts->warn_missing_files) {
+		warn(L, n, "'%s': '%s' %s; it matches by name only", key, shown(L, pat->s),
+		     errno == ENOENT || errno == ENOTDIR ? "does not exist" : strerror(errno));
+	}
+}
+
 /* A string field: one pattern or a list of them (any of). */
 static void parse_patlist(struct loader *L, const yaml_node_t *n, const char *key,
-                          struct patlist *pl)
+                          struct patlist *pl, bool files)
 {
 	int k = kind_of(n);
 	size_t cnt = item_count(L, n, key, "a string or a list of strings", "pattern");
@@ -296,6 +334,8 @@ static void parse_patlist(struct loader *L, const yaml_node_t *n, const char *ke
 
 		if (!item || parse_pattern(L, item, key, &pl->v[pl->n]) < 0)
 			continue;
+		if (files)
+			resolve_file(L, item, key, &pl->v[pl->n]);
 		if (pl->v[pl->n].kind != PAT_EXACT)
 			pl->all_exact = 0;
 		pl->n++;
@@ -427,7 +467,8 @@ static void parse_cond(struct loader *L, const yaml_node_t *n, const char *what,
 		if (ki < 0)
 			continue;
 		if (ki < SF_COUNT) {
-			parse_patlist(L, v, cond_keys[ki], &c->str[ki]);
+			parse_patlist(L, v, cond_keys[ki], &c->str[ki],
+			              ki == SF_EXE || ki == SF_PARENT_EXE || ki == SF_ANCESTOR_EXE);
 			c->str_mask |= 1u << ki;
 			c->key_line[ki] = k->start_mark.line + 1;
 			c->key_col[ki] = k->start_mark.column + 1;
@@ -714,11 +755,11 @@ static int claim_name(struct loader *L, const yaml_node_t *n, const char *name)
  * a deny, since it stops the deny.  Report every such key of ru; later names
  * the deny rule an allow would stop (NULL for ru's own deny). */
 static void check_preexec(struct loader *L, const struct rule *ru, const char *verb,
-			  const struct rule *later)
+                          const struct rule *later)
 {
 	static const int fields[] = {SF_CMDLINE, SF_COMM};
 	const struct cond *conds[] = {ru->has_match ? &ru->match : NULL,
-				      ru->has_unless ? &ru->unless : NULL};
+	                              ru->has_unless ? &ru->unless : NULL};
 
 	for (size_t c = 0; c < N(conds); c++) {
 		for (size_t i = 0; conds[c] && i < N(fields); i++) {
@@ -727,23 +768,23 @@ static void check_preexec(struct loader *L, const struct rule *ru, const char *v
 				continue;
 			if (!later)
 				diags_add(L->d, DIAG_ERROR, ru->file, conds[c]->key_line[f],
-					  conds[c]->key_col[f],
-					  "rule '%s' %s before the program runs, when its '%s' is "
-					  "not known yet: a deny can match exe, parent_exe, "
-					  "parent_comm, ancestor_exe, ids and fileless (use 'kill' "
-					  "to act on the %s)",
-					  ru->name ? ru->name : "", verb, cond_keys[f],
-					  f == SF_CMDLINE ? "command line" : "name");
+				          conds[c]->key_col[f],
+				          "rule '%s' %s before the program runs, when its '%s' is "
+				          "not known yet: a deny can match exe, parent_exe, "
+				          "parent_comm, ancestor_exe, ids and fileless (use 'kill' "
+				          "to act on the %s)",
+				          ru->name ? ru->name : "", verb, cond_keys[f],
+				          f == SF_CMDLINE ? "command line" : "name");
 			else
 				diags_add(L->d, DIAG_ERROR, ru->file, conds[c]->key_line[f],
-					  conds[c]->key_col[f],
-					  "rule '%s' allows by '%s', which is not known before the "
-					  "program runs, and a later rule ('%s', %s:%u) denies: an "
-					  "allow before a deny can match exe, parent_exe, "
-					  "parent_comm, ancestor_exe, ids and fileless (or move it "
-					  "after the deny)",
-					  ru->name, cond_keys[f], later->name, later->file,
-					  later->line);
+				          conds[c]->key_col[f],
+				          "rule '%s' allows by '%s', which is not known before the "
+				          "program runs, and a later rule ('%s', %s:%u) denies: an "
+				          "allow before a deny can match exe, parent_exe, "
+				          "parent_comm, ancestor_exe, ids and fileless (or move it "
+				          "after the deny)",
+				          ru->name, cond_keys[f], later->name, later->file,
+				          later->line);
 		}
 	}
 }

@@ -30,6 +30,10 @@ struct pattern {
 	uint32_t prefix_len; /* glob: literal bytes before the first wildcard */
 	char *s;             /* exact text or glob, NUL-terminated (owned) */
 	pcre2_code *re;      /* regex (owned) */
+	/* an exact path in exe, parent_exe or ancestor_exe: the file it named
+	 * when the policy loaded (matched by identity too) */
+	uint8_t has_file;
+	struct pw_file_id file;
 };
 
 /* Any of a list of patterns (OR). */
@@ -131,6 +135,12 @@ struct rule_index {
  * prefix) is checked against every glob-indexed rule instead. */
 #define POLICY_MAX_PREFIXES 64
 
+/* A file named by an exact exe pattern, and a rule naming it. */
+struct file_rule {
+	struct pw_file_id file;
+	uint32_t rule;
+};
+
 struct policy {
 	int refs;
 	unsigned needs;
@@ -138,18 +148,21 @@ struct policy {
 	size_t n_rules, cap_rules;
 	struct policy_file *files;
 	size_t n_files, cap_files;
-	struct strmap names;           /* rule name -> rule index */
+	struct strmap names;          /* rule name -> rule index */
 	struct rule_index exe_index;  /* exact exe -> rules listing it */
 	struct rule_index glob_index; /* glob directory prefix -> rules */
 	uint32_t *glob_rules;         /* rules with an indexed glob, ascending */
 	size_t n_glob_rules;
 	size_t max_glob_prefix;       /* longest key of glob_index, bytes */
-	uint32_t *general;            /* rules in neither index, ascending */
+	struct file_rule *file_index; /* exact-indexed rules by their exe's file, sorted */
+	uint32_t *file_rules;         /* file_index's rules, in the same order */
+	size_t n_file_index;
+	uint32_t *general; /* rules in neither index, ascending */
 	size_t n_general;
-	size_t deny_end;   /* 1 + the last rule with deny, 0: none */
-	char **deny_dirs;  /* directories deny rules' exe patterns live under (owned) */
+	size_t deny_end;  /* 1 + the last rule with deny, 0: none */
+	char **deny_dirs; /* directories deny rules' exe patterns live under (owned) */
 	size_t n_deny_dirs;
-	int deny_anywhere; /* a deny rule can match a file anywhere */
+	int deny_anywhere;         /* a deny rule can match a file anywhere */
 	pcre2_match_context *mctx; /* match limits for every regex */
 };
 

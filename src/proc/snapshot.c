@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -75,6 +76,20 @@ static ssize_t read_exe(int procfd, pid_t pid, char *buf, size_t size)
 		return r;
 	n = readlinkat(at_fd(procfd), path, buf, size);
 	return n < 0 ? -errno : n;
+}
+
+int proc_exe_file(int procfd, pid_t pid, struct pw_file_id *ret)
+{
+	char path[PROC_PATH_LEN];
+	struct stat st;
+	int r = proc_path(path, sizeof(path), procfd, pid, "exe");
+
+	if (r < 0)
+		return r;
+	if (fstatat(at_fd(procfd), path, &st, 0) < 0)
+		return -errno;
+	pw_file_id_set(ret, &st);
+	return 0;
 }
 
 /* Read up to size bytes of /proc/PID/NAME into buf.  Returns the length and
@@ -587,8 +602,9 @@ static int read_ids_pidfd(int pidfd, struct proc_info *pi)
 static void forget_late(struct proc_info *pi, unsigned keep, bool ids_by_pidfd)
 {
 	unsigned drop = (PI_HAVE_STAT | PI_HAVE_COMM | PI_HAVE_ARGV | PI_HAVE_PARENT_EXE |
-			 PI_HAVE_PARENT_COMM | PI_HAVE_EXE |
-			 (ids_by_pidfd ? 0u : PI_HAVE_IDS | PI_HAVE_PPID)) & ~keep;
+	                 PI_HAVE_PARENT_COMM | PI_HAVE_EXE | PI_HAVE_EXE_FILE |
+	                 PI_HAVE_PARENT_FILE | (ids_by_pidfd ? 0u : PI_HAVE_IDS | PI_HAVE_PPID)) &
+	                ~keep;
 
 	pi->have &= ~drop;
 	if (drop & PI_HAVE_EXE) {
@@ -606,7 +622,7 @@ static void forget_late(struct proc_info *pi, unsigned keep, bool ids_by_pidfd)
 }
 
 bool proc_read_exec(int procfd, int pidfd, pid_t pid, uint64_t event_ns, unsigned what,
-		    struct proc_info *pi, struct proc_read_stats *st)
+                    struct proc_info *pi, struct proc_read_stats *st)
 {
 	unsigned had = pi->have;
 	bool by_pidfd;
@@ -620,7 +636,8 @@ bool proc_read_exec(int procfd, int pidfd, pid_t pid, uint64_t event_ns, unsigne
 	if (!by_pidfd) {
 		if (proc_info_is_event_process(pi, event_ns))
 			return true;
-		forget_late(pi, had & PI_HAVE_EXE, false); /* a pinned exe stays */
+		forget_late(pi, had & (PI_HAVE_EXE | PI_HAVE_EXE_FILE),
+		            false); /* a pinned exe stays */
 		pi->flags |= PI_GONE;
 		return false;
 	}
@@ -654,6 +671,12 @@ int proc_exe_from_fd(int procfd, int exefd, struct proc_info *pi)
 		return n < 0 ? -errno : -ENOENT;
 	pi->flags &= ~(PI_EXE_DELETED | PI_EXE_MEMFD | PI_EXE_TRUNCATED);
 	proc_set_exe(pi, link, (size_t)n);
+	struct stat st;
+	pi->have &= ~(uint32_t)PI_HAVE_EXE_FILE;
+	if (fstat(exefd, &st) == 0) {
+		pw_file_id_set(&pi->exe_file, &st);
+		pi->have |= PI_HAVE_EXE_FILE;
+	}
 	return 0;
 }
 
@@ -666,7 +689,7 @@ void proc_info_reset(struct proc_info *pi, pid_t pid)
 }
 
 int proc_read(int procfd, int pidfd, pid_t pid, unsigned what, struct proc_info *pi,
-	      struct proc_read_stats *st)
+              struct proc_read_stats *st)
 {
 	struct proc_read_stats dummy = {0};
 	char link[PW_PATH_MAX];
@@ -686,6 +709,11 @@ int proc_read(int procfd, int pidfd, pid_t pid, unsigned what, struct proc_info 
 			st->miss_exe++;
 		}
 	}
+	/* after the exe's name: a later exec between the two is caught by the
+	 * caller's check for one (as for the name) */
+	if ((what & PROC_READ_EXE_FILE) && !(pi->have & PI_HAVE_EXE_FILE) &&
+	    proc_exe_file(procfd, pid, &pi->exe_file) == 0)
+		pi->have |= PI_HAVE_EXE_FILE;
 	if ((what & PROC_READ_IDS) && (pi->have & PI_HAVE_IDS) != PI_HAVE_IDS) {
 		/* from the pinned task itself: if it still exists, the pid was not
 		 * recycled, so what /proc/PID gave above was this process */
@@ -753,7 +781,7 @@ int proc_read(int procfd, int pidfd, pid_t pid, unsigned what, struct proc_info 
 
 		if (want && !kparent &&
 		    (pi->have & (PI_HAVE_PARENT_EXE | PI_HAVE_PARENT_COMM)) !=
-			    (PI_HAVE_PARENT_EXE | PI_HAVE_PARENT_COMM))
+		        (PI_HAVE_PARENT_EXE | PI_HAVE_PARENT_COMM))
 			st->miss_parent++;
 		if ((what & PROC_READ_ANCESTORS) && gppid > 0)
 			read_ancestors(procfd, pi, gppid);

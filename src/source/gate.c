@@ -65,12 +65,12 @@
 #define GATE_READ_BUF 16384
 /* The largest event: metadata, then a pidfd record, or a directory-handle
  * record with its handle and a name (NAME_MAX and its NUL). */
-#define GATE_MAX_EVENT                                                                           \
-	(FAN_EVENT_METADATA_LEN + sizeof(struct fanotify_event_info_fid) +                       \
+#define GATE_MAX_EVENT                                                                             \
+	(FAN_EVENT_METADATA_LEN + sizeof(struct fanotify_event_info_fid) +                         \
 	 sizeof(struct file_handle) + MAX_HANDLE_SZ + NAME_MAX + 1 + 8)
-#define DIR_SLOTS 256              /* directories a names watch remembers */
-#define DIR_HANDLE_MAX 64          /* longer handles are resolved every time */
-#define DIR_TTL_NS 1000000000ull   /* 1 s */
+#define DIR_SLOTS 256            /* directories a names watch remembers */
+#define DIR_HANDLE_MAX 64        /* longer handles are resolved every time */
+#define DIR_TTL_NS 1000000000ull /* 1 s */
 
 /* A names watch's cached directory: its handle and its path. */
 struct dir_slot {
@@ -110,17 +110,17 @@ struct gate {
 
 	_Atomic uint64_t requests, allowed, denied, errors, overflows, ns_max, ns_sum;
 	_Atomic uint64_t dir_lookups; /* names: directory handles resolved (cache misses) */
-	_Atomic uint64_t drained_ns; /* every event queued before this was handled */
-	uint64_t since_ns;           /* CLOCK_MONOTONIC when the marks were made */
-	pthread_mutex_t lock;        /* one reader of the group at a time: the thread,
-				      * or gate_catch_up_once() */
+	_Atomic uint64_t drained_ns;  /* every event queued before this was handled */
+	uint64_t since_ns;            /* CLOCK_MONOTONIC when the marks were made */
+	pthread_mutex_t lock;         /* one reader of the group at a time: the thread,
+	                               * or gate_catch_up_once() */
 };
 
 /* Filesystems no program runs from: never marked when watching everywhere. */
 static const char *const skip_types[] = {
-	"proc",      "sysfs",  "cgroup",  "cgroup2",    "devpts",      "mqueue",  "debugfs",
-	"tracefs",   "securityfs", "pstore", "bpf",      "configfs",    "fusectl", "autofs",
-	"binfmt_misc", "efivarfs", "rpc_pipefs", "nsfs", "selinuxfs", "hugetlbfs",
+    "proc",        "sysfs",      "cgroup",     "cgroup2", "devpts",    "mqueue",    "debugfs",
+    "tracefs",     "securityfs", "pstore",     "bpf",     "configfs",  "fusectl",   "autofs",
+    "binfmt_misc", "efivarfs",   "rpc_pipefs", "nsfs",    "selinuxfs", "hugetlbfs",
 };
 
 static void bump(_Atomic uint64_t *c, uint64_t n)
@@ -299,25 +299,26 @@ int gate_open(const struct gate_opts *o, struct gate **ret, char *why, size_t wh
 		}
 		class |= FAN_REPORT_DFID_NAME;
 	}
-	g->fd = fanotify_init(class | FAN_CLOEXEC | FAN_NONBLOCK, O_RDONLY | O_LARGEFILE | O_CLOEXEC);
+	g->fd =
+	    fanotify_init(class | FAN_CLOEXEC | FAN_NONBLOCK, O_RDONLY | O_LARGEFILE | O_CLOEXEC);
 	if (g->fd < 0 && errno == EINVAL && g->names) { /* before 5.9: an fd per event */
 		g->names = false;
 		free(g->dirs);
 		g->dirs = NULL;
 		class &= ~(unsigned)FAN_REPORT_DFID_NAME;
 		g->fd = fanotify_init(class | FAN_CLOEXEC | FAN_NONBLOCK,
-				      O_RDONLY | O_LARGEFILE | O_CLOEXEC);
+		                      O_RDONLY | O_LARGEFILE | O_CLOEXEC);
 	}
 	if (g->fd < 0 && errno == EINVAL && !o->watch_only) /* before 5.15: no pidfd in events */
 		g->fd = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK,
-				      O_RDONLY | O_LARGEFILE | O_CLOEXEC);
+		                      O_RDONLY | O_LARGEFILE | O_CLOEXEC);
 	if (g->fd < 0) {
 		r = -errno;
 		snprintf(why, whylen, "cannot create the fanotify %s: %s%s",
-			 o->watch_only ? "watch" : "gate", strerror(errno),
-			 errno == EPERM	   ? " (needs CAP_SYS_ADMIN)"
-			 : errno == ENOSYS ? " (the kernel lacks CONFIG_FANOTIFY)"
-					   : "");
+		         o->watch_only ? "watch" : "gate", strerror(errno),
+		         errno == EPERM    ? " (needs CAP_SYS_ADMIN)"
+		         : errno == ENOSYS ? " (the kernel lacks CONFIG_FANOTIFY)"
+		                           : "");
 		goto fail;
 	}
 	if (g->procfd < 0) {
@@ -337,10 +338,10 @@ int gate_open(const struct gate_opts *o, struct gate **ret, char *why, size_t wh
 			r = mark_fs(g, o->dirs[i], false);
 			if (r < 0 && (r == -EINVAL || r == -EPERM) && !g->n_marks) {
 				snprintf(why, whylen, "cannot watch '%s' for execs: %s%s",
-					 o->dirs[i], strerror(-r),
-					 r == -EINVAL ? " (the kernel lacks "
-							"CONFIG_FANOTIFY_ACCESS_PERMISSIONS)"
-						      : "");
+				         o->dirs[i], strerror(-r),
+				         r == -EINVAL ? " (the kernel lacks "
+				                        "CONFIG_FANOTIFY_ACCESS_PERMISSIONS)"
+				                      : "");
 				goto fail;
 			}
 			if (r < 0)
@@ -376,7 +377,7 @@ static void answer(struct gate *g, int fd, bool deny)
  * aligned in the buffer (FID records make their lengths so): everything is
  * copied out, never accessed in place. */
 static size_t event_info(const char *raw, const struct fanotify_event_metadata *m, uint8_t type,
-			 struct fanotify_event_info_header *h)
+                         struct fanotify_event_info_header *h)
 {
 	size_t off = m->metadata_len;
 
@@ -421,7 +422,7 @@ static uint64_t dir_key(const __kernel_fsid_t *fsid, const void *fh, size_t len)
  * the cache, or open_by_handle_at on the filesystem's mount fd and a
  * readlink of that fd.  Its length, or a negative errno. */
 static ssize_t dir_path(struct gate *g, const __kernel_fsid_t *fsid, struct file_handle *fh,
-			uint64_t now, char *buf)
+                        uint64_t now, char *buf)
 {
 	size_t len = sizeof(*fh) + fh->handle_bytes;
 	uint64_t key = dir_key(fsid, fh, len);
@@ -443,7 +444,8 @@ static ssize_t dir_path(struct gate *g, const __kernel_fsid_t *fsid, struct file
 		/* its mount point, for this lookup only (a directory: opening
 		 * it has no side effect), checked to be that filesystem still */
 		mfd = open(g->marks[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-		if (mfd >= 0 && (fstatfs(mfd, &sf) < 0 || memcmp(&sf.f_fsid, fsid, sizeof(*fsid)))) {
+		if (mfd >= 0 &&
+		    (fstatfs(mfd, &sf) < 0 || memcmp(&sf.f_fsid, fsid, sizeof(*fsid)))) {
 			close(mfd);
 			mfd = -1;
 		}
@@ -469,8 +471,11 @@ static ssize_t dir_path(struct gate *g, const __kernel_fsid_t *fsid, struct file
 		char *copy = strdup(buf);
 		if (copy) {
 			free(d->path);
-			*d = (struct dir_slot){.key = key, .expires = now + DIR_TTL_NS,
-					       .fh_len = (uint32_t)len, .fsid = *fsid, .path = copy};
+			*d = (struct dir_slot){.key = key,
+			                       .expires = now + DIR_TTL_NS,
+			                       .fh_len = (uint32_t)len,
+			                       .fsid = *fsid,
+			                       .path = copy};
 			memcpy(d->fh, fh, len);
 		}
 	}
@@ -480,7 +485,7 @@ static ssize_t dir_path(struct gate *g, const __kernel_fsid_t *fsid, struct file
 /* A names watch's event: directory handle and name to a path, then the
  * decision function (its answer is ignored). */
 static void handle_name(struct gate *g, const char *raw, const struct fanotify_event_metadata *m,
-			uint64_t t)
+                        uint64_t t)
 {
 	struct fanotify_event_info_header h;
 	struct fanotify_event_info_fid fi;
@@ -516,8 +521,8 @@ static void handle_name(struct gate *g, const char *raw, const struct fanotify_e
 				if (n > 1 || path[0] != '/')
 					path[n++] = '/';
 				memcpy(path + n, name, nl + 1);
-				struct gate_request rq = {.pid = m->pid, .pidfd = -1, .path = path,
-							  .t_ns = t};
+				struct gate_request rq = {
+				    .pid = m->pid, .pidfd = -1, .path = path, .fd = -1, .t_ns = t};
 				(void)g->fn(g->arg, &rq);
 				return;
 			}
@@ -528,7 +533,7 @@ static void handle_name(struct gate *g, const char *raw, const struct fanotify_e
 
 /* One event: decide, answer, close. */
 static void handle(struct gate *g, const char *raw, const struct fanotify_event_metadata *m,
-		   uint64_t t)
+                   uint64_t t)
 {
 	char link[32], path[PATH_MAX];
 	int pidfd = event_pidfd(raw, m);
@@ -549,7 +554,8 @@ static void handle(struct gate *g, const char *raw, const struct fanotify_event_
 	if (n <= 0) {
 		bump(&g->errors, 1); /* fail open */
 	} else {
-		struct gate_request rq = {.pid = m->pid, .pidfd = pidfd, .path = path, .t_ns = t};
+		struct gate_request rq = {
+		    .pid = m->pid, .pidfd = pidfd, .path = path, .fd = m->fd, .t_ns = t};
 		path[n] = '\0';
 		deny = g->fn(g->arg, &rq) && !g->watch_only;
 	}
@@ -677,7 +683,7 @@ size_t gate_warnings(const struct gate *g, const char *const **ret)
 uint64_t gate_drained_ns(const struct gate *g)
 {
 	return atomic_load_explicit(&((struct gate *)(uintptr_t)g)->drained_ns,
-				    memory_order_acquire);
+	                            memory_order_acquire);
 }
 
 bool gate_names(const struct gate *g)
@@ -719,7 +725,7 @@ bool gate_covers_dev(const struct gate *g, dev_t dev)
 uint64_t gate_overflows(const struct gate *g)
 {
 	return atomic_load_explicit(&((struct gate *)(uintptr_t)g)->overflows,
-				    memory_order_relaxed);
+	                            memory_order_relaxed);
 }
 
 void gate_get_stats(const struct gate *g, struct gate_stats *ret)

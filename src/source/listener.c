@@ -23,6 +23,7 @@
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -68,7 +69,8 @@ struct nl_source {
 	uint32_t seq;
 	bool kernel_filter;
 	bool socket_filter;
-	atomic_bool no_pin; /* nl_source_pin_exe(false) */
+	atomic_bool no_pin;    /* nl_source_pin_exe(false) */
+	atomic_bool want_file; /* nl_source_want_file(true) */
 	size_t rcvbuf;
 	/* counters written by the listener, read by anyone */
 	atomic_uint_least64_t datagrams, events, overruns, foreign, malformed, ring_drops,
@@ -189,6 +191,16 @@ static int handle_dgram(struct nl_source *s, const void *buf, size_t len, uint32
 			ev.exefd = (int32_t)openat(s->procfd, path, O_PATH | O_CLOEXEC);
 			if (ev.exefd < 0)
 				bump(&s->exefd_fail, 1);
+		} else if (atomic_load_explicit(&s->want_file, memory_order_relaxed)) {
+			/* the program's identity, while it still runs: still there
+			 * after the stat, so the stat was of it */
+			struct pollfd pf = {.fd = ev.pidfd, .events = POLLIN};
+			struct stat st;
+			snprintf(path, sizeof(path), "%d/exe", ev.pid);
+			if (fstatat(s->procfd, path, &st, 0) == 0 && poll(&pf, 1, 0) == 0) {
+				pw_file_id_set(&ev.file, &st);
+				ev.has_file = 1;
+			}
 		}
 	}
 	flush_overrun(s);
@@ -515,6 +527,11 @@ int nl_source_confine(struct nl_source *s, int (*fn)(void *arg), void *arg, unsi
 		nanosleep(&tick, NULL);
 	}
 	return r > 0 ? 0 : r;
+}
+
+void nl_source_want_file(struct nl_source *s, bool want)
+{
+	atomic_store_explicit(&s->want_file, want, memory_order_relaxed);
 }
 
 void nl_source_pin_exe(struct nl_source *s, bool pin)

@@ -309,9 +309,9 @@ static void inherit(struct ptable *t, struct entry *e, struct entry *pe)
 		e->p.known |= PT_K_PARENT_EXE;
 	}
 	if (pe->p.known & PT_K_FILE) {
-		e->p.dev = pe->p.dev;
-		e->p.ino = pe->p.ino;
-		e->p.known |= PT_K_FILE;
+		e->p.file = pe->p.file;
+		e->p.parent_file = pe->p.file;
+		e->p.known |= PT_K_FILE | PT_K_PARENT_FILE;
 	}
 	if (pe->p.known & PT_K_COMM) {
 		memcpy(e->p.comm, pe->p.comm, PT_COMM_MAX);
@@ -482,7 +482,7 @@ struct pt_proc *pt_comm(struct ptable *t, pid_t pid, const char *comm)
 	return p;
 }
 
-int pt_set_exe(struct ptable *t, struct pt_proc *p, const char *exe, uint64_t dev, uint64_t ino)
+int pt_set_exe(struct ptable *t, struct pt_proc *p, const char *exe, const struct pw_file_id *file)
 {
 	struct entry *e = (struct entry *)(void *)p;
 
@@ -496,9 +496,8 @@ int pt_set_exe(struct ptable *t, struct pt_proc *p, const char *exe, uint64_t de
 		else
 			p->known &= ~(uint32_t)PT_K_EXE;
 	}
-	if (dev || ino) {
-		p->dev = dev;
-		p->ino = ino;
+	if (file) {
+		p->file = *file;
 		p->known |= PT_K_FILE;
 	}
 	return exe && !e->exe ? -ENOMEM : 0;
@@ -537,7 +536,7 @@ struct pt_proc *pt_scanned(struct ptable *t, pid_t pid, pid_t ppid, uint64_t sta
 		p->known |= known & PT_K_IDS;
 	}
 	if (exe && exe[0])
-		pt_set_exe(t, p, exe, 0, 0);
+		pt_set_exe(t, p, exe, NULL);
 	if (comm && comm[0])
 		pt_set_comm(p, comm);
 	return p;
@@ -551,10 +550,13 @@ struct pt_proc *pt_parent(struct ptable *t, const struct pt_proc *p)
 }
 
 int pt_walk_ancestors(struct ptable *t, const struct pt_proc *p,
-                      int (*fn)(const char *exe, unsigned depth, void *arg), void *arg)
+                      int (*fn)(const char *exe, const struct pw_file_id *file, unsigned depth,
+                                void *arg),
+                      void *arg)
 {
 	for (unsigned depth = 1; depth <= PT_DEPTH_MAX; depth++) {
-		int r = fn(p->known & PT_K_PARENT_EXE ? p->parent_exe : NULL, depth, arg);
+		int r = fn(p->known & PT_K_PARENT_EXE ? p->parent_exe : NULL,
+		           p->known & PT_K_PARENT_FILE ? &p->parent_file : NULL, depth, arg);
 		if (r)
 			return r;
 		/* the root: init, a kernel thread's child (kthreadd is pid 2) or

@@ -72,7 +72,7 @@ static const char *const agent_calls[] = {
 /* clang-format off */
 static const char *const listener_calls[] = {
 	"recvmmsg", "recvmsg", "pidfd_open", "openat", "close", "write", "clock_gettime",
-	"restart_syscall",
+	"restart_syscall", "newfstatat", "poll", "ppoll",
 	"madvise", "rt_sigprocmask", "exit",
 #ifdef PW_TEST_HOOKS
 	"clock_nanosleep", /* PROCWARDEN_TEST_PIN_DELAY_MS */

@@ -11,6 +11,11 @@
  *                         status (128 + signal when killed)
  *   --bg-exec PATH ...    fork a child that execs PATH and exit 0 at once
  *                         (the child lives on: storms of long-lived processes)
+ *   --rename-self PATH    rename its own file (argv[0]) to PATH
+ *   --unlink-self         unlink its own file
+ *   --replace-self        put another file in its own file's place (rename
+ *                         over it): its running file is then " (deleted)"
+ *   --touch PATH          create PATH (a test's proof that it still ran)
  * Other arguments that do not start with "--" are payload, ignored (tests
  * put spaces, quotes and patterns in them).
  * --exec and --fork-exec take the rest of the command line.  Static, no
@@ -120,6 +125,26 @@ int main(int argc, char **argv)
 				_exit(127);
 			}
 			return 0;
+		} else if (strcmp(argv[i], "--rename-self") == 0 && i + 1 < argc) {
+			if (rename(argv[0], argv[++i]) < 0)
+				perror("pw_victim: rename");
+		} else if (strcmp(argv[i], "--unlink-self") == 0) {
+			if (unlink(argv[0]) < 0)
+				perror("pw_victim: unlink");
+		} else if (strcmp(argv[i], "--replace-self") == 0) {
+			char tmp[4096];
+			int fd;
+			snprintf(tmp, sizeof(tmp), "%s.new", argv[0]);
+			fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+			if (fd < 0 || write(fd, "#!/bin/true\n", 11) != 11 ||
+			    rename(tmp, argv[0]) < 0)
+				perror("pw_victim: replace");
+			if (fd >= 0)
+				close(fd);
+		} else if (strcmp(argv[i], "--touch") == 0 && i + 1 < argc) {
+			int fd = open(argv[++i], O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+			if (fd >= 0)
+				close(fd);
 		} else if (strncmp(argv[i], "--", 2) != 0) {
 			continue; /* payload */
 		} else {

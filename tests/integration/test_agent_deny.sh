@@ -55,6 +55,12 @@ rc=0
 err=$("$G/evil" 2>&1) || rc=$?
 echo "$err" | grep -q "Operation not permitted" || fail "execve of a denied binary: '$err' (exit $rc)"
 
+# another name of the same file (a hardlink) is the same file: denied too
+ln "$G/evil" "$G/innocent"
+rc=0
+"$G/innocent" 2>/dev/null || rc=$?
+[ "$rc" = 126 ] || fail "a hardlink of the denied binary ran (exit $rc)"
+
 # the binary next to it runs; the uid rule denies only its uid
 rc=0
 "$G/fine" --exit 7 || rc=$?
@@ -97,13 +103,16 @@ for r in evil:
     assert r["argv"] is None and "argv" in r["unknown"], r
     assert r["uid"] == 0 and r["ppid"] > 0, r
     assert isinstance(r["gate_us"], int) and 0 <= r["gate_us"] < 5_000_000, r
+link = [r for r in gate if r["exe"] == f"{G}/innocent"]
+assert len(link) == 1 and link[0]["rules"] == ["deny-evil"] and \
+    link[0].get("matched_by") == "identity", link
 uid = [r for r in gate if r["exe"] == f"{G}/uidonly"]
 assert len(uid) == 1 and uid[0]["uid"] == 64123 and uid[0]["rules"] == ["deny-test-uid"], uid
 fine = [r for r in recs if r["type"] == "exec" and r["exe"] == f"{G}/fine"]
 assert len(fine) == M + 1, f"{len(fine)} records of {M + 1} launches of fine"
 assert all(r["source"] == "netlink" and r["rules"] == ["log-fine"] for r in fine), fine[:3]
 stop = [r for r in recs if r["type"] == "stop"][0]
-assert stop["denied"] == N + 3, stop
+assert stop["denied"] == N + 4, stop
 assert stop["gate_errors"] == 0 and stop["gate_record_drops"] == 0, stop
 assert stop["deny_fallback_kills"] == 0, stop
 print(f"fine: {len(fine)} of {M + 1} launches logged by exe; "
@@ -114,7 +123,7 @@ for line in open(f"{T}/metrics.mid"):
     if not line.startswith("#"):
         k, v = line.rsplit(" ", 1)
         m[k] = float(v)
-assert m.get("procwarden_denied_total") == N + 3, {k: v for k, v in m.items() if "den" in k}
+assert m.get("procwarden_denied_total") == N + 4, {k: v for k, v in m.items() if "den" in k}
 lat = sorted(r["gate_us"] for r in evil)
 print(f"gate: {N} of {N} denied, 0 escapes; decision median {lat[len(lat) // 2]} us, "
       f"p99 {lat[int(len(lat) * 0.99)]} us")

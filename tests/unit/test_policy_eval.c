@@ -6,6 +6,8 @@
  * of imagined launches field by field.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -279,7 +281,9 @@ static void test_example_policy(void **state)
 	assert_int_equal(d.n, 0);
 	assert_int_equal(policy_rule_count(p), 4);
 	assert_int_equal(policy_file_count(p), 1);
-	assert_int_equal(policy_needs(p), POLICY_NEED_PARENT | POLICY_NEED_ARGV);
+	/* (and POLICY_NEED_FILE where its paths exist on this machine) */
+	assert_int_equal(policy_needs(p) & ~POLICY_NEED_FILE,
+	                 POLICY_NEED_PARENT | POLICY_NEED_ARGV);
 
 	/* kiosk-allowed: the kiosk user's allowed programs stop evaluation */
 	pi = pi_new("/usr/bin/firefox-esr", 4244);
@@ -528,8 +532,9 @@ static void test_deny_needs_preexec_keys(void **state)
 	(void)state;
 	msg = load_fail("version: 1\nrules:\n"
 	                "  - name: d\n    match:\n      cmdline: x\n    actions: [deny]\n");
-	assert_non_null(strstr(msg, "test.yaml:5:7: error: rule 'd' denies before the program runs, "
-	                            "when its 'cmdline' is not known yet"));
+	assert_non_null(strstr(msg,
+	                       "test.yaml:5:7: error: rule 'd' denies before the program runs, "
+	                       "when its 'cmdline' is not known yet"));
 	free(msg);
 	msg = load_fail("version: 1\nrules:\n"
 	                "  - name: a\n    match: {exe: /x}\n    unless: {comm: y}\n"
@@ -713,20 +718,20 @@ static void test_glob_deep_exe(void **state)
 static void test_unknown_is_unknown(void **state)
 {
 	struct policy *p = load_ok("version: 1\n"
-				   "rules:\n"
-				   "  - name: by-uid\n"
-				   "    match: {uid: 64101}\n"
-				   "    actions: [kill]\n"
-				   "  - name: tmp-unless-root\n"
-				   "    match: {exe: \"/tmp/**\"}\n"
-				   "    unless: {uid: 0}\n"
-				   "    actions: [log]\n"
-				   "  - name: web-shell\n"
-				   "    match: {exe: /bin/sh, ancestor_exe: /usr/sbin/nginx}\n"
-				   "    actions: [kill]\n"
-				   "  - name: args\n"
-				   "    match: {cmdline: \"re:stratum\"}\n"
-				   "    actions: [kill]\n");
+	                           "rules:\n"
+	                           "  - name: by-uid\n"
+	                           "    match: {uid: 64101}\n"
+	                           "    actions: [kill]\n"
+	                           "  - name: tmp-unless-root\n"
+	                           "    match: {exe: \"/tmp/**\"}\n"
+	                           "    unless: {uid: 0}\n"
+	                           "    actions: [log]\n"
+	                           "  - name: web-shell\n"
+	                           "    match: {exe: /bin/sh, ancestor_exe: /usr/sbin/nginx}\n"
+	                           "    actions: [kill]\n"
+	                           "  - name: args\n"
+	                           "    match: {cmdline: \"re:stratum\"}\n"
+	                           "    actions: [kill]\n");
 	struct proc_info *pi = pi_new("/tmp/x", 64101);
 	struct policy_verdict v;
 
@@ -772,11 +777,110 @@ static void test_unknown_is_unknown(void **state)
 	policy_unref(p);
 }
 
+/* An exact path matches the file it named at load by identity too (a
+ * hardlink, a rename, a deleted file); a file written since is another. */
+static void test_identity(void **state)
+{
+	char dir[] = "/tmp/pw-ident-XXXXXX", path[64], text[1024];
+	struct policy_verdict v;
+	struct pw_file_id id, other;
+	struct stat st;
+	int fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/forbidden", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0755);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "x", 1), 1);
+	close(fd);
+	assert_int_equal(stat(path, &st), 0);
+	pw_file_id_set(&id, &st);
+	snprintf(text, sizeof(text),
+	         "version: 1\n"
+	         "rules:\n"
+	         "  - name: by-exe\n"
+	         "    match: {exe: %s}\n"
+	         "    actions: [kill]\n"
+	         "  - name: by-parent\n"
+	         "    match: {parent_exe: %s}\n"
+	         "    actions: [log]\n"
+	         "  - name: by-ancestor\n"
+	         "    match: {ancestor_exe: [\"re:^/nowhere\", %s]}\n"
+	         "    actions: [log]\n",
+	         path, path, path);
+	struct policy *p = load_ok(text);
+	assert_true(policy_needs(p) & POLICY_NEED_FILE);
+
+	/* the same name: matched by path, not by identity */
+	struct proc_info *pi = pi_new(path, 1000);
+	pi->exe_file = id;
+	pi->have |= PI_HAVE_EXE_FILE;
+	policy_eval(p, pi, &v);
+	assert_string_equal(verdict_names(p, &v), "by-exe");
+	assert_int_equal(v.by_identity, 0);
+	free(pi);
+
+	/* another name (a hardlink, a rename, " (deleted)"), the same file */
+	pi = pi_new("/home/u/innocent (deleted)", 1000);
+	pi->exe_file = id;
+	pi->have |= PI_HAVE_EXE_FILE;
+	pi_parent(pi, "/home/u/p");
+	pi->parent_file = id;
+	pi->have |= PI_HAVE_PARENT_FILE;
+	pi_ancestor(pi, "/home/u/gp");
+	pi->anc_file[0] = id;
+	pi->anc_file_known = 1;
+	policy_eval(p, pi, &v);
+	assert_string_equal(verdict_names(p, &v), "by-exe,by-parent,by-ancestor");
+	assert_int_equal(v.by_identity, 7);
+	assert_int_equal(v.signal, SIGKILL);
+
+	/* identity not known: the name decides */
+	pi->have &= ~(uint32_t)(PI_HAVE_EXE_FILE | PI_HAVE_PARENT_FILE);
+	policy_eval(p, pi, &v);
+	assert_string_equal(verdict_names(p, &v), "by-ancestor");
+	assert_int_equal(v.by_identity, 1);
+
+	/* the file written since the load (or an inode number reused by
+	 * another file): not the same */
+	other = id;
+	other.mtime_ns++;
+	pi->exe_file = other;
+	pi->have |= PI_HAVE_EXE_FILE;
+	pi->anc_file_known = 0;
+	policy_eval(p, pi, &v);
+	assert_int_equal(v.n_rules, 0);
+	free(pi);
+	policy_unref(p);
+
+	/* a path that names no file: check warns, the load does not fail */
+	struct policy_opts o = {.warn_missing_files = 1};
+	struct diags d;
+	char missing[128];
+	snprintf(
+	    missing, sizeof(missing),
+	    "version: 1\nrules:\n  - name: gone\n    match: {exe: %s/none}\n    actions: [log]\n",
+	    dir);
+	diags_init(&d);
+	assert_int_equal(policy_load_buffer("m.yaml", missing, strlen(missing), &o, &p, &d), 0);
+	assert_int_equal(d.errors, 0);
+	assert_int_equal(d.n, 1);
+	assert_non_null(strstr(d.v[0].msg, "does not exist"));
+	assert_int_equal(d.v[0].line, 4);
+	diags_free(&d);
+	assert_false(policy_needs(p) & POLICY_NEED_FILE);
+	policy_unref(p);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_rule_order),
 	    cmocka_unit_test(test_unknown_is_unknown),
+	    cmocka_unit_test(test_identity),
 	    cmocka_unit_test(test_allow_stops),
 	    cmocka_unit_test(test_unless),
 	    cmocka_unit_test(test_accumulate_and_signal),

@@ -34,12 +34,13 @@ static struct ptable *world(void)
 struct walk {
 	char buf[512];
 };
-static int collect(const char *exe, unsigned depth, void *arg)
+static int collect(const char *exe, const struct pw_file_id *file, unsigned depth, void *arg)
 {
 	struct walk *w = arg;
 	size_t n = strlen(w->buf);
 
 	(void)depth;
+	(void)file;
 	snprintf(w->buf + n, sizeof(w->buf) - n, "%s%s", n ? "," : "", exe ? exe : "?");
 	return 0;
 }
@@ -67,9 +68,18 @@ static void fork_inherits_and_exec_forgets(void **state)
 	assert_false(c->known & PT_K_EUID);
 	assert_true(c->known & PT_K_UID);
 	assert_true(c->known & PT_K_PARENT_EXE); /* the parent's exe at the fork stays */
-	assert_int_equal(pt_set_exe(t, c, "/usr/bin/id", 8, 42), 0);
+	struct pw_file_id id = {.dev = 8, .ino = 42, .mtime_ns = 7};
+	assert_int_equal(pt_set_exe(t, c, "/usr/bin/id", &id), 0);
 	assert_string_equal(c->exe, "/usr/bin/id");
-	assert_int_equal(c->ino, 42);
+	assert_true(c->known & PT_K_FILE);
+	assert_int_equal(c->file.ino, 42);
+	/* its child knows the file its parent ran when it forked */
+	struct pt_proc *g = pt_fork(t, 200, 201, 12 * MS);
+	assert_true(g->known & PT_K_PARENT_FILE);
+	assert_true(pw_file_id_equal(&g->parent_file, &id));
+	/* and an exec makes the file unknown until learnt again */
+	pt_exec(t, 200, 13 * MS);
+	assert_false(c->known & PT_K_FILE);
 	pt_free(t);
 }
 
@@ -101,14 +111,14 @@ static void lineage_survives_reparenting_and_exit(void **state)
 	(void)state;
 	/* bash -> server (exec) -> double fork: child exits, grandchild stays */
 	pt_fork(t, 100, 300, 10 * MS);
-	pt_set_exe(t, pt_exec(t, 300, 11 * MS), "/usr/sbin/nginx", 0, 0);
+	pt_set_exe(t, pt_exec(t, 300, 11 * MS), "/usr/sbin/nginx", NULL);
 	pt_fork(t, 300, 301, 12 * MS);
 	pt_fork(t, 301, 302, 13 * MS);
 	pt_exit(t, 301, 14 * MS);
 	pt_exit(t, 300, 15 * MS);
 	pt_expire(t, 15 * MS + PT_LINGER_NS + 1); /* past linger: still named by 302 */
 	g = pt_exec(t, 302, 16 * MS);
-	pt_set_exe(t, g, "/bin/sh", 0, 0);
+	pt_set_exe(t, g, "/bin/sh", NULL);
 	assert_int_equal(g->ppid, 301); /* the forking parent, not init */
 	assert_string_equal(g->parent_exe, "/usr/sbin/nginx");
 	assert_int_equal(pt_walk_ancestors(t, g, collect, &w), 0);
@@ -135,7 +145,7 @@ static void pid_reuse_is_a_new_entry(void **state)
 
 	(void)state;
 	a = pt_fork(t, 100, 400, 10 * MS);
-	pt_set_exe(t, pt_exec(t, 400, 11 * MS), "/tmp/victim", 0, 0);
+	pt_set_exe(t, pt_exec(t, 400, 11 * MS), "/tmp/victim", NULL);
 	ra = pt_ref_of(t, a);
 	pt_exit(t, 400, 12 * MS);
 	assert_non_null(pt_get(t, 400)); /* kept a while: late events are named */
