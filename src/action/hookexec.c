@@ -9,7 +9,13 @@
  * socket is a counted local skip); results come back as one `hook` record
  * JSON line per message, which the agent writes to its output.
  *
- * The executor half (ex_*) runs in the forked child and owns everything there:
+ * The executor is two processes: a supervisor (ex_main), which holds the
+ * socket and forks a worker; when the worker dies (killed, crashed) it sends
+ * an `error` record saying so and forks another, at most EX_RESTARTS times
+ * in EX_RESTART_WINDOW_MS, then gives up and exits (the agent sees the
+ * socket close).  A request the dead worker had read is lost with it.
+ *
+ * The worker half (ex_*) runs in the worker and owns everything there:
  * the socket (moved to fd 3, every other inherited fd closed), a signalfd for
  * SIGCHLD and SIGTERM, the running hooks (pid = process group, stdin, stdout
  * and stderr pipes, capture buffers, deadline), a bounded FIFO of requests
@@ -53,6 +59,8 @@
 #define EX_MAX_OUTQ 2048 /* results owed (sent or not); at it stop reading requests */
 #define EX_MAX_RULES 1024
 #define STOP_WAIT_MS 3000
+#define EX_RESTARTS 5 /* worker restarts allowed within EX_RESTART_WINDOW_MS */
+#define EX_RESTART_WINDOW_MS 60000
 #define HOOK_PATH "PATH=/usr/sbin:/usr/bin:/sbin:/bin"
 
 /* The request header; the parts follow in this order, each NUL-terminated. */
@@ -474,6 +482,8 @@ static __attribute__((noreturn)) void ex_child_exec(const struct ex_job *job, ch
 	int e;
 
 	setpgid(0, 0);
+	/* a hook does not outlive a worker killed under it (kept across execve) */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	for (int sig = 1; sig < NSIG; sig++)
 		sigaction(sig, &dfl, NULL); /* glibc's internal ones refuse: never ignored */
 	sigemptyset(&none);
@@ -939,23 +949,24 @@ static int ex_setup_signals(void)
 	return fd >= 0 ? fd : -errno;
 }
 
-/* The executor process: never returns. */
-static __attribute__((noreturn)) void ex_main(int sock, const struct hookexec_opts *o, pid_t agent)
+/* The worker: runs the hooks until the agent's end closes; never returns.
+ * Exits 0 then, non-zero when it could not run. */
+static __attribute__((noreturn)) void ex_worker(int sock, const struct hookexec_opts *o,
+                                                pid_t supervisor)
 {
 	struct executor *ex;
 	int rc = 1;
 
-	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != agent)
-		_exit(1); /* the agent died before we could watch it */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != supervisor)
+		_exit(1); /* the supervisor died before we could watch it */
 	ex = calloc(1, sizeof(*ex));
 	if (!ex)
 		_exit(1);
 	ex->o = *o;
-	ex->sock = ex_sanitize_fds(sock);
+	ex->sock = sock;
 	ex->sigfd = ex_setup_signals();
-	if (ex->sock < 0 || ex->sigfd < 0 || chdir("/") < 0)
+	if (ex->sigfd < 0)
 		goto out;
-	fcntl(ex->sock, F_SETFL, O_NONBLOCK);
 	ex->jobs = calloc(ex->o.max_concurrent, sizeof(*ex->jobs));
 	ex->queue = calloc(ex->o.max_queue, sizeof(*ex->queue));
 	ex->rbuf = malloc(HOOKEXEC_MAX_MSG + 1);
@@ -972,8 +983,6 @@ static __attribute__((noreturn)) void ex_main(int sock, const struct hookexec_op
 		if (!job->out.buf || !job->err.buf)
 			goto out;
 	}
-	if (!ex->o.no_seccomp && sandbox_apply(SANDBOX_HOOKEXEC, 0) < 0)
-		goto out; /* fail closed: the agent sees the executor gone */
 	ex_loop(ex);
 	rc = 0;
 out:
@@ -982,6 +991,116 @@ out:
 		if (ex->jobs[i].pid && !ex->jobs[i].exited)
 			kill(-ex->jobs[i].pid, SIGKILL);
 	_exit(rc); /* no atexit handlers, no stdio flush of the agent's buffers */
+}
+
+/* The supervisor tells the agent (an `error` record on the socket). */
+static void sup_report(int sock, const char *msg)
+{
+	char tbuf[32], line[512];
+	struct jbuf j;
+	size_t n;
+
+	pw_time_rfc3339(real_ns(), tbuf, sizeof(tbuf));
+	json_init(&j, line, sizeof(line));
+	json_obj_open(&j);
+	json_kv_str(&j, "type", "error");
+	json_kv_str(&j, "time", tbuf);
+	json_kv_str(&j, "source", "hookexec");
+	json_kv_str(&j, "message", msg);
+	n = json_finish(&j);
+	if (send(sock, line, n, MSG_NOSIGNAL) < 0) {
+		/* the agent is gone: nothing to tell */
+	}
+}
+
+/* The executor process: a supervisor that forks the worker and, when the
+ * worker dies (killed, crashed), says so and starts another, at most
+ * EX_RESTARTS times in EX_RESTART_WINDOW_MS; then it gives up and exits,
+ * and the agent sees the socket close.  Never returns. */
+static __attribute__((noreturn)) void ex_main(int sock, const struct hookexec_opts *o, pid_t agent)
+{
+	uint64_t starts[EX_RESTARTS + 1] = {0};
+	unsigned n_starts = 0;
+	sigset_t mask;
+	pid_t me;
+
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != agent)
+		_exit(1); /* the agent died before we could watch it */
+	sock = ex_sanitize_fds(sock);
+	if (sock < 0 || ex_setup_signals() < 0 || chdir("/") < 0)
+		_exit(1);
+	fcntl(sock, F_SETFL, O_NONBLOCK);
+	if (!o->no_seccomp && sandbox_apply(SANDBOX_HOOKEXEC, 0) < 0)
+		_exit(1); /* fail closed: the agent sees the executor gone */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGTERM);
+	me = getpid();
+	for (;;) {
+		uint64_t now = mono_ms();
+		int status = 0;
+		pid_t w;
+
+		/* the starts within the window, this one included */
+		unsigned k = 0;
+		for (unsigned i = 0; i < n_starts; i++)
+			if (now - starts[i] < EX_RESTART_WINDOW_MS)
+				starts[k++] = starts[i];
+		n_starts = k;
+		if (n_starts > EX_RESTARTS) {
+			char msg[160];
+			snprintf(msg, sizeof(msg),
+			         "the hook executor died %u times within %u s: hooks are not run "
+			         "any more (restart the agent)",
+			         n_starts, EX_RESTART_WINDOW_MS / 1000);
+			sup_report(sock, msg);
+			_exit(1);
+		}
+		starts[n_starts++] = now;
+		w = fork();
+		if (w < 0) {
+			sup_report(sock, "the hook executor could not start its worker: hooks are "
+			                 "not run any more (restart the agent)");
+			_exit(1);
+		}
+		if (w == 0)
+			ex_worker(sock, o, me);
+		for (;;) {
+			siginfo_t si;
+			if (sigwaitinfo(&mask, &si) < 0)
+				continue;
+			if (si.si_signo == SIGTERM) {
+				/* the agent died: the worker winds down as on EOF */
+				kill(w, SIGTERM);
+				while (waitpid(w, &status, 0) < 0 && errno == EINTR)
+					;
+				_exit(0);
+			}
+			pid_t r;
+			bool done = false;
+			while ((r = waitpid(-1, &status, WNOHANG)) > 0)
+				if (r == w) {
+					done = true;
+					break;
+				}
+			if (done)
+				break;
+		}
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+			_exit(0); /* the agent closed its end */
+		char how[48], msg[224];
+		if (WIFSIGNALED(status))
+			signal_name(WTERMSIG(status), how, sizeof(how));
+		else
+			snprintf(how, sizeof(how), "exit %d", WEXITSTATUS(status));
+		snprintf(msg, sizeof(msg),
+		         "the hook executor died (%s): hooks it was running are lost, their "
+		         "results with them; restarted",
+		         how);
+		sup_report(sock, msg);
+		struct timespec pause = {.tv_nsec = 100 * 1000000L}; /* not a busy loop */
+		nanosleep(&pause, NULL);
+	}
 }
 
 /* ---- the agent side ---- */

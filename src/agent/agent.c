@@ -132,7 +132,9 @@ static void run_hooks(struct agent *a, const struct policy *p, const struct poli
 				ar->result = "queued";
 				a->c.hooks_submitted++;
 			} else {
-				ar->result = r == -EAGAIN ? "skipped: hook queue full" : "error";
+				ar->result = r == -EAGAIN     ? "skipped: hook queue full"
+				             : r == -ENOTCONN ? "skipped: no hook executor"
+				                              : "error";
 				a->c.hooks_local_skipped++;
 			}
 		}
@@ -1176,7 +1178,11 @@ static void drain_hooks(struct agent *a)
 
 	if (!a->hx)
 		return;
-	while ((n = hookexec_read(a->hx, a->hookline, RECORD_SIZE)) > 0) {
+	while ((n = hookexec_read(a->hx, a->hookline, RECORD_SIZE)) > 0 || n == -EMSGSIZE) {
+		if (n < 0) {
+			emit_error(a, "a hook record did not fit: it is lost", NULL);
+			continue;
+		}
 		const char *res = strstr(a->hookline, "\"result\":\"");
 		if (res) {
 			res += 10;
@@ -1190,6 +1196,17 @@ static void drain_hooks(struct agent *a)
 				a->c.hooks_failed++;
 		}
 		emit(a, a->hookline, (size_t)n, LOG_INFO);
+	}
+	if (n == -EPIPE || (n < 0 && n != -EAGAIN)) {
+		/* the executor is gone for good (it restarts its worker itself;
+		 * it said why before it went): no busy loop on its closed socket */
+		a->c.hook_executor_lost++;
+		emit_error(a,
+		           "the hook executor is gone: hooks are not run any more (restart "
+		           "the agent)",
+		           NULL);
+		hookexec_stop(a->hx);
+		a->hx = NULL;
 	}
 }
 
@@ -1241,6 +1258,7 @@ static void emit_stop(struct agent *a)
 	json_kv_uint(&j, "descendants_signalled", a->c.descendants_signalled);
 	json_kv_uint(&j, "signals_unverified", a->c.signals_unverified);
 	json_kv_uint(&j, "undecided", a->c.undecided);
+	json_kv_uint(&j, "hook_executor_lost", a->c.hook_executor_lost);
 	{
 		struct pt_stats ts;
 		pt_get_stats(a->pt, &ts);

@@ -30,6 +30,7 @@ struct agent_counters {
 	uint64_t gone;
 	uint64_t signals_sent, signals_gone, signals_failed;
 	uint64_t hooks_submitted, hooks_local_skipped, hooks_skipped_loop;
+	uint64_t hook_executor_lost; /* 1 once the executor gave up (hooks no longer run) */
 	uint64_t hooks_ok, hooks_failed, hooks_timeout, hooks_skipped;
 	uint64_t overruns, rescans, rescanned;
 	uint64_t eval_ns, evals, match_errors;

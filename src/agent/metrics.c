@@ -37,7 +37,7 @@ static void label_value(FILE *f, const char *s)
 static void counter(FILE *f, const char *name, const char *help, uint64_t v)
 {
 	fprintf(f, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name, name,
-		(unsigned long long)v);
+	        (unsigned long long)v);
 }
 
 int agent_write_metrics(struct agent *a)
@@ -62,13 +62,13 @@ int agent_write_metrics(struct agent *a)
 		return -ENOMEM;
 	counter(f, "procwarden_launches_total", "Program launches evaluated.", a->c.launches);
 	fprintf(f, "# HELP procwarden_launches_by_source_total Launches by where they were seen.\n"
-		   "# TYPE procwarden_launches_by_source_total counter\n");
+	           "# TYPE procwarden_launches_by_source_total counter\n");
 	static const char *const src[] = {"netlink", "rescan", "scan"};
 	for (int i = 0; i < 3; i++)
 		fprintf(f, "procwarden_launches_by_source_total{source=\"%s\"} %llu\n", src[i],
-			(unsigned long long)a->c.by_source[i]);
+		        (unsigned long long)a->c.by_source[i]);
 	fprintf(f, "# HELP procwarden_rule_matches_total Launches matched, per rule (since the "
-		   "last reload).\n# TYPE procwarden_rule_matches_total counter\n");
+	           "last reload).\n# TYPE procwarden_rule_matches_total counter\n");
 	for (size_t i = 0; i < a->n_rule_matches; i++) {
 		fprintf(f, "procwarden_rule_matches_total{rule=\"");
 		label_value(f, policy_rule_name(a->pol, (uint32_t)i));
@@ -77,59 +77,65 @@ int agent_write_metrics(struct agent *a)
 	counter(f, "procwarden_records_total", "Exec records written.", a->c.records);
 	counter(f, "procwarden_signals_sent_total", "Signals sent.", a->c.signals_sent);
 	counter(f, "procwarden_signals_failed_total", "Signals that failed (not gone).",
-		a->c.signals_failed);
+	        a->c.signals_failed);
 	counter(f, "procwarden_signals_gone_total",
-		"Signals not sent because the process was gone.", a->c.signals_gone);
+	        "Signals not sent because the process was gone.", a->c.signals_gone);
 	counter(f, "procwarden_hooks_run_total", "Hooks submitted to the executor.",
-		a->c.hooks_submitted);
+	        a->c.hooks_submitted);
 	counter(f, "procwarden_hooks_ok_total", "Hooks that exited 0.", a->c.hooks_ok);
 	counter(f, "procwarden_hooks_failed_total", "Hooks that failed.", a->c.hooks_failed);
 	counter(f, "procwarden_hooks_timed_out_total", "Hooks killed at their timeout.",
-		a->c.hooks_timeout);
+	        a->c.hooks_timeout);
+	counter(f, "procwarden_hook_executor_lost_total", "1 once the hook executor gave up.",
+	        a->c.hook_executor_lost);
 	counter(f, "procwarden_hooks_skipped_total",
-		"Hooks skipped (rate limit, concurrency, full queue, hook loops).",
-		a->c.hooks_skipped + a->c.hooks_local_skipped + a->c.hooks_skipped_loop);
+	        "Hooks skipped (rate limit, concurrency, full queue, hook loops).",
+	        a->c.hooks_skipped + a->c.hooks_local_skipped + a->c.hooks_skipped_loop);
 	counter(f, "procwarden_overruns_total", "Netlink receive buffer overruns (ENOBUFS).",
-		ns.overruns);
+	        ns.overruns);
 	counter(f, "procwarden_rescans_total", "Rescans of /proc after an overrun.", a->c.rescans);
 	counter(f, "procwarden_gone_before_read_total",
-		"Processes gone before /proc could be read.", a->c.gone);
+	        "Processes gone before /proc could be read.", a->c.gone);
 	counter(f, "procwarden_exe_unknown_total",
-		"Launches evaluated without their executable (gone unnamed).", a->c.exe_unknown);
-	fprintf(f, "# HELP procwarden_queue_drops_total Items refused by a full queue.\n"
-		   "# TYPE procwarden_queue_drops_total counter\n"
-		   "procwarden_queue_drops_total{queue=\"events\"} %llu\n"
-		   "procwarden_queue_drops_total{queue=\"output\"} %llu\n"
-		   "procwarden_queue_drops_total{queue=\"hooks\"} %llu\n",
-		(unsigned long long)ns.ring_drops, (unsigned long long)os.drops,
-		(unsigned long long)a->c.hooks_local_skipped);
+	        "Launches evaluated without their executable (gone unnamed).", a->c.exe_unknown);
+	fprintf(f,
+	        "# HELP procwarden_queue_drops_total Items refused by a full queue.\n"
+	        "# TYPE procwarden_queue_drops_total counter\n"
+	        "procwarden_queue_drops_total{queue=\"events\"} %llu\n"
+	        "procwarden_queue_drops_total{queue=\"output\"} %llu\n"
+	        "procwarden_queue_drops_total{queue=\"hooks\"} %llu\n",
+	        (unsigned long long)ns.ring_drops, (unsigned long long)os.drops,
+	        (unsigned long long)a->c.hooks_local_skipped);
 	counter(f, "procwarden_output_errors_total", "Log write errors.", os.errors);
 	counter(f, "procwarden_foreign_messages_total",
-		"Netlink messages not from the kernel, ignored.", ns.foreign);
+	        "Netlink messages not from the kernel, ignored.", ns.foreign);
 	counter(f, "procwarden_evaluations_total", "Policy evaluations.", a->c.evals);
-	fprintf(f, "# HELP procwarden_evaluation_seconds_total Time spent evaluating the policy.\n"
-		   "# TYPE procwarden_evaluation_seconds_total counter\n"
-		   "procwarden_evaluation_seconds_total %.9f\n",
-		(double)a->c.eval_ns / 1e9);
+	fprintf(f,
+	        "# HELP procwarden_evaluation_seconds_total Time spent evaluating the policy.\n"
+	        "# TYPE procwarden_evaluation_seconds_total counter\n"
+	        "procwarden_evaluation_seconds_total %.9f\n",
+	        (double)a->c.eval_ns / 1e9);
 	counter(f, "procwarden_regex_match_limit_total", "Regex evaluations that hit a limit.",
-		a->c.match_errors);
+	        a->c.match_errors);
 	counter(f, "procwarden_reloads_total", "Successful policy reloads.", a->c.reloads);
 	counter(f, "procwarden_denied_total", "Launches the gate denied before they ran.",
-		a->c.denials);
+	        a->c.denials);
 	counter(f, "procwarden_deny_fallback_kills_total",
-		"Launches a deny rule matched after they ran (not stopped by the gate): killed.",
-		a->c.deny_fallback_kills);
+	        "Launches a deny rule matched after they ran (not stopped by the gate): killed.",
+	        a->c.deny_fallback_kills);
 	if (a->gate) {
 		struct gate_stats gs;
 		gate_get_stats(a->gate, &gs);
-		counter(f, "procwarden_gate_requests_total", "Execs the gate decided.", gs.requests);
+		counter(f, "procwarden_gate_requests_total", "Execs the gate decided.",
+		        gs.requests);
 		counter(f, "procwarden_gate_errors_total",
-			"Execs the gate allowed because it could not decide (fail open).", gs.errors);
+		        "Execs the gate allowed because it could not decide (fail open).",
+		        gs.errors);
 		counter(f, "procwarden_gate_overflows_total",
-			"fanotify queue overflows (the kernel allowed those execs).", gs.overflows);
+		        "fanotify queue overflows (the kernel allowed those execs).", gs.overflows);
 	}
 	counter(f, "procwarden_reload_failures_total", "Failed policy reloads.",
-		a->c.reload_failures);
+	        a->c.reload_failures);
 	if (fclose(f) != 0) {
 		free(buf);
 		return -ENOMEM;

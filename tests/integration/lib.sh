@@ -60,6 +60,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Drop pid $1 from PIDS (whole entries only: a pattern substitution would
+# turn 1234 into 14 when removing 23, and cleanup would signal that).
+forget_pid() { # pid
+	local p keep=()
+	for p in "${PIDS[@]:-}"; do
+		[ -n "$p" ] && [ "$p" != "$1" ] && keep+=("$p")
+	done
+	PIDS=("${keep[@]:-}")
+}
+
 fail() {
 	echo "FAIL: $*" >&2
 	exit 1
@@ -133,7 +143,7 @@ stop_agent() {
 	kill -TERM "$AGENT"
 	local rc=0
 	wait "$AGENT" || rc=$?
-	PIDS=("${PIDS[@]/$AGENT/}")
+	forget_pid "$AGENT"
 	[ "$rc" = 0 ] || { cat "$T/agent.err" >&2; fail "the agent exited with $rc"; }
 	grep -q '"type":"stop"' "$T/agent.json" || fail "no stop record"
 	json_lines_valid "$T/agent.json"

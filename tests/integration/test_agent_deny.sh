@@ -150,7 +150,7 @@ stop_agent
 start_agent --policy "$T/deny.yaml"
 kill -KILL "$AGENT"
 wait "$AGENT" 2>/dev/null || true
-PIDS=("${PIDS[@]/$AGENT/}")
+forget_pid "$AGENT"
 rc=0
 timeout 10 "$G/evil" --exit 4 || rc=$?
 [ "$rc" = 4 ] || fail "after the agent died the binary did not run (exit $rc)"
