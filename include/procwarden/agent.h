@@ -17,21 +17,24 @@
 struct agent_opts {
 	const char **policy_paths; /* --policy, in order; none: configured default */
 	size_t n_policy_paths;
-	const char *log_path;      /* NULL or "-": standard output */
+	const char *log_path; /* NULL or "-": standard output */
 	bool syslog;
 	bool dry_run;
 	bool no_scan;
-	const char *metrics_path;  /* NULL: none */
+	const char *metrics_path;    /* NULL: none */
 	unsigned metrics_interval_s; /* 0: 5 */
-	size_t rcvbuf;             /* 0: 8 MiB */
-	unsigned batch;            /* recvmmsg batch; 0: default */
-	size_t ring_capacity;      /* 0: default */
-	size_t table_capacity;     /* process table entries; 0: PT_CAPACITY_DEFAULT */
+	size_t rcvbuf;               /* 0: 8 MiB */
+	unsigned batch;              /* recvmmsg batch; 0: default */
+	size_t ring_capacity;        /* 0: default */
+	size_t table_capacity;       /* process table entries; 0: PT_CAPACITY_DEFAULT */
 	bool insecure_permissions;
+	/* a reload may load a policy source that vanished or is empty (the
+	 * built-in default, or no rules) in place of one that enforces */
+	bool allow_empty_policy;
 	bool no_seccomp;
-	bool no_gate;              /* deny rules: kill after the exec, no fanotify gate */
-	bool watch_exec;           /* learn exes from fanotify notifications (cmd_run: on
-				    * unless --no-watch-exec) */
+	bool no_gate;    /* deny rules: kill after the exec, no fanotify gate */
+	bool watch_exec; /* learn exes from fanotify notifications (cmd_run: on
+	                  * unless --no-watch-exec) */
 };
 
 /* Run until SIGTERM/SIGINT.  Returns the exit code: 0 after a clean stop,

@@ -25,6 +25,7 @@ struct exe_hint_slot {
 };
 struct exe_hints {
 	struct exe_hint_slot slot[EXE_HINT_SLOTS];
+	_Atomic uint64_t too_long; /* notes not kept: a path of EXE_HINT_WORDS * 8 bytes or more */
 };
 /* The writer: remember that pid is executing path (CLOCK_MONOTONIC t_ns). */
 void exe_hint_put(struct exe_hints *h, int32_t pid, const char *path, uint64_t t_ns);

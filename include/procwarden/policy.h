@@ -89,6 +89,11 @@ size_t policy_rule_count(const struct policy *p);
 const char *policy_rule_name(const struct policy *p, uint32_t rule);
 int policy_rule_severity(const struct policy *p, uint32_t rule);
 unsigned policy_needs(const struct policy *p); /* POLICY_NEED_* */
+/* True for the built-in default policy, loaded by policy_load_configured()
+ * because POLICY_DEFAULT_DIR does not exist. */
+bool policy_is_builtin(const struct policy *p);
+/* Rules that kill or deny. */
+size_t policy_enforcing_rules(const struct policy *p);
 /* True when some rule denies (the agent then starts the fanotify gate). */
 bool policy_has_deny(const struct policy *p);
 /* The directories the deny rules' exe patterns live under, owned by the

@@ -8,7 +8,13 @@
  * snapshot and releasing it, so it writes straight from the ring without the
  * lock: lines go to the fd with writev() in batches and, when enabled, each
  * line to syslog.  Write errors (disk full, a closed pipe) are counted and the
- * lines dropped, so the ring keeps draining.  A reopen request is served at
+ * lines dropped, so the ring keeps draining; a line written only in part is
+ * cut off a regular file again, so the log holds whole lines only.  Losses
+ * (lines refused by a full ring, lines a write error lost) are said: the
+ * writer puts a `loss` record before the next batch it writes, at most one
+ * per class per second.  The last eighth of the ring is kept for urgent
+ * lines (LOG_WARNING and more severe): a flood of info lines cannot crowd
+ * out a kill's record.  A reopen request is served at
  * the ring position where it was asked for: lines queued before it go to the
  * old file, lines queued after it to the new one.
  *
@@ -31,6 +37,8 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -39,6 +47,7 @@
 #include <unistd.h>
 
 #include "procwarden/clock.h"
+#include "procwarden/json.h"
 #include "procwarden/output.h"
 #include "procwarden/thread.h"
 
@@ -47,7 +56,13 @@
 #define REC_PAD UINT32_MAX /* header length of a pad record */
 #define BATCH_IOV 256      /* lines per writev(); an interval of a storm is ~100 lines */
 #define FLUSH_DEFAULT_MS 5000u
-#define WAKE_FRACTION 4 /* wake the writer when this fraction of the ring is used */
+#define WAKE_FRACTION 4                /* wake the writer when this fraction of the ring is used */
+#define URGENT_FRACTION 8              /* this fraction of the ring is kept for urgent lines */
+#define LOSS_INTERVAL_NS 1000000000ull /* loss records of a class at most this often */
+/* Interrupts a writer stuck in writev() on a pipe nobody reads (output_free):
+ * a handler without SA_RESTART, installed before any seccomp filter, so no
+ * pthread_cancel() -- which needs rt_sigaction at the time -- is needed. */
+#define SIG_UNSTICK (SIGRTMIN + 4)
 
 struct rec_hdr {
 	uint32_t len; /* line bytes (with '\n'), or REC_PAD */
@@ -81,6 +96,14 @@ struct output {
 	bool use_syslog;
 
 	uint64_t lines, drops, errors, reopens, batches; /* __atomic (drops: under lock) */
+
+	/* the writer's: losses said so far, and when */
+	uint64_t said_drops, said_errors;
+	uint64_t said_drops_ns, said_errors_ns;
+	int last_errno;
+	bool abandon;         /* __atomic: output_free() gave up waiting: write nothing more */
+	bool partial;         /* the file ends in a line written in part (it could not be cut) */
+	bool flush_timed_out; /* under lock: a flush gave up (the writer is stuck) */
 };
 
 /* Round n up to a multiple of 8. */
@@ -103,49 +126,133 @@ static void count(uint64_t *c, uint64_t n)
 	__atomic_fetch_add(c, n, __ATOMIC_RELAXED);
 }
 
-/* Write iov[0..n) completely (EINTR, partial writes); -errno on failure. */
-static int write_all(int fd, struct iovec *iov, int n)
+/* Write iov[0..n) completely (EINTR, partial writes).  0, or -errno when a
+ * write failed: then *ret_whole lines were written whole, and a line written
+ * in part is cut off a regular file again (start: the file's end before the
+ * batch, or -1 when it cannot be cut: a pipe). */
+/* writev() that output_free() can interrupt (SIG_UNSTICK let in only
+ * here); -1 with errno EPIPE once it gave up. */
+static ssize_t writev_unstuck(struct output *o, const struct iovec *iov, int n)
 {
-	int i = 0;
+	sigset_t un;
+	ssize_t w;
+	int e;
+
+	if (__atomic_load_n(&o->abandon, __ATOMIC_RELAXED)) {
+		errno = EPIPE;
+		return -1;
+	}
+	sigemptyset(&un);
+	sigaddset(&un, SIG_UNSTICK);
+	pthread_sigmask(SIG_UNBLOCK, &un, NULL);
+	w = writev(o->fd, iov, n);
+	e = errno;
+	pthread_sigmask(SIG_BLOCK, &un, NULL);
+	errno = e;
+	return w;
+}
+
+static int write_all(struct output *o, struct iovec *iov, int n, int *ret_whole)
+{
+	off_t start = lseek(o->fd, 0, SEEK_END);
+	size_t done = 0, whole = 0;
+	int i = 0, r = 0;
+
+	*ret_whole = 0;
+	/* a line left in part before: end it, so that what follows is whole */
+	if (o->partial) {
+		struct iovec nl = {.iov_base = (void *)(uintptr_t) "\n", .iov_len = 1};
+		if (writev_unstuck(o, &nl, 1) != 1)
+			return -(errno && errno != EINTR ? errno : EIO);
+		o->partial = false;
+	}
 
 	while (i < n) {
 		ssize_t w;
 
-		/* cancellable only here: output_free() cancels a writer stuck on a
-		 * pipe nobody reads */
-		pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
-		w = writev(fd, iov + i, n - i);
-		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+		w = writev_unstuck(o, iov + i, n - i);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
-			return -errno;
+			r = -errno;
+			break;
 		}
+		done += (size_t)w;
 		while (i < n && (size_t)w >= iov[i].iov_len) {
 			w -= (ssize_t)iov[i].iov_len;
 			i++;
 		}
+		whole = done - (size_t)w;
 		if (i < n) {
 			iov[i].iov_base = (char *)iov[i].iov_base + w;
 			iov[i].iov_len -= (size_t)w;
 		}
 	}
-	return 0;
+	*ret_whole = i;
+	/* cannot cut (a pipe): the next write ends the line first */
+	if (r < 0 && done > whole && (start < 0 || ftruncate(o->fd, start + (off_t)whole) < 0))
+		o->partial = true;
+	return r;
+}
+
+/* Write one line of the writer's own (a loss record); 0 or -errno. */
+static int write_own(struct output *o, char *line, size_t len, int prio)
+{
+	struct iovec iov = {.iov_base = line, .iov_len = len};
+	int whole;
+
+	if (o->use_syslog)
+		syslog(LOG_AUTHPRIV | (prio & LOG_PRIMASK), "%.*s", (int)len - 1, line);
+	return write_all(o, &iov, 1, &whole);
+}
+
+/* Say one class of loss when there is news and the last record of it is a
+ * second old: {"type":"loss","class":...,"count":since the last,"total":...}. */
+static void say_loss(struct output *o, const char *cls, uint64_t total, uint64_t *said,
+                     uint64_t *said_ns, uint64_t now, const char *why)
+{
+	char line[512], t[40];
+	int n;
+
+	if (total <= *said || (*said_ns && now - *said_ns < LOSS_INTERVAL_NS))
+		return;
+	pw_time_rfc3339(pw_mono_to_real(now), t, sizeof(t));
+	n = snprintf(line, sizeof(line),
+	             "{\"type\":\"loss\",\"time\":\"%s\",\"class\":\"%s\",\"count\":%llu,"
+	             "\"total\":%llu%s%s%s}\n",
+	             t, cls, (unsigned long long)(total - *said), (unsigned long long)total,
+	             why ? ",\"error\":\"" : "", why ? why : "", why ? "\"" : "");
+	if (n <= 0 || (size_t)n >= sizeof(line))
+		return;
+	if (write_own(o, line, (size_t)n, LOG_WARNING) == 0) {
+		*said = total;
+		*said_ns = now;
+	}
 }
 
 /* Write one batch of lines and send them to syslog; counts lines and
- * errors. */
+ * errors.  Losses not said yet go first. */
 static void write_batch(struct output *o, struct iovec *iov, const int *prio, int n)
 {
+	uint64_t now = pw_now_mono();
+	int whole = 0, r;
+
 	count(&o->batches, 1);
+	uint64_t drops = __atomic_load_n(&o->drops, __ATOMIC_RELAXED);
+	uint64_t errors = __atomic_load_n(&o->errors, __ATOMIC_RELAXED);
+	say_loss(o, "output_full", drops, &o->said_drops, &o->said_drops_ns, now, NULL);
+	say_loss(o, "output_error", errors, &o->said_errors, &o->said_errors_ns, now,
+	         o->last_errno ? strerrorname_np(o->last_errno) : NULL);
 	for (int i = 0; i < n; i++)
 		if (o->use_syslog && prio[i] >= 0)
 			syslog(LOG_AUTHPRIV | (prio[i] & LOG_PRIMASK), "%.*s",
 			       (int)(iov[i].iov_len - 1), (const char *)iov[i].iov_base);
-	if (write_all(o->fd, iov, n) < 0)
-		count(&o->errors, (uint64_t)n);
-	else
-		count(&o->lines, (uint64_t)n);
+	r = write_all(o, iov, n, &whole);
+	count(&o->lines, (uint64_t)whole);
+	if (r < 0) {
+		o->last_errno = -r;
+		count(&o->errors, (uint64_t)(n - whole));
+	}
 }
 
 /* Serve a reopen request: swap in a new fd, keep the old one on failure. */
@@ -248,13 +355,10 @@ static void *writer_main(void *arg)
 	struct output *o = arg;
 	sigset_t all;
 
-	/* already blocked by pw_thread_start(); kept because this is the one
-	 * thread ever cancelled (output_free), and without this frame ASan's
-	 * teardown of the cancelled thread reports a stack-buffer-overflow in
-	 * sigaltstack (poison the unwinding left behind) */
+	/* already blocked by pw_thread_start(); SIG_UNSTICK is let in only
+	 * around writev() (write_all) */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
-	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
 	pthread_mutex_lock(&o->lock);
 	for (;;) {
 		size_t head, used, done;
@@ -303,6 +407,12 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
+/* SIG_UNSTICK's handler: nothing; the signal only interrupts writev(). */
+static void unstick_handler(int sig)
+{
+	(void)sig;
+}
+
 /* Initialise a condition variable on CLOCK_MONOTONIC. */
 static int cond_init_mono(pthread_cond_t *c)
 {
@@ -325,6 +435,10 @@ int output_new(const struct output_opts *opts, struct output **ret)
 	if (!o)
 		return -ENOMEM;
 	o->fd = -1;
+	/* no SA_RESTART: a writev() it interrupts returns (see SIG_UNSTICK) */
+	struct sigaction sa = {.sa_handler = unstick_handler};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIG_UNSTICK, &sa, NULL);
 	o->cap = opts->ring_bytes ? align8(opts->ring_bytes) : RING_DEFAULT;
 	if (o->cap < RING_MIN)
 		o->cap = RING_MIN;
@@ -393,8 +507,12 @@ int output_write(struct output *o, const char *line, size_t len, int syslog_prio
 	contig = o->cap - o->tail;
 	if (need > contig)
 		pad = contig;
-	if (len >= UINT32_MAX || need + pad > o->cap - o->used) {
-		o->drops++;
+	/* the last eighth of the ring is for urgent lines */
+	size_t room = o->cap - o->used;
+	if (!urgent)
+		room = room > o->cap / URGENT_FRACTION ? room - o->cap / URGENT_FRACTION : 0;
+	if (len >= UINT32_MAX || need + pad > room) {
+		__atomic_fetch_add(&o->drops, 1, __ATOMIC_RELAXED);
 		pthread_mutex_unlock(&o->lock);
 		return -ENOBUFS;
 	}
@@ -452,6 +570,8 @@ int output_flush(struct output *o, unsigned timeout_ms)
 	while (o->seq_out < target && r == 0)
 		if (pthread_cond_timedwait(&o->drained, &o->lock, &dl) == ETIMEDOUT)
 			r = o->seq_out < target ? -ETIMEDOUT : 0;
+	if (r < 0)
+		o->flush_timed_out = true;
 	o->flushers--;
 	pthread_mutex_unlock(&o->lock);
 	return r;
@@ -462,15 +582,26 @@ void output_free(struct output *o)
 	if (!o)
 		return;
 	if (o->writer_started) {
-		int r = output_flush(o, 0);
+		/* a writer found stuck before gets a moment, not 5 s more */
+		pthread_mutex_lock(&o->lock);
+		bool stuck = o->flush_timed_out;
+		pthread_mutex_unlock(&o->lock);
+		int r = output_flush(o, stuck ? 200 : 0);
 
 		pthread_mutex_lock(&o->lock);
 		o->stop = true;
-		if (r < 0) /* stuck on a pipe nobody reads: cancelled in writev() */
-			pthread_cancel(o->writer);
 		o->kicked = true;
 		pthread_cond_signal(&o->wake);
 		pthread_mutex_unlock(&o->lock);
+		if (r < 0) {
+			/* stuck on a pipe nobody reads: what is left is lost; the
+			 * writer is interrupted out of writev() until it is out */
+			struct timespec tick = {.tv_nsec = 10 * 1000000L};
+			__atomic_store_n(&o->abandon, true, __ATOMIC_RELAXED);
+			while (pthread_kill(o->writer, SIG_UNSTICK) == 0 &&
+			       pthread_tryjoin_np(o->writer, NULL) == EBUSY)
+				nanosleep(&tick, NULL);
+		}
 		pthread_join(o->writer, NULL);
 		if (o->use_syslog)
 			closelog();

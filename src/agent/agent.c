@@ -1135,6 +1135,19 @@ static void reload(struct agent *a)
 		policy_unref(np);
 		r = -EPERM;
 	}
+	/* a source that vanished or is empty must not switch enforcement off */
+	if (r == 0 && !a->o->allow_empty_policy && policy_enforcing_rules(a->pol) &&
+	    (policy_rule_count(np) == 0 || (policy_is_builtin(np) && !policy_is_builtin(a->pol)))) {
+		diags_add(&d, DIAG_ERROR, "procwarden", 0, 0,
+		          "%s; the running policy kills or denies by %zu rules (run with "
+		          "--allow-empty-policy to allow this)",
+		          policy_is_builtin(np) ? "the policy directory " POLICY_DEFAULT_DIR
+		                                  " is gone (the built-in default would replace it)"
+		                                : "the new policy has no rules",
+		          policy_enforcing_rules(a->pol));
+		policy_unref(np);
+		r = -ENOENT;
+	}
 	if (r < 0) {
 		a->c.reload_failures++;
 		record_begin(&j, a->line, RECORD_SIZE, "error");
@@ -1143,11 +1156,14 @@ static void reload(struct agent *a)
 		json_arr_open(&j);
 		for (size_t i = 0; i < d.n; i++) {
 			char msg[1024];
+			const char *lvl = d.v[i].level == DIAG_ERROR     ? "error"
+			                  : d.v[i].level == DIAG_WARNING ? "warning"
+			                                                 : "note";
 			if (d.v[i].line)
-				snprintf(msg, sizeof(msg), "%s:%u:%u: error: %s", d.v[i].file,
-				         d.v[i].line, d.v[i].col, d.v[i].msg);
+				snprintf(msg, sizeof(msg), "%s:%u:%u: %s: %s", d.v[i].file,
+				         d.v[i].line, d.v[i].col, lvl, d.v[i].msg);
 			else
-				snprintf(msg, sizeof(msg), "%s: error: %s", d.v[i].file,
+				snprintf(msg, sizeof(msg), "%s: %s: %s", d.v[i].file, lvl,
 				         d.v[i].msg);
 			json_str(&j, msg);
 		}
@@ -1207,6 +1223,46 @@ static void drain_hooks(struct agent *a)
 		           NULL);
 		hookexec_stop(a->hx);
 		a->hx = NULL;
+	}
+}
+
+/* Losses are said, not only counted: a `loss` record per class with news,
+ * at most one per class per second ({"type":"loss","class":...,"count":
+ * since the last,"total":...}).  The output says its own (output_full,
+ * output_error). */
+static void report_losses(struct agent *a, uint64_t now)
+{
+	struct nl_stats st;
+	struct pt_stats ps;
+
+	nl_source_stats(a->src, &st);
+	pt_get_stats(a->pt, &ps);
+	const struct {
+		const char *cls;
+		uint64_t total;
+	} v[] = {
+	    {"ring", st.ring_drops},
+	    {"gate_records", __atomic_load_n(&a->c.gate_ring_drops, __ATOMIC_RELAXED)},
+	    {"table_full", ps.full},
+	    {"note_too_long",
+	     a->hints ? atomic_load_explicit(&a->hints->too_long, memory_order_relaxed) : 0},
+	    {"hooks_skipped", a->c.hooks_skipped + a->c.hooks_local_skipped},
+	    {"match_limit", a->c.match_errors},
+	};
+	_Static_assert(sizeof(v) / sizeof(v[0]) <= sizeof(a->c.loss_said) / sizeof(uint64_t),
+	               "loss classes");
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		struct jbuf j;
+		if (v[i].total <= a->c.loss_said[i] ||
+		    (a->c.loss_said_ns[i] && now - a->c.loss_said_ns[i] < 1000000000ull))
+			continue;
+		record_begin(&j, a->line, RECORD_SIZE, "loss");
+		json_kv_str(&j, "class", v[i].cls);
+		json_kv_uint(&j, "count", v[i].total - a->c.loss_said[i]);
+		json_kv_uint(&j, "total", v[i].total);
+		emit(a, a->line, json_finish(&j), LOG_WARNING);
+		a->c.loss_said[i] = v[i].total;
+		a->c.loss_said_ns[i] = now;
 	}
 }
 
@@ -1494,6 +1550,11 @@ int agent_run(const struct agent_opts *o)
 			handle_denial(a, a->deny_buf);
 		settle_pending(a, false);
 		pt_expire(a->pt, a->last_ktime);
+		uint64_t now = pw_now_mono();
+		if (now - a->last_loss_check_ns >= 100000000ull) {
+			a->last_loss_check_ns = now;
+			report_losses(a, now);
+		}
 		bool gate_wait = a->gate_ring && ring_prepare_wait(a->gate_ring);
 		struct pollfd p[4] = {
 		    {.fd = a->sfd, .events = POLLIN},
@@ -1538,6 +1599,9 @@ int agent_run(const struct agent_opts *o)
 	gate_free(a->watch);
 	a->watch = NULL;
 	drain_hooks(a);
+	memset(a->c.loss_said_ns, 0,
+	       sizeof(a->c.loss_said_ns)); /* the last word, whatever the rate */
+	report_losses(a, pw_now_mono());
 	emit_stop(a);
 	if (o->metrics_path)
 		agent_write_metrics(a);

@@ -45,6 +45,9 @@ struct agent_counters {
 	uint64_t signals_unverified;    /* signals not sent: the target's identity unproven */
 	uint64_t pending_overflow;      /* kill records written before their descendants settled */
 	uint64_t undecided;             /* launches a rule could not judge (unknown values) */
+	/* loss records: what each class had when last said, and when */
+	uint64_t loss_said[8];
+	uint64_t loss_said_ns[8];
 };
 
 /* A kill record waiting until the launch's descendants have been signalled
@@ -103,6 +106,7 @@ struct agent {
 	struct agent_counters c;
 	uint64_t last_ktime; /* kernel time of the last event delivered */
 	uint64_t last_match_error_record;
+	uint64_t last_loss_check_ns;
 	uint64_t last_rescan_ns; /* when the last overrun rescan ran */
 	struct seen_set seen;    /* launches evaluated, so that rescans skip them */
 	struct ptable *pt;       /* the process table, fed by every event */

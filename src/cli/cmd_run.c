@@ -13,48 +13,52 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: procwarden run [--policy PATH]... [--log PATH|-] [--syslog] [--dry-run]\n"
-		"                      [--no-scan] [--metrics PATH] [--metrics-interval SECONDS]\n"
-		"                      [--rcvbuf BYTES] [--insecure-permissions] [--no-gate]\n"
-		"                      [--no-watch-exec]\n"
-		"  --policy PATH   a policy file or directory (*.yaml, *.yml); repeatable.\n"
-		"                  Default: /etc/procwarden/policy.d if it exists, else the\n"
-		"                  built-in default policy.\n"
-		"  --log PATH      append JSON lines to PATH ('-': standard output, the default)\n"
-		"  --syslog        also send records to syslog (facility authpriv)\n"
-		"  --dry-run       evaluate and log everything; send no signal, run no hook\n"
-		"  --no-scan       do not apply the policy to processes already running\n"
-		"  --metrics PATH  write Prometheus counters to PATH every few seconds\n"
-		"  --rcvbuf BYTES  netlink receive buffer (default 8 MiB)\n"
-		"  --no-gate       no fanotify gate: 'deny' rules kill right after the exec\n"
-		"                  instead of blocking it\n"
-		"  --no-watch-exec do not learn what every launch runs from fanotify\n"
-		"                  (FAN_OPEN_EXEC notifications on every filesystem programs\n"
-		"                  run from, on by default; they hold nothing up): a launch\n"
-		"                  gone before /proc could show it then stays unnamed\n"
-		"  --watch-exec    the default, accepted for compatibility\n");
+	        "usage: procwarden run [--policy PATH]... [--log PATH|-] [--syslog] [--dry-run]\n"
+	        "                      [--no-scan] [--metrics PATH] [--metrics-interval SECONDS]\n"
+	        "                      [--rcvbuf BYTES] [--insecure-permissions] [--no-gate]\n"
+	        "                      [--no-watch-exec] [--allow-empty-policy]\n"
+	        "  --policy PATH   a policy file or directory (*.yaml, *.yml); repeatable.\n"
+	        "                  Default: /etc/procwarden/policy.d if it exists, else the\n"
+	        "                  built-in default policy.\n"
+	        "  --log PATH      append JSON lines to PATH ('-': standard output, the default)\n"
+	        "  --syslog        also send records to syslog (facility authpriv)\n"
+	        "  --dry-run       evaluate and log everything; send no signal, run no hook\n"
+	        "  --no-scan       do not apply the policy to processes already running\n"
+	        "  --metrics PATH  write Prometheus counters to PATH every few seconds\n"
+	        "  --rcvbuf BYTES  netlink receive buffer (default 8 MiB)\n"
+	        "  --no-gate       no fanotify gate: 'deny' rules kill right after the exec\n"
+	        "                  instead of blocking it\n"
+	        "  --no-watch-exec do not learn what every launch runs from fanotify\n"
+	        "                  (FAN_OPEN_EXEC notifications on every filesystem programs\n"
+	        "                  run from, on by default; they hold nothing up): a launch\n"
+	        "                  gone before /proc could show it then stays unnamed\n"
+	        "  --watch-exec    the default, accepted for compatibility\n"
+	        "  --allow-empty-policy  let a reload (SIGHUP) replace a policy that kills or\n"
+	        "                  denies by none: the policy directory gone (the built-in\n"
+	        "                  default) or holding no rules; refused otherwise\n");
 }
 
 int cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"policy", required_argument, NULL, 'p'},
-		{"log", required_argument, NULL, 'l'},
-		{"syslog", no_argument, NULL, 's'},
-		{"dry-run", no_argument, NULL, 'n'},
-		{"no-scan", no_argument, NULL, 'S'},
-		{"metrics", required_argument, NULL, 'm'},
-		{"metrics-interval", required_argument, NULL, 'i'},
-		{"rcvbuf", required_argument, NULL, 'b'},
-		{"batch", required_argument, NULL, 'B'},
-		{"ring", required_argument, NULL, 'R'},
-		{"insecure-permissions", no_argument, NULL, 'I'},
-		{"no-seccomp", no_argument, NULL, 'Z'},
-		{"no-gate", no_argument, NULL, 'G'},
-		{"watch-exec", no_argument, NULL, 'W'},
-		{"no-watch-exec", no_argument, NULL, 'X'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+	    {"policy", required_argument, NULL, 'p'},
+	    {"log", required_argument, NULL, 'l'},
+	    {"syslog", no_argument, NULL, 's'},
+	    {"dry-run", no_argument, NULL, 'n'},
+	    {"no-scan", no_argument, NULL, 'S'},
+	    {"metrics", required_argument, NULL, 'm'},
+	    {"metrics-interval", required_argument, NULL, 'i'},
+	    {"rcvbuf", required_argument, NULL, 'b'},
+	    {"batch", required_argument, NULL, 'B'},
+	    {"ring", required_argument, NULL, 'R'},
+	    {"insecure-permissions", no_argument, NULL, 'I'},
+	    {"no-seccomp", no_argument, NULL, 'Z'},
+	    {"no-gate", no_argument, NULL, 'G'},
+	    {"watch-exec", no_argument, NULL, 'W'},
+	    {"no-watch-exec", no_argument, NULL, 'X'},
+	    {"allow-empty-policy", no_argument, NULL, 'E'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
 	};
 	struct agent_opts o = {.watch_exec = true};
 	const char **paths = calloc((size_t)argc + 1, sizeof(*paths));
@@ -112,6 +116,9 @@ int cmd_run(int argc, char **argv)
 			break;
 		case 'X':
 			o.watch_exec = false;
+			break;
+		case 'E':
+			o.allow_empty_policy = true;
 			break;
 		case 'h':
 			usage(stdout);

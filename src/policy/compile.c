@@ -447,6 +447,20 @@ size_t policy_rule_count(const struct policy *p)
 	return p->n_rules;
 }
 
+bool policy_is_builtin(const struct policy *p)
+{
+	return p->builtin != 0;
+}
+
+size_t policy_enforcing_rules(const struct policy *p)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->n_rules; i++)
+		n += (p->rules[i].actions & (ACT_KILL | ACT_DENY)) != 0;
+	return n;
+}
+
 const char *policy_rule_name(const struct policy *p, uint32_t rule)
 {
 	return rule < p->n_rules ? p->rules[rule].name : NULL;

@@ -1095,7 +1095,8 @@ static int read_file(const char *path, char **ret, size_t *ret_len, struct diags
 	size_t got = 0;
 	int fd, r;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO must not hold the load up (it is refused below) */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		r = -errno;
 		diags_add(d, DIAG_ERROR, path, 0, 0, "cannot read policy: %s", strerror(-r));
@@ -1359,5 +1360,8 @@ int policy_load_configured(const char *const *paths, size_t npaths, const struct
 	if (stat(POLICY_DEFAULT_DIR, &st) == 0)
 		return policy_load(def, 1, opts, ret, d);
 	text = policy_default_text();
-	return policy_load_buffer("<built-in default>", text, strlen(text), opts, ret, d);
+	int r = policy_load_buffer("<built-in default>", text, strlen(text), opts, ret, d);
+	if (r == 0)
+		(*ret)->builtin = 1;
+	return r;
 }

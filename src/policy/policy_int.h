@@ -144,6 +144,7 @@ struct file_rule {
 struct policy {
 	int refs;
 	unsigned needs;
+	int builtin; /* the built-in default, loaded for want of a policy directory */
 	struct rule *rules;
 	size_t n_rules, cap_rules;
 	struct policy_file *files;

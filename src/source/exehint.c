@@ -50,8 +50,11 @@ void exe_hint_put(struct exe_hints *h, int32_t pid, const char *path, uint64_t t
 	uint64_t words[EXE_HINT_WORDS] = {0};
 	uint32_t seq;
 
-	if (len >= EXE_HINT_WORDS * 8)
-		return; /* too long to keep: the /proc path stays the only one */
+	if (len >= EXE_HINT_WORDS * 8) {
+		/* too long to keep: the /proc path stays the only one (counted) */
+		atomic_fetch_add_explicit(&h->too_long, 1, memory_order_relaxed);
+		return;
+	}
 	/* the loader after the program of the same exec: the program stays (a
 	 * note not taken yet is of an exec still to come; one taken is done) */
 	if (weak && atomic_load_explicit(&s->pid, memory_order_relaxed) == pid &&

@@ -43,6 +43,8 @@ static const char *const agent_calls[] = {
 	 * comm), policy reload and its trust check (realpath, stat) */
 	"read", "pread64", "write", "writev", "close", "openat", "newfstatat", "lseek", "readlink",
 	"readlinkat", "getdents64", "rename", "renameat", "unlink", "unlinkat", "getcwd", "geteuid",
+	/* the log: cut a line a full disk left half written */
+	"ftruncate",
 	/* memory: malloc, PCRE2's JIT */
 	"brk", "mmap", "munmap", "mprotect", "mremap", "madvise",
 	/* threads, time, exit */

@@ -328,6 +328,11 @@ static void test_concurrent_producers(void **state)
 	for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
 		int t, n;
 
+		/* lines the full ring refused are said in loss records */
+		if (!strncmp(l, "{\"type\":\"loss\",", 15)) {
+			assert_non_null(strstr(l, "\"class\":\"output_full\""));
+			continue;
+		}
 		assert_int_equal(sscanf(l, "t%d %d", &t, &n), 2);
 		assert_true(t >= 0 && t < 4);
 		assert_int_equal(n, next[t]);
