@@ -66,18 +66,19 @@ bool nl_source_pins_exe(const struct nl_source *s);
 void nl_source_want_file(struct nl_source *s, bool want);
 
 struct nl_stats {
-	uint64_t datagrams;  /* received */
-	uint64_t events;     /* decoded and queued */
-	uint64_t overruns;   /* ENOBUFS seen */
-	uint64_t foreign;    /* messages not from the kernel, ignored */
-	uint64_t malformed;  /* bad lengths, ignored */
-	uint64_t ring_drops; /* ring full: events lost (an overrun marker follows) */
-	uint64_t pidfd_fail; /* exec events whose process was gone before pinning */
-	uint64_t exefd_fail; /* exec events whose exe file could not be pinned */
-	uint64_t wakeups;    /* recvmmsg calls that returned data */
-	size_t rcvbuf;       /* effective receive buffer (SO_RCVBUF) */
-	bool kernel_filter;  /* the connector's own event filter is in use */
-	bool socket_filter;  /* the BPF socket filter is attached */
+	uint64_t datagrams;   /* received */
+	uint64_t events;      /* decoded and queued */
+	uint64_t overruns;    /* ENOBUFS seen */
+	uint64_t foreign;     /* messages not from the kernel, ignored */
+	uint64_t malformed;   /* bad lengths, ignored */
+	uint64_t ring_drops;  /* ring full: events lost (an overrun marker follows) */
+	uint64_t pidfd_fail;  /* exec events whose process was gone before pinning */
+	uint64_t exefd_fail;  /* exec events whose exe file could not be pinned */
+	uint64_t wakeups;     /* recvmmsg calls that returned data */
+	uint64_t recv_errors; /* receives that failed (not ENOBUFS, EINTR, EAGAIN) */
+	size_t rcvbuf;        /* effective receive buffer (SO_RCVBUF) */
+	bool kernel_filter;   /* the connector's own event filter is in use */
+	bool socket_filter;   /* the BPF socket filter is attached */
 };
 
 struct nl_source;

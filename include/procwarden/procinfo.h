@@ -42,7 +42,7 @@ enum {
 /* Facts about the process (bits of proc_info.flags). */
 enum {
 	PI_GONE = 1u << 0,           /* exited before everything could be read */
-	PI_EXE_DELETED = 1u << 1,    /* exe link ends in " (deleted)" */
+	PI_EXE_DELETED = 1u << 1,    /* exe link ends in " (deleted)" and no link to it is left */
 	PI_EXE_MEMFD = 1u << 2,      /* exe is "/memfd:NAME (deleted)" */
 	PI_ARGV_TRUNCATED = 1u << 3, /* argv longer than PW_ARGV_MAX */
 	PI_KTHREAD = 1u << 4,        /* empty cmdline and no exe: kernel thread */

@@ -1248,6 +1248,7 @@ static void report_losses(struct agent *a, uint64_t now)
 	     a->hints ? atomic_load_explicit(&a->hints->too_long, memory_order_relaxed) : 0},
 	    {"hooks_skipped", a->c.hooks_skipped + a->c.hooks_local_skipped},
 	    {"match_limit", a->c.match_errors},
+	    {"receive_errors", st.recv_errors},
 	};
 	_Static_assert(sizeof(v) / sizeof(v[0]) <= sizeof(a->c.loss_said) / sizeof(uint64_t),
 	               "loss classes");

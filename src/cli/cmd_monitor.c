@@ -40,7 +40,7 @@
 #include "procwarden/procscan.h"
 #include "procwarden/ring.h"
 
-#define CACHE_SIZE 4096 /* power of two */
+#define CACHE_SIZE 4096     /* power of two */
 #define OUT_BUF (64u << 10) /* stdio buffer of standard output */
 /* The longest a line waits in the buffer (as the agent's log: output.h) */
 #define FLUSH_INTERVAL_MS OUTPUT_FLUSH_INTERVAL_MS
@@ -65,15 +65,15 @@ struct monitor {
 	uint64_t by_type[32];
 	uint64_t overrun_events;
 	uint64_t rescanned;
-	uint64_t dup_skipped; /* listener events for execs a rescan reported first */
-	uint64_t last_ktime; /* kernel time of the last event delivered */
+	uint64_t dup_skipped;     /* listener events for execs a rescan reported first */
+	uint64_t last_ktime;      /* kernel time of the last event delivered */
 	uint64_t unflushed_since; /* CLOCK_MONOTONIC ns of the oldest unflushed line; 0: none */
-	struct seen_set seen; /* execs reported, so that rescans skip them */
-	uint64_t last_rescan_ns; /* CLOCK_MONOTONIC of the last rescan; 0: none */
-	bool no_watch;           /* --no-watch-exec */
-	struct gate *watch;      /* the exec watch (names what each exec ran), or NULL */
-	struct exe_hints *hints; /* what it saw, by pid */
-	uint64_t exe_from_watch; /* exes named by the watch */
+	struct seen_set seen;     /* execs reported, so that rescans skip them */
+	uint64_t last_rescan_ns;  /* CLOCK_MONOTONIC of the last rescan; 0: none */
+	bool no_watch;            /* --no-watch-exec */
+	struct gate *watch;       /* the exec watch (names what each exec ran), or NULL */
+	struct exe_hints *hints;  /* what it saw, by pid */
+	uint64_t exe_from_watch;  /* exes named by the watch */
 	struct pid_entry cache[CACHE_SIZE];
 	char line[65536];
 };
@@ -138,7 +138,7 @@ static void text_time(uint64_t ktime, char *buf, size_t size)
 
 	localtime_r(&sec, &tm);
 	snprintf(buf, size, "%02d:%02d:%02d.%06u", tm.tm_hour, tm.tm_min, tm.tm_sec,
-		 (unsigned)(real % 1000000000ull / 1000));
+	         (unsigned)(real % 1000000000ull / 1000));
 }
 
 /* Append argv to a text line with spaces; control characters shown as '?'. */
@@ -150,6 +150,18 @@ static size_t text_argv(const struct proc_info *pi, char *buf, size_t size)
 		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
 			buf[i] = '?';
 	return n;
+}
+
+/* s for a text line: control characters shown as '?' (a comm or a file
+ * name set to an escape sequence must not reach the terminal). */
+static const char *text_safe(const char *s, char *buf, size_t size)
+{
+	size_t i = 0;
+
+	for (; s[i] && i + 1 < size; i++)
+		buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+	buf[i] = '\0';
+	return buf;
 }
 
 /* Print an exec event (from the kernel or a rescan). */
@@ -168,7 +180,7 @@ static void print_exec(struct monitor *m, const struct pw_event *ev, const char 
 		proc_exe_from_fd(m->procfd, ev->exefd, pi);
 		/* start times only near a rescan, which may have printed it */
 		unsigned what = PROC_READ_EXE | PROC_READ_IDS | PROC_READ_ARGV | PROC_READ_COMM |
-				PROC_READ_PARENT;
+		                PROC_READ_PARENT;
 		if (m->last_rescan_ns && ev->ktime_ns - m->last_rescan_ns < PROCSCAN_MARGIN_NS * 5)
 			what |= PROC_READ_STAT;
 		if (!proc_read_exec(m->procfd, ev->pidfd, ev->pid, ev->ktime_ns, what, pi, &m->rs))
@@ -176,15 +188,15 @@ static void print_exec(struct monitor *m, const struct pw_event *ev, const char 
 		if (m->watch && !(pi->have & PI_HAVE_EXE) &&
 		    exe_hint_name(m->hints, m->watch, ev->pid, ev->ktime_ns, 0, pi))
 			m->exe_from_watch++;
-		const char *why = m->watch ? exe_hint_check(m->hints, m->watch, m->procfd, ev->pid,
-							    ev->ktime_ns, pi,
-							    !nl_source_pins_exe(m->src))
-					   : NULL;
+		const char *why =
+		    m->watch ? exe_hint_check(m->hints, m->watch, m->procfd, ev->pid, ev->ktime_ns,
+		                              pi, !nl_source_pins_exe(m->src))
+		             : NULL;
 		if (why) { /* as the agent does */
 			nl_source_pin_exe(m->src, true);
 			fprintf(stderr, "procwarden monitor: warning: %s%s%s\n", why,
-				pi->have & PI_HAVE_EXE ? ": " : "",
-				pi->have & PI_HAVE_EXE ? pi->exe : "");
+			        pi->have & PI_HAVE_EXE ? ": " : "",
+			        pi->have & PI_HAVE_EXE ? pi->exe : "");
 		}
 		r = pi->have & ~(unsigned)PI_HAVE_EXE ? 0 : -ESRCH;
 	} else {
@@ -272,13 +284,14 @@ static void print_exec(struct monitor *m, const struct pw_event *ev, const char 
 		size_t n = json_finish(&j);
 		fwrite(m->line, 1, n, m->out);
 	} else {
-		char args[2048];
+		char args[2048], exe[PW_PATH_MAX];
 		text_time(ev->ktime_ns, tbuf, sizeof(tbuf));
 		text_argv(pi, args, sizeof(args));
 		fprintf(m->out, "%s %-8s %7d %7d %6u %s %s%s%s\n", tbuf,
-			strcmp(source, "netlink") ? "exec*" : "exec", ev->pid, pi->ppid, pi->uid,
-			pi->exe[0] ? pi->exe : "<unknown>", args,
-			(pi->flags & PI_GONE) ? " [gone]" : "", proc_info_fileless(pi) ? " [fileless]" : "");
+		        strcmp(source, "netlink") ? "exec*" : "exec", ev->pid, pi->ppid, pi->uid,
+		        pi->exe[0] ? text_safe(pi->exe, exe, sizeof(exe)) : "<unknown>", args,
+		        (pi->flags & PI_GONE) ? " [gone]" : "",
+		        proc_info_fileless(pi) ? " [fileless]" : "");
 	}
 out:
 	if (ev->pidfd >= 0)
@@ -354,7 +367,7 @@ static void print_other(struct monitor *m, const struct pw_event *ev)
 		case PW_EV_EXIT:
 			if (sig) {
 				json_kv_str(&j, "signal",
-					    pw_signal_name(sig) ? pw_signal_name(sig) : "?");
+				            pw_signal_name(sig) ? pw_signal_name(sig) : "?");
 				json_kv_bool(&j, "core_dumped", core);
 			} else {
 				json_kv_int(&j, "exit_code", code);
@@ -386,17 +399,18 @@ static void print_other(struct monitor *m, const struct pw_event *ev)
 		size_t n = json_finish(&j);
 		fwrite(m->line, 1, n, m->out);
 	} else {
-		char data[128] = "";
+		char data[128] = "", name[PW_PATH_MAX];
 		switch (ev->type) {
 		case PW_EV_FORK:
-			snprintf(data, sizeof(data), "%s child=%d", ev->pid != ev->tid ? "thread" : "",
-				 ev->pid != ev->tid ? ev->tid : ev->pid);
+			snprintf(data, sizeof(data), "%s child=%d",
+			         ev->pid != ev->tid ? "thread" : "",
+			         ev->pid != ev->tid ? ev->tid : ev->pid);
 			break;
 		case PW_EV_EXIT:
 			if (sig)
 				snprintf(data, sizeof(data), "signal=%s%s",
-					 pw_signal_name(sig) ? pw_signal_name(sig) : "?",
-					 core ? " (core dumped)" : "");
+				         pw_signal_name(sig) ? pw_signal_name(sig) : "?",
+				         core ? " (core dumped)" : "");
 			else
 				snprintf(data, sizeof(data), "code=%d", code);
 			break;
@@ -408,10 +422,11 @@ static void print_other(struct monitor *m, const struct pw_event *ev)
 			break;
 		case PW_EV_PTRACE:
 			snprintf(data, sizeof(data), "%s tracer=%d", ev->ppid ? "attach" : "detach",
-				 ev->ppid);
+			         ev->ppid);
 			break;
 		case PW_EV_COMM:
-			snprintf(data, sizeof(data), "comm='%s'", ev->comm);
+			snprintf(data, sizeof(data), "comm='%.16s'",
+			         text_safe(ev->comm, name, sizeof(name)));
 			break;
 		default:
 			break;
@@ -420,11 +435,13 @@ static void print_other(struct monitor *m, const struct pw_event *ev)
 		if (e)
 			snprintf(ubuf, sizeof(ubuf), "%u", e->uid);
 		text_time(ev->ktime_ns, tbuf, sizeof(tbuf));
-		fprintf(m->out, "%s %-8s %7d %7d %6s %s %s\n", tbuf,
-			ev->type == PW_EV_FORK && ev->pid != ev->tid ? "clone" : pw_event_name(ev->type),
-			ev->tid != ev->pid && ev->type != PW_EV_FORK ? ev->tid : ev->pid, ppid,
-			ubuf,
-			e ? (e->exe[0] ? e->exe : e->comm) : "<unknown>", data);
+		fprintf(
+		    m->out, "%s %-8s %7d %7d %6s %s %s\n", tbuf,
+		    ev->type == PW_EV_FORK && ev->pid != ev->tid ? "clone"
+		                                                 : pw_event_name(ev->type),
+		    ev->tid != ev->pid && ev->type != PW_EV_FORK ? ev->tid : ev->pid, ppid, ubuf,
+		    e ? text_safe(e->exe[0] ? e->exe : e->comm, name, sizeof(name)) : "<unknown>",
+		    data);
 	}
 	if (ev->type == PW_EV_EXIT && ev->pid == ev->tid) {
 		struct pid_entry *s = cache_slot(m, ev->pid);
@@ -443,16 +460,16 @@ static void print_overrun(struct monitor *m, const struct pw_event *ev, int resc
 	if (m->json) {
 		pw_time_rfc3339(pw_mono_to_real(ev->rtime_ns), tbuf, sizeof(tbuf));
 		fprintf(m->out,
-			"{\"type\":\"overrun\",\"time\":\"%s\",\"overruns\":%u,"
-			"\"overruns_total\":%llu,\"ring_drops_total\":%llu,\"rescanned\":%d}\n",
-			tbuf, ev->overruns, (unsigned long long)st.overruns,
-			(unsigned long long)st.ring_drops, rescanned);
+		        "{\"type\":\"overrun\",\"time\":\"%s\",\"overruns\":%u,"
+		        "\"overruns_total\":%llu,\"ring_drops_total\":%llu,\"rescanned\":%d}\n",
+		        tbuf, ev->overruns, (unsigned long long)st.overruns,
+		        (unsigned long long)st.ring_drops, rescanned);
 	} else {
 		text_time(ev->rtime_ns, tbuf, sizeof(tbuf));
 		fprintf(m->out,
-			"%s %-8s events lost (%u now, %llu in all); rescanned /proc: %d "
-			"processes started since the last event\n",
-			tbuf, "OVERRUN", ev->overruns, (unsigned long long)st.overruns, rescanned);
+		        "%s %-8s events lost (%u now, %llu in all); rescanned /proc: %d "
+		        "processes started since the last event\n",
+		        tbuf, "OVERRUN", ev->overruns, (unsigned long long)st.overruns, rescanned);
 	}
 }
 
@@ -478,9 +495,9 @@ static void open_watch(struct monitor *m)
 	m->hints = calloc(1, sizeof(*m->hints));
 	if (!m->hints || gate_open(&wo, &m->watch, why, sizeof(why)) < 0) {
 		fprintf(stderr,
-			"procwarden monitor: warning: %s; the exec watch is off (a launch gone "
-			"before /proc shows it stays unnamed)\n",
-			m->hints ? why : "out of memory");
+		        "procwarden monitor: warning: %s; the exec watch is off (a launch gone "
+		        "before /proc shows it stays unnamed)\n",
+		        m->hints ? why : "out of memory");
 		return;
 	}
 	gate_start(m->watch, watch_note, m); /* a watch by names has no thread */
@@ -543,9 +560,9 @@ static int flush_due(struct monitor *m, int idle_ms)
 /* Summary on exit, to standard error. */
 static void summary(struct monitor *m)
 {
-	static const uint32_t order[] = {PW_EV_FORK, PW_EV_EXEC,   PW_EV_EXIT,  PW_EV_UID,
-					 PW_EV_GID,  PW_EV_SID,    PW_EV_PTRACE, PW_EV_COMM,
-					 PW_EV_COREDUMP};
+	static const uint32_t order[] = {PW_EV_FORK,   PW_EV_EXEC, PW_EV_EXIT,
+	                                 PW_EV_UID,    PW_EV_GID,  PW_EV_SID,
+	                                 PW_EV_PTRACE, PW_EV_COMM, PW_EV_COREDUMP};
 	struct nl_stats st;
 	uint64_t total = 0;
 
@@ -555,25 +572,26 @@ static void summary(struct monitor *m)
 		uint64_t n = m->by_type[bit_index(order[i])];
 		total += n;
 		fprintf(stderr, " %s %llu%s", pw_event_name(order[i]), (unsigned long long)n,
-			i + 1 < sizeof(order) / sizeof(order[0]) ? "," : "");
+		        i + 1 < sizeof(order) / sizeof(order[0]) ? "," : "");
 	}
 	fprintf(stderr, " (total %llu)\n", (unsigned long long)total);
-	fprintf(stderr,
-		"procwarden monitor: overruns %llu (events lost to a full buffer), ring drops %llu, "
-		"rescanned %llu (%llu reported again by the listener, skipped), gone before read "
-		"%llu, foreign messages ignored %llu, malformed %llu\n",
-		(unsigned long long)st.overruns, (unsigned long long)st.ring_drops,
-		(unsigned long long)m->rescanned, (unsigned long long)m->dup_skipped,
-		(unsigned long long)m->rs.gone,
-		(unsigned long long)st.foreign, (unsigned long long)st.malformed);
+	fprintf(
+	    stderr,
+	    "procwarden monitor: overruns %llu (events lost to a full buffer), ring drops %llu, "
+	    "rescanned %llu (%llu reported again by the listener, skipped), gone before read "
+	    "%llu, foreign messages ignored %llu, malformed %llu\n",
+	    (unsigned long long)st.overruns, (unsigned long long)st.ring_drops,
+	    (unsigned long long)m->rescanned, (unsigned long long)m->dup_skipped,
+	    (unsigned long long)m->rs.gone, (unsigned long long)st.foreign,
+	    (unsigned long long)st.malformed);
 	if (m->watch) {
 		struct gate_stats gs;
 		gate_get_stats(m->watch, &gs);
 		fprintf(stderr,
-			"procwarden monitor: exec watch: %llu execs seen, %llu exes named by it, "
-			"%llu overflows, %llu errors\n",
-			(unsigned long long)gs.requests, (unsigned long long)m->exe_from_watch,
-			(unsigned long long)gs.overflows, (unsigned long long)gs.errors);
+		        "procwarden monitor: exec watch: %llu execs seen, %llu exes named by it, "
+		        "%llu overflows, %llu errors\n",
+		        (unsigned long long)gs.requests, (unsigned long long)m->exe_from_watch,
+		        (unsigned long long)gs.overflows, (unsigned long long)gs.errors);
 	} else if (m->mask & PW_EV_EXEC) {
 		fprintf(stderr, "procwarden monitor: exec watch: off\n");
 	}
@@ -583,26 +601,26 @@ static void summary(struct monitor *m)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: procwarden monitor [--json] [--events LIST] [--rcvbuf BYTES]\n"
-		   "                          [--batch N] [--no-kernel-filter] [--no-watch-exec]\n"
-		   "  --no-watch-exec  do not name execs from fanotify (FAN_OPEN_EXEC\n"
-		   "                 notifications on every filesystem, on by default): a\n"
-		   "                 launch gone before /proc could show it stays unnamed\n"
-		   "  --events LIST  comma-separated: fork,exec,exit,uid,gid,sid,ptrace,comm,"
-		   "coredump (default all)\n");
+	           "                          [--batch N] [--no-kernel-filter] [--no-watch-exec]\n"
+	           "  --no-watch-exec  do not name execs from fanotify (FAN_OPEN_EXEC\n"
+	           "                 notifications on every filesystem, on by default): a\n"
+	           "                 launch gone before /proc could show it stays unnamed\n"
+	           "  --events LIST  comma-separated: fork,exec,exit,uid,gid,sid,ptrace,comm,"
+	           "coredump (default all)\n");
 }
 
 int cmd_monitor(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"json", no_argument, NULL, 'j'},
-		{"events", required_argument, NULL, 'e'},
-		{"rcvbuf", required_argument, NULL, 'b'},
-		{"batch", required_argument, NULL, 'B'},
-		{"no-kernel-filter", no_argument, NULL, 'K'},
-		{"no-watch-exec", no_argument, NULL, 'X'},
-		{"watch-exec", no_argument, NULL, 'W'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+	    {"json", no_argument, NULL, 'j'},
+	    {"events", required_argument, NULL, 'e'},
+	    {"rcvbuf", required_argument, NULL, 'b'},
+	    {"batch", required_argument, NULL, 'B'},
+	    {"no-kernel-filter", no_argument, NULL, 'K'},
+	    {"no-watch-exec", no_argument, NULL, 'X'},
+	    {"watch-exec", no_argument, NULL, 'W'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
 	};
 	/* stdio keeps using it until exit: not in struct monitor, which is freed */
 	static char out_buf[OUT_BUF];
@@ -630,8 +648,9 @@ int cmd_monitor(int argc, char **argv)
 			break;
 		case 'e':
 			if (pw_event_parse_list(optarg, &m->mask, bad, sizeof(bad)) < 0) {
-				fprintf(stderr, "procwarden monitor: unknown event '%s' in --events\n",
-					bad);
+				fprintf(stderr,
+				        "procwarden monitor: unknown event '%s' in --events\n",
+				        bad);
 				usage(stderr);
 				goto out;
 			}
@@ -688,12 +707,12 @@ int cmd_monitor(int argc, char **argv)
 	r = nl_source_start(m->src);
 	if (r < 0) {
 		fprintf(stderr, "procwarden monitor: cannot start the listener: %s\n",
-			strerror(-r));
+		        strerror(-r));
 		goto out;
 	}
 	if (!m->json)
 		fprintf(m->out, "%-15s %-8s %7s %7s %6s %s\n", "TIME", "EVENT", "PID", "PPID",
-			"UID", "EXE/COMM ARGS");
+		        "UID", "EXE/COMM ARGS");
 	fflush(m->out);
 
 	struct ring *ring = nl_source_ring(m->src);

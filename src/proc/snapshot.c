@@ -676,6 +676,8 @@ int proc_exe_from_fd(int procfd, int exefd, struct proc_info *pi)
 	if (fstat(exefd, &st) == 0) {
 		pw_file_id_set(&pi->exe_file, &st);
 		pi->have |= PI_HAVE_EXE_FILE;
+		if ((pi->flags & PI_EXE_MEMFD) == 0 && st.st_nlink > 0)
+			pi->flags &= ~(uint32_t)PI_EXE_DELETED; /* still linked: not fileless */
 	}
 	return 0;
 }
@@ -688,6 +690,14 @@ void proc_info_reset(struct proc_info *pi, pid_t pid)
 	pi->argv[0] = pi->ancestors[0] = '\0';
 }
 
+/* True when the process pinned by pidfd has exited (a zombie too). */
+static bool pidfd_exited(int pidfd)
+{
+	struct pollfd p = {.fd = pidfd, .events = POLLIN};
+
+	return poll(&p, 1, 0) == 1;
+}
+
 int proc_read(int procfd, int pidfd, pid_t pid, unsigned what, struct proc_info *pi,
               struct proc_read_stats *st)
 {
@@ -697,6 +707,16 @@ int proc_read(int procfd, int pidfd, pid_t pid, unsigned what, struct proc_info 
 	bool reaped = false, any = false;
 	ssize_t n;
 	int r;
+	/* something to read at all: a call with nothing left to read found
+	 * nothing, which says nothing about the process */
+	static const struct {
+		unsigned what, have;
+	} asks[] = {{PROC_READ_EXE, PI_HAVE_EXE},   {PROC_READ_IDS, PI_HAVE_IDS},
+	            {PROC_READ_ARGV, PI_HAVE_ARGV}, {PROC_READ_STAT, PI_HAVE_STAT},
+	            {PROC_READ_COMM, PI_HAVE_COMM}, {PROC_READ_PARENT, PI_HAVE_PARENT_EXE}};
+	bool tried = false;
+	for (size_t i = 0; i < sizeof(asks) / sizeof(asks[0]); i++)
+		tried |= (what & asks[i].what) && (pi->have & asks[i].have) != asks[i].have;
 
 	if (!st)
 		st = &dummy;
@@ -705,6 +725,14 @@ int proc_read(int procfd, int pidfd, pid_t pid, unsigned what, struct proc_info 
 		if (n > 0) {
 			proc_set_exe(pi, link, (size_t)n);
 			any = true;
+			/* " (deleted)" may be a file's real name, or a name of a
+			 * file still linked elsewhere: fileless only with no link */
+			struct stat sb;
+			char path[PROC_PATH_LEN];
+			if ((pi->flags & (PI_EXE_DELETED | PI_EXE_MEMFD)) == PI_EXE_DELETED &&
+			    proc_path(path, sizeof(path), procfd, pid, "exe") == 0 &&
+			    fstatat(at_fd(procfd), path, &sb, 0) == 0 && sb.st_nlink > 0)
+				pi->flags &= ~(uint32_t)PI_EXE_DELETED;
 		} else {
 			st->miss_exe++;
 		}
@@ -786,12 +814,14 @@ int proc_read(int procfd, int pidfd, pid_t pid, unsigned what, struct proc_info 
 		if ((what & PROC_READ_ANCESTORS) && gppid > 0)
 			read_ancestors(procfd, pi, gppid);
 	}
-	if (reaped || !any) {
+	/* gone: reaped, or nothing could be read and the process has exited
+	 * (a pinned one still running is not gone: its reads failed otherwise) */
+	if (reaped || (tried && !any && (pidfd < 0 || pidfd_exited(pidfd)))) {
 		if (!(pi->flags & PI_GONE))
 			st->gone++;
 		pi->flags |= PI_GONE;
 	}
-	return any ? 0 : -ESRCH;
+	return any || !tried ? 0 : -ESRCH;
 }
 
 bool proc_info_is_event_process(const struct proc_info *pi, uint64_t event_mono_ns)

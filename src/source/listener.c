@@ -74,7 +74,7 @@ struct nl_source {
 	size_t rcvbuf;
 	/* counters written by the listener, read by anyone */
 	atomic_uint_least64_t datagrams, events, overruns, foreign, malformed, ring_drops,
-	    pidfd_fail, exefd_fail, wakeups;
+	    pidfd_fail, exefd_fail, wakeups, recv_errors;
 	int procfd; /* /proc, for pinning exe files */
 	/* every message the kernel sent before this time has been handled */
 	_Atomic uint64_t drained_ns;
@@ -491,10 +491,16 @@ static void *listener_main(void *arg)
 		if (atomic_load(&s->confine_state) == 1)
 			atomic_store(&s->confine_state, s->confine_fn(s->confine_arg));
 		int r = recv_batch(s, s->o.batch, 0, &dummy_err, &dummy_got);
-		if (r < 0 && r != -EBADF)
-			continue; /* counted by the caller's view of errors; keep going */
 		if (r == -EBADF)
 			break;
+		if (r < 0) {
+			/* counted (the agent says so); a persistent error must not
+			 * make a busy loop: 10 ms before the next try */
+			struct timespec pause = {.tv_nsec = 10 * 1000000L};
+			bump(&s->recv_errors, 1);
+			nanosleep(&pause, NULL);
+			continue;
+		}
 		flush_overrun(s);
 	}
 	return NULL;
@@ -601,6 +607,7 @@ void nl_source_stats(const struct nl_source *s, struct nl_stats *r)
 	r->pidfd_fail = atomic_load(&s->pidfd_fail);
 	r->exefd_fail = atomic_load(&s->exefd_fail);
 	r->wakeups = atomic_load(&s->wakeups);
+	r->recv_errors = atomic_load(&s->recv_errors);
 	r->rcvbuf = s->rcvbuf;
 	r->kernel_filter = s->kernel_filter;
 	r->socket_filter = s->socket_filter;

@@ -59,6 +59,9 @@ static const char *const agent_calls[] = {
 	"poll", "ppoll", "recvfrom",
 	/* netlink (events, unsubscribe); syslog and sd_notify (socket: AF_UNIX only) */
 	"recvmmsg", "recvmsg", "sendto", "connect",
+	/* user and group names at a reload through NSS modules over AF_UNIX
+	 * sockets (nscd, sss, systemd-userdb): else they read as "unknown" */
+	"sendmsg", "getsockopt", "fcntl",
 	/* acting on processes: pin, signal; stop the hook executor */
 	"pidfd_open", "pidfd_send_signal", "kill", "wait4",
 	/* the exec watch by names: a directory's path from its handle (the mount
@@ -76,9 +79,7 @@ static const char *const listener_calls[] = {
 	"recvmmsg", "recvmsg", "pidfd_open", "openat", "close", "write", "clock_gettime",
 	"restart_syscall", "newfstatat", "poll", "ppoll",
 	"madvise", "rt_sigprocmask", "exit",
-#ifdef PW_TEST_HOOKS
-	"clock_nanosleep", /* PROCWARDEN_TEST_PIN_DELAY_MS */
-#endif
+	"clock_nanosleep", "nanosleep", /* a pause after a failed receive; PROCWARDEN_TEST_PIN_DELAY_MS */
 	NULL,
 };
 /* clang-format on */

@@ -52,4 +52,22 @@ pex = one(lambda r: r["type"] == "exit" and r["pid"] == parent["pid"], "exit of 
 assert pex["exit_code"] == 7, pex
 print("monitor: exec, fork and exit of the private child seen with the right fields")
 PY
+
+# text mode: an exe name and a comm set to terminal escapes reach the
+# terminal as '?', not as escapes
+esc=$(printf '\033]0;pwned\007')
+private_bin pw_victim "esc$esc"
+"$PROCWARDEN" monitor --events exec,comm >"$T/mon.txt" 2>"$T/mon2.err" &
+MON=$!
+PIDS+=("$MON")
+sleep 1
+"$T/esc$esc" --sleep-ms 100
+python3 -c 'import ctypes, time; ctypes.CDLL(None).prctl(15, b"\x1b]0;pw\x07", 0, 0, 0); time.sleep(0.3)'
+sleep 0.5
+kill -INT "$MON"
+wait "$MON" || fail "monitor (text) exited with $?"
+forget_pid "$MON"
+grep -q "esc?]0;pwned?" "$T/mon.txt" || fail "the escaped exe name is not in the text output"
+grep -q "comm='?]0;pw?'" "$T/mon.txt" || fail "the escaped comm is not in the text output"
+! grep -q "$(printf '\033')" "$T/mon.txt" || fail "an escape byte reached the text output"
 echo PASS

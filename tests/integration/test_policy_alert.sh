@@ -34,6 +34,12 @@ setpriv --ruid=$U --euid=0 --rgid=$U --egid=$U --clear-groups "$T/usr/bin/bash" 
 as $U "$T/usr/sbin/nginx" --fork-exec "$T/usr/bin/plain" --sleep-ms 50 not-a-shell
 as $((U + 1)) "$T/usr/sbin/nginx" --fork-exec "$T/usr/bin/bash" --sleep-ms 50 other-uid
 as $U "$T/usr/bin/bash" --sleep-ms 50 plain-shell
+# not fileless: a file merely named "... (deleted)", and a name unlinked
+# while another link to the file is left
+cp "$T/usr/bin/plain" "$T/usr/bin/named (deleted)"
+as $U "$T/usr/bin/named (deleted)" --sleep-ms 50 named-deleted
+ln "$T/usr/bin/plain" "$T/usr/bin/linked"
+as $U "$T/usr/bin/linked" --sleep-ms 20 --unlink-self --sleep-ms 50 linked-deleted
 for i in $(seq 1 50); do
 	[ "$(ls "$T/out" | wc -l)" -ge 4 ] && break
 	sleep 0.1
