@@ -32,6 +32,20 @@ EOF_VG
 	chmod 755 "$T/procwarden-valgrind"
 	PROCWARDEN="$T/procwarden-valgrind"
 fi
+# Every procwarden a test starts dies with the test (PR_SET_PDEATHSIG by
+# setpriv): an interrupted run -- a ctest time limit, Ctrl-C -- must never
+# leave an agent running.  PW_NO_SECCOMP=1 (the ThreadSanitizer run, whose
+# runtime needs calls the filter refuses) adds --no-seccomp to `run`.
+# PROCWARDEN_BIN stays the binary itself (for tests that copy it).
+PROCWARDEN_BIN=$PROCWARDEN
+cat >"$T/procwarden-guard" <<EOF_G
+#!/bin/bash
+extra=()
+[ "\${1:-}" = run ] && [ "${PW_NO_SECCOMP:-0}" = 1 ] && extra=(--no-seccomp)
+exec setpriv --pdeathsig KILL "$PROCWARDEN" "\$@" "\${extra[@]}"
+EOF_G
+chmod 755 "$T/procwarden-guard"
+PROCWARDEN="$T/procwarden-guard"
 PIDS=()
 MOUNTS=()
 

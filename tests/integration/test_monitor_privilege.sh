@@ -7,7 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 
 U=64061
-install -m 0755 "$PROCWARDEN" "$T/procwarden"
+install -m 0755 "$PROCWARDEN_BIN" "$T/procwarden"
 private_bin pw_victim marker
 kver=$(uname -r | awk -F. '{print $1 * 1000 + $2}')
 

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,7 +131,7 @@ static void test_loader_and_drop(void **state)
 
 struct race {
 	struct exe_hints *h;
-	volatile int stop;
+	atomic_int stop;
 };
 
 static const char *const paths[] = {"/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "/b",
