@@ -59,7 +59,8 @@
 #define EX_MAX_OUTQ 2048 /* results owed (sent or not); at it stop reading requests */
 #define EX_MAX_RULES 1024
 #define STOP_WAIT_MS 3000
-#define EX_RESTARTS 5 /* worker restarts allowed within EX_RESTART_WINDOW_MS */
+#define EX_COALESCE_PIDS 16 /* pids of skipped launches passed to the next run */
+#define EX_RESTARTS 5       /* worker restarts allowed within EX_RESTART_WINDOW_MS */
 #define EX_RESTART_WINDOW_MS 60000
 #define HOOK_PATH "PATH=/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -232,8 +233,16 @@ struct capture {
 	uint64_t dropped;
 };
 
+/* Launches of a rule skipped since its last run (the next run is told). */
+struct coalesced {
+	uint64_t n;
+	unsigned n_pids;
+	int32_t pids[EX_COALESCE_PIDS];
+};
+
 struct ex_job {
-	pid_t pid; /* also the process group; 0: free slot */
+	pid_t pid;           /* also the process group; 0: free slot */
+	struct coalesced co; /* what this run stands for besides its own launch */
 	int in_fd, out_fd, err_fd;
 	char *msg; /* the request (owned); req points into it */
 	struct hook_request req;
@@ -248,6 +257,7 @@ struct ex_job {
 struct ex_msg {
 	char *data;
 	size_t len;
+	struct coalesced co;
 };
 
 struct ex_rule {
@@ -255,6 +265,9 @@ struct ex_rule {
 	uint64_t *times; /* ring of the last admissions */
 	unsigned n, next;
 	uint64_t last;
+	struct coalesced skipped; /* skipped since the last run */
+	struct ex_msg held;       /* the latest skipped request: run once the rule may */
+	int32_t held_pid;         /* its launch */
 };
 
 struct executor {
@@ -393,6 +406,8 @@ static void ex_report(struct executor *ex, const struct hook_request *req, const
 	}
 	if (reason)
 		json_kv_str(&j, "reason", reason);
+	if (job && job->co.n)
+		json_kv_uint(&j, "coalesced", job->co.n);
 	json_kv_uint(&j, "duration_ms", job ? mono_ms() - job->start_ms : 0);
 	if (job)
 		json_kv_bool(&j, "output_truncated", job->out.dropped || job->err.dropped);
@@ -409,10 +424,9 @@ static void ex_report(struct executor *ex, const struct hook_request *req, const
 	ex_queue_result(ex, ex->record, n);
 }
 
-/* Is another run of this rule allowed now?  Charges the window when it is. */
-static bool ex_rate_admit(struct executor *ex, const char *rule, uint64_t now)
+/* The rate-limit state of a rule (created on first use; NULL: no memory). */
+static struct ex_rule *ex_rule_get(struct executor *ex, const char *rule, uint64_t now)
 {
-	uint64_t window = (uint64_t)ex->o.rate_window_s * 1000u;
 	struct ex_rule *r = NULL;
 
 	for (unsigned i = 0; i < ex->nrules; i++)
@@ -438,12 +452,27 @@ static bool ex_rate_admit(struct executor *ex, const char *rule, uint64_t now)
 					r = &ex->rules[i];
 			free(r->name);
 			free(r->times);
+			free(r->held.data);
 		}
 		*r = (struct ex_rule){.name = name, .times = times};
 	}
 	r->last = now;
+	return r;
+}
+
+/* Would the rate limit let r run now? */
+static bool ex_rate_open(const struct executor *ex, const struct ex_rule *r, uint64_t now)
+{
+	uint64_t window = (uint64_t)ex->o.rate_window_s * 1000u;
+
 	/* full ring and its oldest entry still inside the window: refuse */
-	if (r->n == ex->o.rate_per_rule && now - r->times[r->next] < window)
+	return !(r->n == ex->o.rate_per_rule && now - r->times[r->next] < window);
+}
+
+/* Is another run of r allowed now?  Charges the window when it is. */
+static bool ex_rate_admit(struct executor *ex, struct ex_rule *r, uint64_t now)
+{
+	if (!ex_rate_open(ex, r, now))
 		return false;
 	r->times[r->next] = now;
 	r->next = (r->next + 1) % ex->o.rate_per_rule;
@@ -452,9 +481,10 @@ static bool ex_rate_admit(struct executor *ex, const char *rule, uint64_t now)
 	return true;
 }
 
-/* Build the hook's environment into env (7 entries + NULL); strings are
- * malloc'd into own[]. */
-static int ex_build_env(const struct hook_request *req, char **env, char **own)
+/* Build the hook's environment into env (7 entries, 9 when the run stands
+ * for skipped launches too, + NULL); strings are malloc'd into own[]. */
+static int ex_build_env(const struct hook_request *req, const struct coalesced *co, char **env,
+                        char **own)
 {
 	int r = 0;
 
@@ -469,6 +499,21 @@ static int ex_build_env(const struct hook_request *req, char **env, char **own)
 	for (int i = 0; i < 6; i++)
 		env[i + 1] = own[i];
 	env[7] = NULL;
+	/* the launches skipped since the rule's last run, which this one
+	 * stands for too: their number and (the first EX_COALESCE_PIDS) pids */
+	if (co->n && r == 0) {
+		char pids[EX_COALESCE_PIDS * 12] = "";
+		size_t off = 0;
+		for (unsigned i = 0; i < co->n_pids && off < sizeof(pids); i++)
+			off += (size_t)snprintf(pids + off, sizeof(pids) - off, "%s%d",
+			                        i ? " " : "", co->pids[i]);
+		if (asprintf(&own[6], "PROCWARDEN_COALESCED=%llu", (unsigned long long)co->n) < 0 ||
+		    asprintf(&own[7], "PROCWARDEN_COALESCED_PIDS=%s", pids) < 0)
+			return -ENOMEM;
+		env[7] = own[6];
+		env[8] = own[7];
+		env[9] = NULL;
+	}
 	return r;
 }
 
@@ -504,7 +549,7 @@ fail:
 static int ex_spawn(struct ex_job *job)
 {
 	int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1}, ep[2] = {-1, -1};
-	char *env[8], *own[6] = {NULL};
+	char *env[10], *own[8] = {NULL};
 	ssize_t n;
 	pid_t pid;
 	int r, e;
@@ -514,7 +559,7 @@ static int ex_spawn(struct ex_job *job)
 		r = -errno;
 		goto out;
 	}
-	r = ex_build_env(&job->req, env, own);
+	r = ex_build_env(&job->req, &job->co, env, own);
 	if (r < 0)
 		goto out;
 	pid = fork();
@@ -551,15 +596,17 @@ out:
 		close_fd(&err[i]);
 		close_fd(&ep[i]);
 	}
-	for (int i = 0; i < 6; i++)
+	for (int i = 0; i < 8; i++)
 		free(own[i]);
 	return r;
 }
 
-/* Start the request msg (decoded into a free slot); takes ownership of msg
- * and frees it if the hook cannot run (reported as an error). */
-static void ex_start(struct executor *ex, char *msg, size_t len)
+/* Start the request m (decoded into a free slot); takes ownership of its
+ * data and frees it if the hook cannot run (reported as an error). */
+static void ex_start(struct executor *ex, const struct ex_msg *m)
 {
+	char *msg = m->data;
+	size_t len = m->len;
 	struct ex_job *job = NULL;
 	const char *why;
 	char reason[160];
@@ -576,6 +623,7 @@ static void ex_start(struct executor *ex, char *msg, size_t len)
 		return;
 	}
 	job->msg = msg;
+	job->co = m->co;
 	job->in_off = 0;
 	job->out.len = job->err.len = 0;
 	job->out.dropped = job->err.dropped = 0;
@@ -605,8 +653,66 @@ static void ex_start_queued(struct executor *ex)
 
 		ex->q_head = (ex->q_head + 1) % ex->o.max_queue;
 		ex->q_len--;
-		ex_start(ex, m.data, m.len);
+		ex_start(ex, &m);
 	}
+}
+
+/* Rules whose last skipped request was never followed by a run: run it now
+ * that the rule may (a slot free, nothing queued, the window open), for
+ * itself and the others skipped with it -- a decoy's launches cannot mute
+ * a real one's hook, only delay it to the window's end. */
+static void ex_run_held(struct executor *ex, uint64_t now)
+{
+	for (unsigned i = 0; i < ex->nrules; i++) {
+		struct ex_rule *r = &ex->rules[i];
+
+		if (!r->held.data || ex->closing || ex->q_len ||
+		    ex->running >= ex->o.max_concurrent)
+			continue;
+		if (!ex_rate_admit(ex, r, now))
+			continue;
+		struct ex_msg m = r->held;
+		r->held = (struct ex_msg){0};
+		m.co = r->skipped;
+		m.co.n--; /* itself: not among those it stands for */
+		for (unsigned k = 0; k < m.co.n_pids; k++)
+			if (m.co.pids[k] == r->held_pid) {
+				memmove(&m.co.pids[k], &m.co.pids[k + 1],
+				        (m.co.n_pids - k - 1) * sizeof(m.co.pids[0]));
+				m.co.n_pids--;
+				break;
+			}
+		r->skipped = (struct coalesced){0};
+		ex_start(ex, &m);
+	}
+}
+
+/* A request of r skipped (rate limit, concurrency): counted for the next
+ * run of r, and kept as the one to run when r may again if none comes. */
+static void ex_hold(struct ex_rule *r, const char *buf, size_t len, int32_t pid)
+{
+	char *copy = malloc(len);
+
+	r->skipped.n++;
+	if (r->skipped.n_pids < EX_COALESCE_PIDS)
+		r->skipped.pids[r->skipped.n_pids++] = pid;
+	if (!copy)
+		return;
+	memcpy(copy, buf, len);
+	free(r->held.data);
+	r->held = (struct ex_msg){copy, len, {0}};
+	r->held_pid = pid;
+}
+
+/* What a run of r now stands for (then nothing is owed). */
+static struct coalesced ex_take_skipped(struct ex_rule *r)
+{
+	struct coalesced co = r->skipped;
+
+	r->skipped = (struct coalesced){0};
+	free(r->held.data);
+	r->held = (struct ex_msg){0};
+	return co;
 }
 
 /* Handle one message from the agent: check, rate-limit, run or queue or
@@ -625,12 +731,20 @@ static void ex_handle_request(struct executor *ex, const char *buf, size_t len)
 		ex_report_malformed(ex, len, why);
 		return;
 	}
-	if (ex->running >= ex->o.max_concurrent && ex->q_len >= ex->o.max_queue) {
-		ex_report(ex, &req, NULL, "skipped", "concurrency");
+	uint64_t now = mono_ms();
+	struct ex_rule *r = ex_rule_get(ex, req.rule, now);
+	if (!r) {
+		ex_report(ex, &req, NULL, "error", "out of memory");
 		return;
 	}
-	if (!ex_rate_admit(ex, req.rule, mono_ms())) {
+	if (ex->running >= ex->o.max_concurrent && ex->q_len >= ex->o.max_queue) {
+		ex_report(ex, &req, NULL, "skipped", "concurrency");
+		ex_hold(r, buf, len, req.pid);
+		return;
+	}
+	if (!ex_rate_admit(ex, r, now)) {
 		ex_report(ex, &req, NULL, "skipped", "rate-limit");
+		ex_hold(r, buf, len, req.pid);
 		return;
 	}
 	copy = malloc(len);
@@ -639,11 +753,12 @@ static void ex_handle_request(struct executor *ex, const char *buf, size_t len)
 		return;
 	}
 	memcpy(copy, buf, len);
+	struct ex_msg m = {copy, len, ex_take_skipped(r)};
 	if (ex->running < ex->o.max_concurrent) {
-		ex_start(ex, copy, len);
+		ex_start(ex, &m);
 		return;
 	}
-	ex->queue[(ex->q_head + ex->q_len) % ex->o.max_queue] = (struct ex_msg){copy, len};
+	ex->queue[(ex->q_head + ex->q_len) % ex->o.max_queue] = m;
 	ex->q_len++;
 }
 
@@ -820,6 +935,18 @@ static int ex_poll_timeout(const struct executor *ex, uint64_t now)
 		if (t < next)
 			next = t;
 	}
+	for (unsigned i = 0; i < ex->nrules; i++) {
+		const struct ex_rule *r = &ex->rules[i];
+		uint64_t t;
+
+		if (!r->held.data)
+			continue;
+		t = ex_rate_open(ex, r, now)
+		        ? now + 50 /* a slot to free */
+		        : r->times[r->next] + (uint64_t)ex->o.rate_window_s * 1000u;
+		if (t < next)
+			next = t;
+	}
 	if (next == UINT64_MAX)
 		return -1;
 	return next <= now ? 0 : (int)(next - now < 60000 ? next - now : 60000);
@@ -894,6 +1021,7 @@ static void ex_loop(struct executor *ex)
 		ex_reap(ex); /* cheap, and covers a SIGCHLD merged with an earlier one */
 		ex_check_deadlines(ex, mono_ms());
 		ex_finish_jobs(ex);
+		ex_run_held(ex, mono_ms());
 		ex_flush_results(ex);
 	}
 	ex_flush_results(ex);

@@ -141,6 +141,46 @@ static void run_hooks(struct agent *a, const struct policy *p, const struct poli
 	}
 }
 
+/* One more record of uid: true when it is over its budget (then counted:
+ * report_losses() says so per uid). */
+static bool over_budget(struct agent *a, uint32_t uid)
+{
+	uint32_t limit =
+	    a->o->uid_record_budget ? a->o->uid_record_budget : AGENT_UID_BUDGET_DEFAULT;
+	uint64_t now = pw_now_mono();
+	struct uid_budget *b = NULL, *oldest = NULL;
+
+	if (limit == UINT32_MAX)
+		return false;
+	for (unsigned i = 0, h = (uid * 2654435761u) % UID_BUDGET_SLOTS; i < 8;
+	     i++, h = (h + 1) % UID_BUDGET_SLOTS) {
+		struct uid_budget *s = &a->budget[h];
+		if (!s->used || s->uid == uid) {
+			b = s;
+			break;
+		}
+		if (!s->suppressed && (!oldest || s->window_ns < oldest->window_ns))
+			oldest = s;
+	}
+	if (!b)
+		b = oldest;
+	if (!b)
+		return false; /* every nearby slot has losses to say: no budget */
+	if (!b->used || b->uid != uid)
+		*b = (struct uid_budget){.uid = uid, .used = true, .window_ns = now};
+	if (now - b->window_ns >= UID_BUDGET_WINDOW_NS) {
+		b->window_ns = now;
+		b->count = 0;
+	}
+	if (b->count < limit) {
+		b->count++;
+		return false;
+	}
+	b->suppressed++;
+	a->budget_suppressed++;
+	return true;
+}
+
 /* Count the record's rules, run its hooks (they get the record as it
  * stands before their own results, which acts -- rec's array,
  * RECORD_MAX_ACTIONS long -- then gains), and write it.  With root (a
@@ -181,6 +221,9 @@ static void write_record(struct agent *a, struct exec_record *rec, struct act_re
 	}
 	if (root)
 		a->c.pending_overflow++;
+	if (!root && !(v->actions & (ACT_KILL | ACT_DENY)) && v->severity < SEV_WARNING &&
+	    (rec->pi->have & PI_HAVE_UID) && over_budget(a, rec->pi->uid))
+		return; /* counted: said in a loss record */
 	emit(a, a->line, len, prio);
 }
 
@@ -1264,6 +1307,24 @@ static void report_losses(struct agent *a, uint64_t now)
 		emit(a, a->line, json_finish(&j), LOG_WARNING);
 		a->c.loss_said[i] = v[i].total;
 		a->c.loss_said_ns[i] = now;
+	}
+	/* records a uid's budget held back: one loss record per uid */
+	if (a->budget_suppressed &&
+	    (!a->budget_said_ns || now - a->budget_said_ns >= 1000000000ull)) {
+		a->budget_said_ns = now;
+		for (unsigned i = 0; i < UID_BUDGET_SLOTS; i++) {
+			struct uid_budget *b = &a->budget[i];
+			struct jbuf j;
+			if (!b->suppressed)
+				continue;
+			record_begin(&j, a->line, RECORD_SIZE, "loss");
+			json_kv_str(&j, "class", "uid_budget");
+			json_kv_uint(&j, "uid", b->uid);
+			json_kv_uint(&j, "count", b->suppressed);
+			json_kv_uint(&j, "total", a->budget_suppressed);
+			emit(a, a->line, json_finish(&j), LOG_WARNING);
+			b->suppressed = 0;
+		}
 	}
 }
 

@@ -77,6 +77,17 @@ struct deny_event {
 	char parent_comm[PW_COMM_MAX];
 };
 
+/* One uid's record budget (agent.budget[]). */
+#define UID_BUDGET_SLOTS 256
+#define UID_BUDGET_WINDOW_NS 60000000000ull
+struct uid_budget {
+	uint32_t uid;
+	bool used;
+	uint32_t count;      /* records in the window */
+	uint64_t window_ns;  /* when the window started */
+	uint64_t suppressed; /* records not written, not said yet */
+};
+
 struct agent {
 	const struct agent_opts *o;
 	struct nl_source *src;
@@ -107,6 +118,9 @@ struct agent {
 	uint64_t last_ktime; /* kernel time of the last event delivered */
 	uint64_t last_match_error_record;
 	uint64_t last_loss_check_ns;
+	struct uid_budget budget[UID_BUDGET_SLOTS];
+	uint64_t budget_suppressed; /* records the budget held back, in all */
+	uint64_t budget_said_ns;
 	uint64_t last_rescan_ns; /* when the last overrun rescan ran */
 	struct seen_set seen;    /* launches evaluated, so that rescans skip them */
 	struct ptable *pt;       /* the process table, fed by every event */

@@ -17,6 +17,7 @@ static void usage(FILE *f)
 	        "                      [--no-scan] [--metrics PATH] [--metrics-interval SECONDS]\n"
 	        "                      [--rcvbuf BYTES] [--insecure-permissions] [--no-gate]\n"
 	        "                      [--no-watch-exec] [--allow-empty-policy]\n"
+	        "                      [--uid-record-budget N]\n"
 	        "  --policy PATH   a policy file or directory (*.yaml, *.yml); repeatable.\n"
 	        "                  Default: /etc/procwarden/policy.d if it exists, else the\n"
 	        "                  built-in default policy.\n"
@@ -35,7 +36,11 @@ static void usage(FILE *f)
 	        "  --watch-exec    the default, accepted for compatibility\n"
 	        "  --allow-empty-policy  let a reload (SIGHUP) replace a policy that kills or\n"
 	        "                  denies by none: the policy directory gone (the built-in\n"
-	        "                  default) or holding no rules; refused otherwise\n");
+	        "                  default) or holding no rules; refused otherwise\n"
+	        "  --uid-record-budget N  records per uid per minute (default 1000; 0: no\n"
+	        "                  budget) for launches neither killed nor denied and below\n"
+	        "                  severity warning; the rest are counted and said in loss\n"
+	        "                  records (class uid_budget)\n");
 }
 
 int cmd_run(int argc, char **argv)
@@ -57,6 +62,7 @@ int cmd_run(int argc, char **argv)
 	    {"watch-exec", no_argument, NULL, 'W'},
 	    {"no-watch-exec", no_argument, NULL, 'X'},
 	    {"allow-empty-policy", no_argument, NULL, 'E'},
+	    {"uid-record-budget", required_argument, NULL, 'U'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
@@ -120,6 +126,18 @@ int cmd_run(int argc, char **argv)
 		case 'E':
 			o.allow_empty_policy = true;
 			break;
+		case 'U': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (*end || end == optarg || v >= UINT32_MAX) {
+				fprintf(stderr,
+				        "procwarden run: --uid-record-budget wants a number "
+				        "(records per uid per minute; 0: none)\n");
+				return 2;
+			}
+			o.uid_record_budget = v ? (uint32_t)v : UINT32_MAX;
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			free(paths);

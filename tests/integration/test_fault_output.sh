@@ -104,4 +104,37 @@ if stop["ring_drops"]:
     assert sum(r["count"] for r in loss) == stop["ring_drops"]
 print(f"ring: {stop['ring_drops']} events dropped, said in {len(loss)} loss record(s)")
 PY
+
+# 4. a flood of records from one uid is a counted summary beyond its
+# budget; kills are never held back
+private_bin pw_victim victim
+write_policy budget.yaml <<EOF2
+version: 1
+rules:
+  - name: log-quick
+    match: {exe: "$T/quick"}
+    actions: [log]
+  - name: kill-victim
+    match: {exe: "$T/victim", uid: 64123}
+    actions: [kill]
+EOF2
+start_agent --policy "$T/budget.yaml" --uid-record-budget 50
+setpriv --reuid=64123 --regid=64123 --clear-groups "$HELPERS/pw_storm" -n 300 -w 2 "$T/quick" >/dev/null
+setpriv --reuid=64123 --regid=64123 --clear-groups "$HELPERS/pw_storm" -n 80 -w 1 "$T/victim" \
+	--sleep-ms 2000 >/dev/null || true
+sleep 1.2
+stop_agent
+python3 - "$T/agent.json" <<'PY'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+q = [r for r in recs if r["type"] == "exec" and r["rules"] == ["log-quick"] and r["uid"] == 64123]
+k = [r for r in recs if r["type"] == "exec" and r["rules"] == ["kill-victim"]]
+b = [r for r in recs if r["type"] == "loss" and r["class"] == "uid_budget" and r["uid"] == 64123]
+held = sum(r["count"] for r in b)
+assert len(q) == 50, len(q)
+assert len(k) == 80 and all(r["actions"][0]["result"] == "ok" for r in k), len(k)
+assert held == 250, (held, b)
+print(f"uid budget: 50 of 300 log records written, {held} said in {len(b)} loss record(s); "
+      f"80 of 80 kills recorded")
+PY
 echo PASS

@@ -466,6 +466,38 @@ static void test_rate_limit(void **state)
 	hookexec_stop(h);
 }
 
+/* Skipped launches are not lost: the last one skipped runs once the window
+ * reopens, told how many others (and which) it stands for; a run admitted
+ * after skips is told the same. */
+static void test_rate_limit_coalesces(void **state)
+{
+	struct hookexec_opts o = {.rate_per_rule = 1, .rate_window_s = 1};
+	char path[128], buf[4096];
+	const char *argv[] = {path, NULL};
+	struct hook_request req;
+	struct hookexec *h;
+
+	(void)state;
+	write_script("co.sh", "d=${0%/*}\n"
+	                      "echo \"$PROCWARDEN_PID ${PROCWARDEN_COALESCED:-0} "
+	                      "${PROCWARDEN_COALESCED_PIDS:-}\" >> \"$d/co\"");
+	in_dir(path, sizeof(path), "co.sh");
+	unlink(in_dir(buf, sizeof(buf), "co"));
+	assert_int_equal(hookexec_start(&o, &h), 0);
+	for (int pid = 101; pid <= 105; pid++) {
+		req = request(argv, "decoyed", pid, "{}\n");
+		assert_int_equal(hookexec_submit(h, &req), 0);
+	}
+	/* 1 ok + 4 skipped at once, then the held one (105) after ~1 s */
+	assert_int_equal(collect(h, lines, 6, 5000), 6);
+	assert_int_equal(count_field(lines, 6, "result", "skipped"), 4);
+	assert_int_equal(count_field(lines, 6, "result", "ok"), 2);
+	assert_non_null(strstr(lines[5], "\"coalesced\":3"));
+	assert_true(read_file(in_dir(buf, sizeof(buf), "co"), buf, sizeof(buf)) > 0);
+	assert_string_equal(buf, "101 0 \n105 3 102 103 104\n");
+	hookexec_stop(h);
+}
+
 static void test_concurrency_queue(void **state)
 {
 	struct hookexec_opts o = {.max_concurrent = 1, .max_queue = 2, .rate_per_rule = 100};
@@ -635,6 +667,7 @@ int main(void)
 	    cmocka_unit_test(test_timeout_kills_group),
 	    cmocka_unit_test(test_twenty_submits_prompt),
 	    cmocka_unit_test(test_rate_limit),
+	    cmocka_unit_test(test_rate_limit_coalesces),
 	    cmocka_unit_test(test_concurrency_queue),
 	    cmocka_unit_test(test_output_bounded_and_results),
 	    cmocka_unit_test(test_malformed_on_socket),
