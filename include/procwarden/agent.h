@@ -15,7 +15,7 @@
 #include <stdint.h>
 #include <stddef.h>
 
-#define AGENT_UID_BUDGET_DEFAULT 1000u
+#define AGENT_UID_BUDGET_DEFAULT (4ull << 20) /* bytes of records per uid per minute */
 
 struct agent_opts {
 	const char **policy_paths; /* --policy, in order; none: configured default */
@@ -34,11 +34,11 @@ struct agent_opts {
 	/* a reload may load a policy source that vanished or is empty (the
 	 * built-in default, or no rules) in place of one that enforces */
 	bool allow_empty_policy;
-	/* records per uid per minute for launches that are neither killed nor
-	 * denied and below severity warning; beyond it they are counted and
-	 * said in a loss record (class uid_budget).  0: AGENT_UID_BUDGET_DEFAULT;
-	 * UINT32_MAX: none */
-	uint32_t uid_record_budget;
+	/* bytes of records per uid per minute for launches that are neither
+	 * killed nor denied and below severity warning; beyond it they are
+	 * counted and said in a loss record (class uid_budget).  0:
+	 * AGENT_UID_BUDGET_DEFAULT; UINT64_MAX: none */
+	uint64_t uid_record_budget;
 	bool no_seccomp;
 	bool no_gate;    /* deny rules: kill after the exec, no fanotify gate */
 	bool watch_exec; /* learn exes from fanotify notifications (cmd_run: on

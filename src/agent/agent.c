@@ -141,16 +141,16 @@ static void run_hooks(struct agent *a, const struct policy *p, const struct poli
 	}
 }
 
-/* One more record of uid: true when it is over its budget (then counted:
- * report_losses() says so per uid). */
-static bool over_budget(struct agent *a, uint32_t uid)
+/* One more record of uid, len bytes: true when it is over its budget (then
+ * counted: report_losses() says so per uid). */
+static bool over_budget(struct agent *a, uint32_t uid, size_t len)
 {
-	uint32_t limit =
+	uint64_t limit =
 	    a->o->uid_record_budget ? a->o->uid_record_budget : AGENT_UID_BUDGET_DEFAULT;
 	uint64_t now = pw_now_mono();
 	struct uid_budget *b = NULL, *oldest = NULL;
 
-	if (limit == UINT32_MAX)
+	if (limit == UINT64_MAX)
 		return false;
 	for (unsigned i = 0, h = (uid * 2654435761u) % UID_BUDGET_SLOTS; i < 8;
 	     i++, h = (h + 1) % UID_BUDGET_SLOTS) {
@@ -170,10 +170,10 @@ static bool over_budget(struct agent *a, uint32_t uid)
 		*b = (struct uid_budget){.uid = uid, .used = true, .window_ns = now};
 	if (now - b->window_ns >= UID_BUDGET_WINDOW_NS) {
 		b->window_ns = now;
-		b->count = 0;
+		b->bytes = 0;
 	}
-	if (b->count < limit) {
-		b->count++;
+	if (b->bytes + len <= limit) {
+		b->bytes += len;
 		return false;
 	}
 	b->suppressed++;
@@ -222,7 +222,7 @@ static void write_record(struct agent *a, struct exec_record *rec, struct act_re
 	if (root)
 		a->c.pending_overflow++;
 	if (!root && !(v->actions & (ACT_KILL | ACT_DENY)) && v->severity < SEV_WARNING &&
-	    (rec->pi->have & PI_HAVE_UID) && over_budget(a, rec->pi->uid))
+	    (rec->pi->have & PI_HAVE_UID) && over_budget(a, rec->pi->uid, len))
 		return; /* counted: said in a loss record */
 	emit(a, a->line, len, prio);
 }

@@ -83,7 +83,7 @@ struct deny_event {
 struct uid_budget {
 	uint32_t uid;
 	bool used;
-	uint32_t count;      /* records in the window */
+	uint64_t bytes;      /* of records in the window */
 	uint64_t window_ns;  /* when the window started */
 	uint64_t suppressed; /* records not written, not said yet */
 };

@@ -40,6 +40,12 @@ static void counter(FILE *f, const char *name, const char *help, uint64_t v)
 	        (unsigned long long)v);
 }
 
+static void gauge(FILE *f, const char *name, const char *help, uint64_t v)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s gauge\n%s %llu\n", name, help, name, name,
+	        (unsigned long long)v);
+}
+
 int agent_write_metrics(struct agent *a)
 {
 	const char *path = a->o->metrics_path;
@@ -134,6 +140,13 @@ int agent_write_metrics(struct agent *a)
 		counter(f, "procwarden_gate_overflows_total",
 		        "fanotify queue overflows (the kernel allowed those execs).", gs.overflows);
 	}
+	struct pt_stats ps;
+	pt_get_stats(a->pt, &ps);
+	gauge(f, "procwarden_table_entries", "Processes in the process table (live and lingering).",
+	      ps.entries);
+	gauge(f, "procwarden_table_bytes", "Memory the process table holds.", ps.bytes);
+	counter(f, "procwarden_table_full_total", "Launches the process table had no room for.",
+	        ps.full);
 	counter(f, "procwarden_reload_failures_total", "Failed policy reloads.",
 	        a->c.reload_failures);
 	if (fclose(f) != 0) {

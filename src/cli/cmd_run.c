@@ -17,7 +17,7 @@ static void usage(FILE *f)
 	        "                      [--no-scan] [--metrics PATH] [--metrics-interval SECONDS]\n"
 	        "                      [--rcvbuf BYTES] [--insecure-permissions] [--no-gate]\n"
 	        "                      [--no-watch-exec] [--allow-empty-policy]\n"
-	        "                      [--uid-record-budget N]\n"
+	        "                      [--uid-record-budget BYTES]\n"
 	        "  --policy PATH   a policy file or directory (*.yaml, *.yml); repeatable.\n"
 	        "                  Default: /etc/procwarden/policy.d if it exists, else the\n"
 	        "                  built-in default policy.\n"
@@ -37,10 +37,10 @@ static void usage(FILE *f)
 	        "  --allow-empty-policy  let a reload (SIGHUP) replace a policy that kills or\n"
 	        "                  denies by none: the policy directory gone (the built-in\n"
 	        "                  default) or holding no rules; refused otherwise\n"
-	        "  --uid-record-budget N  records per uid per minute (default 1000; 0: no\n"
-	        "                  budget) for launches neither killed nor denied and below\n"
-	        "                  severity warning; the rest are counted and said in loss\n"
-	        "                  records (class uid_budget)\n");
+	        "  --uid-record-budget BYTES  of records per uid per minute (K, M, G;\n"
+	        "                  default 4M; 0: no budget) for launches neither killed nor\n"
+	        "                  denied and below severity warning; the rest are counted\n"
+	        "                  and said in loss records (class uid_budget)\n");
 }
 
 int cmd_run(int argc, char **argv)
@@ -128,14 +128,20 @@ int cmd_run(int argc, char **argv)
 			break;
 		case 'U': {
 			char *end;
-			unsigned long v = strtoul(optarg, &end, 10);
-			if (*end || end == optarg || v >= UINT32_MAX) {
+			unsigned long long v = strtoull(optarg, &end, 10);
+			unsigned long long mul = *end == 'K'   ? 1ull << 10
+			                         : *end == 'M' ? 1ull << 20
+			                         : *end == 'G' ? 1ull << 30
+			                                       : 1;
+			if (mul > 1)
+				end++;
+			if (*end || end == optarg || v > (UINT64_MAX >> 31)) {
 				fprintf(stderr,
-				        "procwarden run: --uid-record-budget wants a number "
-				        "(records per uid per minute; 0: none)\n");
+				        "procwarden run: --uid-record-budget wants bytes per "
+				        "minute (a number, K, M or G; 0: none)\n");
 				return 2;
 			}
-			o.uid_record_budget = v ? (uint32_t)v : UINT32_MAX;
+			o.uid_record_budget = v ? v * mul : UINT64_MAX;
 			break;
 		}
 		case 'h':

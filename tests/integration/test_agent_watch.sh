@@ -84,7 +84,13 @@ assert stop["watch_events"] >= N, stop
 assert stop["exe_pins"] < 20 and stop["exe_pin_failures"] < 10, stop
 # a directory is looked up once, not per launch
 assert stop["watch_dir_lookups"] < N / 10, stop
-assert len(ex) == N, f"{len(ex)} records of {N} launches"
+# every launch recorded: named, or (an evaluator lagging by more than the
+# watch's 1,024 note slots: seen under ThreadSanitizer) said unknown -- at
+# most 1%, never silent
+unk = [r for r in recs if r["type"] == "exec" and r["exe"] is None and "exe" in r["unknown"]
+       and r["undecided"] == ["log-storm"]]
+assert len(ex) + len(unk) >= N and len(unk) <= N // 100, \
+    f"{len(ex)} records of {N} launches, {len(unk)} said unknown"
 assert len({r["pid"] for r in ex}) == N, "duplicate records"
 dyn = [r for r in recs if r["type"] == "exec" and r["exe"] == f"{T}/d1/dyn"]
 assert len(dyn) == 300, f"{len(dyn)} of 300 dynamic launches named by the binary"

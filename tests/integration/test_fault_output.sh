@@ -118,7 +118,7 @@ rules:
     match: {exe: "$T/victim", uid: 64123}
     actions: [kill]
 EOF2
-start_agent --policy "$T/budget.yaml" --uid-record-budget 50
+start_agent --policy "$T/budget.yaml" --uid-record-budget 20K
 setpriv --reuid=64123 --regid=64123 --clear-groups "$HELPERS/pw_storm" -n 300 -w 2 "$T/quick" >/dev/null
 setpriv --reuid=64123 --regid=64123 --clear-groups "$HELPERS/pw_storm" -n 80 -w 1 "$T/victim" \
 	--sleep-ms 2000 >/dev/null || true
@@ -126,15 +126,18 @@ sleep 1.2
 stop_agent
 python3 - "$T/agent.json" <<'PY'
 import json, sys
-recs = [json.loads(l) for l in open(sys.argv[1])]
-q = [r for r in recs if r["type"] == "exec" and r["rules"] == ["log-quick"] and r["uid"] == 64123]
+lines = open(sys.argv[1]).read().splitlines(keepends=True)
+recs = [json.loads(l) for l in lines]
+q = [i for i, r in enumerate(recs)
+     if r["type"] == "exec" and r["rules"] == ["log-quick"] and r["uid"] == 64123]
 k = [r for r in recs if r["type"] == "exec" and r["rules"] == ["kill-victim"]]
 b = [r for r in recs if r["type"] == "loss" and r["class"] == "uid_budget" and r["uid"] == 64123]
 held = sum(r["count"] for r in b)
-assert len(q) == 50, len(q)
+size = sum(len(lines[i].encode()) for i in q)
+assert held > 0 and len(q) + held == 300, (len(q), held, b)
+assert size <= 20 * 1024, size
 assert len(k) == 80 and all(r["actions"][0]["result"] == "ok" for r in k), len(k)
-assert held == 250, (held, b)
-print(f"uid budget: 50 of 300 log records written, {held} said in {len(b)} loss record(s); "
-      f"80 of 80 kills recorded")
+print(f"uid budget 20 KiB/min: {len(q)} of 300 log records written ({size} bytes), {held} said "
+      f"in {len(b)} loss record(s); 80 of 80 kills recorded")
 PY
 echo PASS
