@@ -20,7 +20,9 @@ struct exe_hint_slot {
 	_Atomic int32_t pid;
 	_Atomic uint64_t t_ns;
 	_Atomic bool weak;
-	_Atomic uint32_t taken; /* the seq of the note a reader took (each is taken once) */
+	_Atomic uint32_t taken;    /* the seq of the note a reader took (each is taken once) */
+	_Atomic uint32_t count;    /* notes of pid in a row, the loader's not counted */
+	_Atomic uint64_t first_ns; /* when the first of them was put */
 	_Atomic uint64_t path[EXE_HINT_WORDS];
 };
 struct exe_hints {
@@ -50,9 +52,15 @@ struct proc_info;
  * before it sends the exec's event: a note not there then was never made).
  * prev_exec_ns: the time of the pid's exec before this one, if known (0:
  * none or not known): within a note's age of it, the slot's note may be
- * of either exec, and none is given.  Sets pi's exe; true when named. */
+ * of either exec, and none is given.  nth: which exec of the process this
+ * is, counted from its fork at fork_ns (0: not known); read_ns: when /proc
+ * failed to show it.  Every note queued before read_ns is read first, and
+ * the note is given only when it is the nth of the pid since fork_ns: a
+ * later exec's note (its event still on its way) is not this exec's.  Sets
+ * pi's exe; true when named. */
 bool exe_hint_name(struct exe_hints *h, struct gate *watch, int32_t pid, uint64_t exec_ns,
-                   uint64_t prev_exec_ns, struct proc_info *pi);
+                   uint64_t prev_exec_ns, uint32_t nth, uint64_t fork_ns, uint64_t read_ns,
+                   struct proc_info *pi);
 /* Once a delivered exec is handled: the exe /proc showed takes its note
  * (read from watch as exe_hint_name() reads).  Then, when pins_off (the
  * listener pins no exe, trusting watch to name every exec), why it must pin

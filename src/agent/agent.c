@@ -554,9 +554,9 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source, 
 	 * for it); the rest of the record is read after the kill.  A delivered
 	 * exec takes its lineage and ids from the table, as the kernel
 	 * reported them; /proc gives what events do not carry. */
-	what = PROC_READ_EXE;
-	if (needs & POLICY_NEED_FILE)
-		what |= PROC_READ_EXE_FILE;
+	/* the exe's identity always: rules on files, and the check below that
+	 * /proc still shows the program of this exec */
+	what = PROC_READ_EXE | PROC_READ_EXE_FILE;
 	if (!delivered)
 		what |= PROC_READ_IDS;
 	if (needs & POLICY_NEED_ARGV)
@@ -598,6 +598,15 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source, 
 		 * another, and after a later exec are of that program (an exec
 		 * chain): only the table and the pinned exe are sure then */
 		chained = nl_source_execd(a->src, ev->pid, ev->ktime_ns) != 0;
+		/* a later exec whose event is still on its way: its program
+		 * replaced this one before the kernel sent that event; the
+		 * listener's stat, right after this exec's event, shows which
+		 * program this exec ran -- another file now is another exec */
+		if (!chained && ev->has_file && (pi->have & PI_HAVE_EXE_FILE) &&
+		    !pw_file_id_equal(&ev->file, &pi->exe_file)) {
+			chained = true;
+			a->c.chains_by_file++;
+		}
 		if (ev->pidfd < 0 && !chained) {
 			/* no pidfd (gone before the pin, or a kernel or valgrind
 			 * without pidfd_open): the start time tells a newer process */
@@ -627,9 +636,17 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source, 
 		a->c.exe_pins++;
 	/* gone before /proc showed it: the gate or the watch saw what it ran */
 	/* (the watch keeps one note per pid: in an exec chain it may be the
-	 * other exec's, so it names no exec of a chain) */
+	 * other exec's, so it names no exec of a chain; and it is counted: a
+	 * note is given only to the exec whose number among the process's
+	 * execs it has -- not to an earlier one whose later exec's event is
+	 * still on its way) */
+	if (!chained && !(pi->have & PI_HAVE_EXE) && source == SRC_NETLINK &&
+	    nl_source_execd(a->src, ev->pid, ev->ktime_ns) != 0)
+		chained = true;
 	if (!(pi->have & PI_HAVE_EXE) && a->hints && source == SRC_NETLINK && !chained &&
-	    exe_hint_name(a->hints, a->watch, ev->pid, ev->ktime_ns, e ? e->prev_exec_ns : 0, pi))
+	    exe_hint_name(a->hints, a->watch, ev->pid, ev->ktime_ns, e ? e->prev_exec_ns : 0,
+	                  e && e->origin == PT_FORKED ? e->execs : 0, e ? e->fork_ns : 0,
+	                  pw_now_mono(), pi))
 		a->c.exe_from_gate++;
 	if (source == SRC_SCAN && (pi->flags & PI_KTHREAD))
 		goto out;
@@ -1219,7 +1236,7 @@ static void reload(struct agent *a)
 	struct policy *old = a->pol;
 	pthread_mutex_lock(&a->pol_lock);
 	a->pol = np; /* the swap: evaluations take their own reference */
-	nl_source_want_file(a->src, policy_needs(np) & POLICY_NEED_FILE);
+	nl_source_want_file(a->src, true);
 	pthread_mutex_unlock(&a->pol_lock);
 	policy_unref(old);
 	warn_ungated(a);
@@ -1377,6 +1394,7 @@ static void emit_stop(struct agent *a)
 	json_kv_uint(&j, "signals_unverified", a->c.signals_unverified);
 	json_kv_uint(&j, "undecided", a->c.undecided);
 	json_kv_uint(&j, "hook_executor_lost", a->c.hook_executor_lost);
+	json_kv_uint(&j, "chains_by_file", a->c.chains_by_file);
 	{
 		struct pt_stats ts;
 		pt_get_stats(a->pt, &ts);
@@ -1525,7 +1543,7 @@ int agent_run(const struct agent_opts *o)
 		goto out;
 	}
 
-	nl_source_want_file(a->src, policy_needs(a->pol) & POLICY_NEED_FILE);
+	nl_source_want_file(a->src, true); /* see handle_exec(): exec chains */
 	r = nl_source_start(a->src);
 	if (r < 0) {
 		fprintf(stderr, "procwarden: cannot start the listener: %s\n", strerror(-r));

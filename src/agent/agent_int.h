@@ -45,6 +45,7 @@ struct agent_counters {
 	uint64_t signals_unverified;    /* signals not sent: the target's identity unproven */
 	uint64_t pending_overflow;      /* kill records written before their descendants settled */
 	uint64_t undecided;             /* launches a rule could not judge (unknown values) */
+	uint64_t chains_by_file;        /* execs /proc showed a later program of (by file) */
 	/* loss records: what each class had when last said, and when */
 	uint64_t loss_said[8];
 	uint64_t loss_said_ns[8];

@@ -186,7 +186,7 @@ static void print_exec(struct monitor *m, const struct pw_event *ev, const char 
 		if (!proc_read_exec(m->procfd, ev->pidfd, ev->pid, ev->ktime_ns, what, pi, &m->rs))
 			pi->flags |= PI_GONE;
 		if (m->watch && !(pi->have & PI_HAVE_EXE) &&
-		    exe_hint_name(m->hints, m->watch, ev->pid, ev->ktime_ns, 0, pi))
+		    exe_hint_name(m->hints, m->watch, ev->pid, ev->ktime_ns, 0, 0, 0, 0, pi))
 			m->exe_from_watch++;
 		const char *why =
 		    m->watch ? exe_hint_check(m->hints, m->watch, m->procfd, ev->pid, ev->ktime_ns,

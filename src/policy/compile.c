@@ -341,8 +341,11 @@ int policy_compile(struct policy *p)
 
 	p->general = calloc(p->n_rules + 1, sizeof(uint32_t));
 	p->glob_rules = calloc(p->n_rules + 1, sizeof(uint32_t));
-	if (!p->general || !p->glob_rules)
+	p->all_rules = calloc(p->n_rules + 1, sizeof(uint32_t));
+	if (!p->general || !p->glob_rules || !p->all_rules)
 		return -ENOMEM;
+	for (size_t i = 0; i < p->n_rules; i++)
+		p->all_rules[i] = (uint32_t)i;
 	for (size_t i = 0; i < p->n_rules; i++) {
 		struct rule *ru = &p->rules[i];
 		const struct patlist *pl = &ru->match.str[SF_EXE];
@@ -419,6 +422,7 @@ void policy_free(struct policy *p)
 	index_free(&p->exe_index);
 	index_free(&p->glob_index);
 	free(p->glob_rules);
+	free(p->all_rules);
 	free(p->file_index);
 	free(p->file_rules);
 	free(p->general);

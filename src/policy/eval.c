@@ -334,7 +334,15 @@ static int eval(const struct policy *p, const struct proc_info *pi, struct polic
 	v->n_undecided = 0;
 	v->by_identity = 0;
 
-	nl = gather(p, pi->exe, c.exe_len, pi->have & PI_HAVE_EXE_FILE ? &pi->exe_file : NULL, l);
+	/* an exe not known: every rule is a candidate (a rule on the exe is then
+	 * undecided, not silently skipped) */
+	if (pi->have & PI_HAVE_EXE) {
+		nl = gather(p, pi->exe, c.exe_len,
+		            pi->have & PI_HAVE_EXE_FILE ? &pi->exe_file : NULL, l);
+	} else {
+		nl = 0;
+		add_list(l, &nl, p->all_rules, p->n_rules, 0);
+	}
 	while (nl > 0) {
 		uint32_t r = UINT32_MAX;
 		int exe_known = 0;

@@ -158,7 +158,8 @@ struct policy {
 	struct file_rule *file_index; /* exact-indexed rules by their exe's file, sorted */
 	uint32_t *file_rules;         /* file_index's rules, in the same order */
 	size_t n_file_index;
-	uint32_t *general; /* rules in neither index, ascending */
+	uint32_t *general;   /* rules in neither index, ascending */
+	uint32_t *all_rules; /* 0 .. n_rules - 1: a launch whose exe is unknown */
 	size_t n_general;
 	size_t deny_end;  /* 1 + the last rule with deny, 0: none */
 	char **deny_dirs; /* directories deny rules' exe patterns live under (owned) */

@@ -63,12 +63,20 @@ void exe_hint_put(struct exe_hints *h, int32_t pid, const char *path, uint64_t t
 	        atomic_load_explicit(&s->seq, memory_order_relaxed))
 		return;
 	memcpy(words, path, len);
+	bool same = atomic_load_explicit(&s->pid, memory_order_relaxed) == pid;
+	uint32_t count = same ? atomic_load_explicit(&s->count, memory_order_relaxed) : 0;
+	uint64_t first =
+	    same && count ? atomic_load_explicit(&s->first_ns, memory_order_relaxed) : t_ns;
+	if (!weak)
+		count++;
 	seq = atomic_load_explicit(&s->seq, memory_order_relaxed);
 	atomic_store_explicit(&s->seq, seq + 1, memory_order_relaxed);
 	atomic_thread_fence(memory_order_release);
 	atomic_store_explicit(&s->pid, pid, memory_order_relaxed);
 	atomic_store_explicit(&s->t_ns, t_ns, memory_order_relaxed);
 	atomic_store_explicit(&s->weak, weak, memory_order_relaxed);
+	atomic_store_explicit(&s->count, count, memory_order_relaxed);
+	atomic_store_explicit(&s->first_ns, first, memory_order_relaxed);
 	for (size_t i = 0; i < EXE_HINT_WORDS; i++)
 		atomic_store_explicit(&s->path[i], words[i], memory_order_relaxed);
 	atomic_store_explicit(&s->seq, seq + 2, memory_order_release);
@@ -78,7 +86,7 @@ void exe_hint_put(struct exe_hints *h, int32_t pid, const char *path, uint64_t t
  * (EXE_HINT_WORDS + 1, NUL-terminated), its time into *t, its sequence
  * into *seq.  0, or -EAGAIN (being written) / -ENOENT (another pid's). */
 static int slot_read(struct exe_hint_slot *s, int32_t pid, uint64_t *words, uint64_t *t,
-                     uint32_t *seq)
+                     uint32_t *seq, uint32_t *count, uint64_t *first)
 {
 	uint32_t s1 = atomic_load_explicit(&s->seq, memory_order_acquire);
 
@@ -86,6 +94,8 @@ static int slot_read(struct exe_hint_slot *s, int32_t pid, uint64_t *words, uint
 		return -EAGAIN;
 	int32_t p = atomic_load_explicit(&s->pid, memory_order_relaxed);
 	*t = atomic_load_explicit(&s->t_ns, memory_order_relaxed);
+	*count = atomic_load_explicit(&s->count, memory_order_relaxed);
+	*first = atomic_load_explicit(&s->first_ns, memory_order_relaxed);
 	for (size_t i = 0; i < EXE_HINT_WORDS; i++)
 		words[i] = atomic_load_explicit(&s->path[i], memory_order_relaxed);
 	atomic_thread_fence(memory_order_acquire);
@@ -107,15 +117,21 @@ static bool slot_take(struct exe_hint_slot *s, uint32_t seq)
 	                                               memory_order_relaxed);
 }
 
-int exe_hint_get(struct exe_hints *h, int32_t pid, uint64_t exec_ns, char *buf, size_t size)
+/* exe_hint_get(), and when nth is not 0 only the nth note of pid since
+ * fork_ns. */
+static int hint_get(struct exe_hints *h, int32_t pid, uint64_t exec_ns, uint32_t nth,
+                    uint64_t fork_ns, char *buf, size_t size)
 {
 	struct exe_hint_slot *s = &h->slot[(uint32_t)pid % EXE_HINT_SLOTS];
-	uint64_t words[EXE_HINT_WORDS + 1], t;
-	uint32_t seq;
-	int r = slot_read(s, pid, words, &t, &seq);
+	uint64_t words[EXE_HINT_WORDS + 1], t, first;
+	uint32_t seq, count;
+	int r = slot_read(s, pid, words, &t, &seq, &count, &first);
 
 	if (r < 0)
 		return r;
+	/* a later exec's note, or notes of an earlier process of the pid */
+	if (nth && (count != nth || first < fork_ns))
+		return -ENOENT;
 	/* noted after the exec, however late it was read; or at most a second
 	 * before it (the gate notes an exec before it completes) */
 	if (t + HINT_MAX_AGE_NS < exec_ns)
@@ -127,15 +143,20 @@ int exe_hint_get(struct exe_hints *h, int32_t pid, uint64_t exec_ns, char *buf, 
 	return (int)len;
 }
 
+int exe_hint_get(struct exe_hints *h, int32_t pid, uint64_t exec_ns, char *buf, size_t size)
+{
+	return hint_get(h, pid, exec_ns, 0, 0, buf, size);
+}
+
 int exe_hint_drop(struct exe_hints *h, int32_t pid, const char *path)
 {
 	struct exe_hint_slot *s = &h->slot[(uint32_t)pid % EXE_HINT_SLOTS];
-	uint64_t words[EXE_HINT_WORDS + 1], t;
-	uint32_t seq;
+	uint64_t words[EXE_HINT_WORDS + 1], t, first;
+	uint32_t seq, count;
 
 	if (strlen(path) >= EXE_HINT_WORDS * 8)
 		return -ENAMETOOLONG; /* never noted */
-	if (slot_read(s, pid, words, &t, &seq) < 0)
+	if (slot_read(s, pid, words, &t, &seq, &count, &first) < 0)
 		return 0;
 	if (strcmp((const char *)words, path))
 		return 0; /* another exec's note (a later one of an exec chain): kept */
@@ -154,7 +175,8 @@ static bool catch_up(struct gate *watch, uint64_t exec_ns)
 }
 
 bool exe_hint_name(struct exe_hints *h, struct gate *watch, int32_t pid, uint64_t exec_ns,
-                   uint64_t prev_exec_ns, struct proc_info *pi)
+                   uint64_t prev_exec_ns, uint32_t nth, uint64_t fork_ns, uint64_t read_ns,
+                   struct proc_info *pi)
 {
 	char path[EXE_HINT_WORDS * 8];
 	int n;
@@ -164,7 +186,12 @@ bool exe_hint_name(struct exe_hints *h, struct gate *watch, int32_t pid, uint64_
 	if (prev_exec_ns && prev_exec_ns + HINT_MAX_AGE_NS >= exec_ns)
 		return false;
 
-	while ((n = exe_hint_get(h, pid, exec_ns, path, sizeof(path))) <= 0 &&
+	/* every note queued before /proc failed to show it: a later exec of
+	 * the process left its note by then (the watch's own thread-less reads) */
+	if (nth)
+		while (catch_up(watch, read_ns))
+			;
+	while ((n = hint_get(h, pid, exec_ns, nth, fork_ns, path, sizeof(path))) <= 0 &&
 	       catch_up(watch, exec_ns))
 		;
 	if (n <= 0)

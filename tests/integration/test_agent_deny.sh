@@ -109,7 +109,11 @@ assert len(link) == 1 and link[0]["rules"] == ["deny-evil"] and \
 uid = [r for r in gate if r["exe"] == f"{G}/uidonly"]
 assert len(uid) == 1 and uid[0]["uid"] == 64123 and uid[0]["rules"] == ["deny-test-uid"], uid
 fine = [r for r in recs if r["type"] == "exec" and r["exe"] == f"{G}/fine"]
-assert len(fine) == M + 1, f"{len(fine)} records of {M + 1} launches of fine"
+# every launch recorded: named, or said unknown (gone unnamed: at most 1%)
+unk = [r for r in recs if r["type"] == "exec" and r["exe"] is None and "exe" in r["unknown"]
+       and "log-fine" in r.get("undecided", [])]
+assert len(fine) + len(unk) >= M + 1 and len(unk) <= M // 100, \
+    f"{len(fine)} records of {M + 1} launches of fine, {len(unk)} said unknown"
 assert all(r["source"] == "netlink" and r["rules"] == ["log-fine"] for r in fine), fine[:3]
 stop = [r for r in recs if r["type"] == "stop"][0]
 assert stop["denied"] == N + 4, stop

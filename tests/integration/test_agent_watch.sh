@@ -91,9 +91,11 @@ unk = [r for r in recs if r["type"] == "exec" and r["exe"] is None and "exe" in 
        and r["undecided"] == ["log-storm"]]
 assert len(ex) + len(unk) >= N and len(unk) <= N // 100, \
     f"{len(ex)} records of {N} launches, {len(unk)} said unknown"
-assert len({r["pid"] for r in ex}) == N, "duplicate records"
+assert len({r["pid"] for r in ex}) == len(ex), "duplicate records"
 dyn = [r for r in recs if r["type"] == "exec" and r["exe"] == f"{T}/d1/dyn"]
-assert len(dyn) == 300, f"{len(dyn)} of 300 dynamic launches named by the binary"
+assert len(dyn) >= 297 and not [r for r in recs if r["type"] == "exec" and r["exe"] and
+                               r["exe"].endswith(".so.2")], \
+    f"{len(dyn)} of 300 dynamic launches named by the binary (the rest said unknown)"
 ren = [r for r in recs if r["type"] == "exec" and "renamed" in (r["argv"] or [])]
 assert len(ren) == 1 and ren[0]["exe"] == f"{T}/d2/stormbin", ren
 print(f"after the rename: {ren[0]['exe']}")

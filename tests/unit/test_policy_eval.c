@@ -753,6 +753,14 @@ static void test_unknown_is_unknown(void **state)
 	policy_eval(p, pi, &v);
 	assert_int_equal(v.n_undecided, 2);
 	assert_string_equal(policy_rule_name(p, v.undecided[1]), "args");
+	/* exe unknown (gone, unnamed): the exe rules are undecided too, not
+	 * skipped because no index led to them */
+	pi->have &= ~(uint32_t)PI_HAVE_EXE;
+	pi->exe[0] = '\0';
+	policy_eval(p, pi, &v);
+	assert_int_equal(v.n_rules, 0);
+	assert_int_equal(v.n_undecided, 4);
+	assert_string_equal(policy_rule_name(p, v.undecided[1]), "tmp-unless-root");
 	free(pi);
 
 	/* lineage: a match anywhere holds; none with a cut walk is unknown */

@@ -180,11 +180,39 @@ static void test_chain_not_named(void **state)
 	(void)state;
 	assert_non_null(pi);
 	exe_hint_put(h, 60, "/usr/bin/setpriv", t); /* read late: the first exec's */
-	assert_false(exe_hint_name(h, NULL, 60, t + 1, t, pi));
+	assert_false(exe_hint_name(h, NULL, 60, t + 1, t, 0, 0, 0, pi));
 	assert_false(pi->have & PI_HAVE_EXE);
 	exe_hint_put(h, 61, "/usr/bin/server", t);
-	assert_true(exe_hint_name(h, NULL, 61, t + 1, t - 2000 * MS, pi));
+	assert_true(exe_hint_name(h, NULL, 61, t + 1, t - 2000 * MS, 0, 0, 0, pi));
 	assert_string_equal(pi->exe, "/usr/bin/server");
+	free(pi);
+	free(h);
+}
+
+/* The first exec of a process, gone before /proc showed it, whose second
+ * exec (bash -c CMD execs CMD) left its note already: the note is the
+ * second's, so the first gets none; the second does; and a note of an
+ * earlier process of the same pid is nobody's. */
+static void test_counted_notes(void **state)
+{
+	struct exe_hints *h = new_hints();
+	struct proc_info *pi = calloc(1, sizeof(*pi));
+	uint64_t fork = 20000 * MS, t = fork + 1 * MS;
+
+	(void)state;
+	assert_non_null(pi);
+	exe_hint_put(h, 70, "/usr/bin/bash", t);
+	exe_hint_put(h, 70, "/lib64/ld-linux-x86-64.so.2", t); /* the loader: not counted */
+	exe_hint_put(h, 70, "/usr/bin/mkdir", t + 1 * MS);
+	assert_false(exe_hint_name(h, NULL, 70, t + 1, 0, 1, fork, t + 2 * MS, pi));
+	assert_false(pi->have & PI_HAVE_EXE);
+	assert_true(exe_hint_name(h, NULL, 70, t + 1 * MS + 1, 0, 2, fork, t + 2 * MS, pi));
+	assert_string_equal(pi->exe, "/usr/bin/mkdir");
+	/* pid 71's old process noted before the new one forked */
+	memset(pi, 0, sizeof(*pi));
+	exe_hint_put(h, 71, "/usr/bin/old", fork - 5 * MS);
+	exe_hint_put(h, 71, "/usr/bin/new", t);
+	assert_false(exe_hint_name(h, NULL, 71, t + 1, 0, 1, fork, t + 2 * MS, pi));
 	free(pi);
 	free(h);
 }
@@ -193,8 +221,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_last_non_loader), cmocka_unit_test(test_pid_and_time),
-	    cmocka_unit_test(test_loader_and_drop), cmocka_unit_test(test_seqlock),
-	    cmocka_unit_test(test_chain_not_named),
+	    cmocka_unit_test(test_counted_notes),   cmocka_unit_test(test_loader_and_drop),
+	    cmocka_unit_test(test_seqlock),         cmocka_unit_test(test_chain_not_named),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
