@@ -349,23 +349,29 @@ static void ex_flush_results(struct executor *ex)
 	}
 }
 
-/* Report a message that could not be decoded. */
-static void ex_report_malformed(struct executor *ex, size_t len, const char *why)
+/* The executor's `error` record for msg into buf; its length. */
+static size_t error_record(char *buf, size_t size, const char *msg)
 {
-	char tbuf[32], msg[128];
+	char tbuf[32];
 	struct jbuf j;
-	size_t n;
 
 	pw_time_rfc3339(real_ns(), tbuf, sizeof(tbuf));
-	snprintf(msg, sizeof(msg), "malformed hook request (%zu bytes): %s", len, why);
-	json_init(&j, ex->record, HOOKEXEC_MAX_RECORD);
+	json_init(&j, buf, size);
 	json_obj_open(&j);
 	json_kv_str(&j, "type", "error");
 	json_kv_str(&j, "time", tbuf);
 	json_kv_str(&j, "source", "hookexec");
 	json_kv_str(&j, "message", msg);
-	n = json_finish(&j);
-	ex_queue_result(ex, ex->record, n);
+	return json_finish(&j);
+}
+
+/* Report a message that could not be decoded. */
+static void ex_report_malformed(struct executor *ex, size_t len, const char *why)
+{
+	char msg[128];
+
+	snprintf(msg, sizeof(msg), "malformed hook request (%zu bytes): %s", len, why);
+	ex_queue_result(ex, ex->record, error_record(ex->record, HOOKEXEC_MAX_RECORD, msg));
 }
 
 /* The "SIGxxx" name of a signal. */
@@ -1124,18 +1130,9 @@ out:
 /* The supervisor tells the agent (an `error` record on the socket). */
 static void sup_report(int sock, const char *msg)
 {
-	char tbuf[32], line[512];
-	struct jbuf j;
-	size_t n;
+	char line[512];
+	size_t n = error_record(line, sizeof(line), msg);
 
-	pw_time_rfc3339(real_ns(), tbuf, sizeof(tbuf));
-	json_init(&j, line, sizeof(line));
-	json_obj_open(&j);
-	json_kv_str(&j, "type", "error");
-	json_kv_str(&j, "time", tbuf);
-	json_kv_str(&j, "source", "hookexec");
-	json_kv_str(&j, "message", msg);
-	n = json_finish(&j);
 	if (send(sock, line, n, MSG_NOSIGNAL) < 0) {
 		/* the agent is gone: nothing to tell */
 	}

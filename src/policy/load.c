@@ -73,19 +73,27 @@ static const char *const hook_keys[] = {"run", "timeout"};
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
+/* Add a diagnostic at LINE:COL (from 1). */
+static void vdiag(struct loader *L, enum diag_level lvl, unsigned line, unsigned col,
+                  const char *fmt, va_list ap)
+{
+	char *msg = NULL;
+
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	diags_add(L->d, lvl, L->file, line, col, "%s", msg ? msg : "out of memory");
+	free(msg);
+}
+
 /* Add an error at LINE:COL (from 1). */
 static void __attribute__((format(printf, 4, 5)))
 err_at(struct loader *L, unsigned line, unsigned col, const char *fmt, ...)
 {
-	char *msg = NULL;
 	va_list ap;
 
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
+	vdiag(L, DIAG_ERROR, line, col, fmt, ap);
 	va_end(ap);
-	diags_add(L->d, DIAG_ERROR, L->file, line, col, "%s", msg ? msg : "out of memory");
-	free(msg);
 }
 
 #define err(L, n, ...) err_at(L, (n)->start_mark.line + 1, (n)->start_mark.column + 1, __VA_ARGS__)
@@ -94,16 +102,11 @@ err_at(struct loader *L, unsigned line, unsigned col, const char *fmt, ...)
 static void __attribute__((format(printf, 3, 4)))
 warn(struct loader *L, const yaml_node_t *n, const char *fmt, ...)
 {
-	char *msg = NULL;
 	va_list ap;
 
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
+	vdiag(L, DIAG_WARNING, n->start_mark.line + 1, n->start_mark.column + 1, fmt, ap);
 	va_end(ap);
-	diags_add(L->d, DIAG_WARNING, L->file, n->start_mark.line + 1, n->start_mark.column + 1,
-	          "%s", msg ? msg : "out of memory");
-	free(msg);
 }
 
 /* A user string made safe for a one-line message: control bytes become
