@@ -1097,8 +1097,8 @@ static void handle_event(struct agent *a, const struct pw_event *ev)
 		close(ev->exefd);
 }
 
-/* Tell systemd we are ready, when it asked (NOTIFY_SOCKET). */
-static void sd_notify_ready(void)
+/* Tell systemd msg ("READY=1", "WATCHDOG=1"), when it asked (NOTIFY_SOCKET). */
+static void sd_notify(const char *msg)
 {
 	const char *path = getenv("NOTIFY_SOCKET");
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -1114,8 +1114,24 @@ static void sd_notify_ready(void)
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return;
-	(void)sendto(fd, "READY=1", 7, MSG_NOSIGNAL, (struct sockaddr *)&sa, sl);
+	(void)sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sa, sl);
 	close(fd);
+}
+
+/* systemd's watchdog interval for this process (WATCHDOG_USEC, and
+ * WATCHDOG_PID when set), in ns; 0: none.  The agent pings at half of it
+ * from its main loop: a stopped or stuck agent is restarted, and the
+ * kernel lets the execs its gate held go when the old one is gone. */
+static uint64_t watchdog_ns(void)
+{
+	const char *usec = getenv("WATCHDOG_USEC"), *pid = getenv("WATCHDOG_PID");
+	unsigned long long v;
+	char *end;
+
+	if (!usec || (pid && strtol(pid, NULL, 10) != getpid()))
+		return 0;
+	v = strtoull(usec, &end, 10);
+	return *end || !v ? 0 : v * 1000ull;
 }
 
 /* Add the policy's files and rule count to a record. */
@@ -1614,7 +1630,8 @@ int agent_run(const struct agent_opts *o)
 		json_gate(&j, "watch", a->watch, a->watch_off);
 		emit(a, a->line, json_finish(&j), LOG_NOTICE);
 	}
-	sd_notify_ready();
+	sd_notify("READY=1");
+	uint64_t wd = watchdog_ns() / 2, wd_next = pw_now_mono() + wd;
 
 	/* 9. the evaluator loop */
 	struct ring *ring = nl_source_ring(a->src);
@@ -1644,9 +1661,19 @@ int agent_run(const struct agent_opts *o)
 		};
 		/* sleeps only when the rings are empty */
 		/* kill records waiting for descendants: look again soon */
-		r = nl_source_wait(
-		    a->src, p, 4,
-		    n < BATCH_EVENTS && (gate_wait || !a->gate_ring) ? (a->n_pending ? 5 : -1) : 0);
+		int timeout =
+		    n < BATCH_EVENTS && (gate_wait || !a->gate_ring) ? (a->n_pending ? 5 : -1) : 0;
+		if (wd) {
+			uint64_t t = pw_now_mono();
+			if (t >= wd_next) {
+				sd_notify("WATCHDOG=1");
+				wd_next = t + wd;
+			}
+			int until = (int)((wd_next - t) / 1000000) + 1;
+			if (timeout < 0 || timeout > until)
+				timeout = until;
+		}
+		r = nl_source_wait(a->src, p, 4, timeout);
 		if (gate_wait)
 			ring_finish_wait(a->gate_ring);
 		if (r <= 0)

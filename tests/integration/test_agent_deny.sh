@@ -158,4 +158,41 @@ forget_pid "$AGENT"
 rc=0
 timeout 10 "$G/evil" --exit 4 || rc=$?
 [ "$rc" = 4 ] || fail "after the agent died the binary did not run (exit $rc)"
-echo "deny: gate blocks, records, lets the rest run, and fails open"
+# stopped (SIGSTOP) while the gate holds execs: its watchdog pings stop (so
+# systemd's WatchdogSec restarts it), the held exec waits, and it proceeds
+# once the stopped agent is gone
+python3 - "$T/notify.sock" "$T/notify.log" <<'PY' &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(0.2)
+end = time.time() + 30
+with open(sys.argv[2], "a", buffering=1) as f:
+    while time.time() < end:
+        try:
+            m = s.recv(256).decode()
+        except socket.timeout:
+            continue
+        f.write(f"{time.monotonic():.3f} {m}\n")
+PY
+NOTIFY=$!
+PIDS+=("$NOTIFY")
+for i in $(seq 1 50); do [ -S "$T/notify.sock" ] && break; sleep 0.1; done
+NOTIFY_SOCKET="$T/notify.sock" WATCHDOG_USEC=400000 start_agent --policy "$T/deny.yaml"
+wait_for "$T/notify.log" 10 "WATCHDOG=1" || fail "no watchdog ping"
+kill -STOP "$AGENT"
+sleep 0.5
+pings=$(grep -c WATCHDOG=1 "$T/notify.log")
+timeout 20 "$G/fine" --exit 6 &
+HELD=$!
+sleep 1
+kill -0 "$HELD" 2>/dev/null || fail "an exec on the gated filesystem was not held while the agent was stopped"
+[ "$(grep -c WATCHDOG=1 "$T/notify.log")" = "$pings" ] || fail "a stopped agent still pinged the watchdog"
+kill -KILL "$AGENT"
+wait "$AGENT" 2>/dev/null || true
+forget_pid "$AGENT"
+rc=0
+wait "$HELD" || rc=$?
+[ "$rc" = 6 ] || fail "the held exec did not run once the stopped agent was gone (exit $rc)"
+kill "$NOTIFY" 2>/dev/null || true
+echo "deny: gate blocks, records, lets the rest run, and fails open (killed, or stopped then killed)"

@@ -67,7 +67,7 @@ for i, line in enumerate(raw, 1):
     assert len(line) + 1 <= max_line, f"line {i} is {len(line)} bytes"
     recs.append(json.loads(line))
 execs = [r for r in recs if r["type"] == "exec"]
-weird = [r for r in execs if r["exe"].startswith(f"{T}/bin/w\x01\x1b[31m\t\"q\\")]
+weird = [r for r in execs if (r["exe"] or "").startswith(f"{T}/bin/w\x01\x1b[31m\t\"q\\")]
 assert len(weird) == 2, [r["exe"][:80] for r in execs]
 ctl = weird[0]
 assert ctl["argv"][3] == "ctl\x01\x02\x1f\x7f", ctl["argv"]
@@ -78,7 +78,7 @@ big = weird[1]
 total = sum(len(a) for a in big["argv"])
 print(f"128 KiB command line: record of {len(json.dumps(big))} bytes, argv kept "
       f"{total} characters in {len(big['argv'])} entries")
-longrec = [r for r in execs if r["exe"].endswith("/long-victim")]
+longrec = [r for r in execs if (r["exe"] or "").endswith("/long-victim")]
 assert len(longrec) == 1 and longrec[0]["exe"] == long, "no record of the long exe path"
 print(f"exe path of {len(long)} bytes recorded whole")
 if regex:
