@@ -74,8 +74,9 @@ static const char *const hook_keys[] = {"run", "timeout"};
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Add a diagnostic at LINE:COL (from 1). */
-static void vdiag(struct loader *L, enum diag_level lvl, unsigned line, unsigned col,
-                  const char *fmt, va_list ap)
+static void __attribute__((format(printf, 5, 0)))
+vdiag(struct loader *L, enum diag_level lvl, unsigned line, unsigned col, const char *fmt,
+      va_list ap)
 {
 	char *msg = NULL;
 
