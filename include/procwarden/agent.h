@@ -15,7 +15,7 @@
 #include <stdint.h>
 #include <stddef.h>
 
-#define AGENT_UID_BUDGET_DEFAULT (4ull << 20) /* bytes of records per uid per minute */
+#define AGENT_UID_BUDGET_DEFAULT (64ull << 20) /* bytes of records per uid per minute */
 
 struct agent_opts {
 	const char **policy_paths; /* --policy, in order; none: configured default */

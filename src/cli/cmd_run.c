@@ -38,7 +38,7 @@ static void usage(FILE *f)
 	        "                  denies by none: the policy directory gone (the built-in\n"
 	        "                  default) or holding no rules; refused otherwise\n"
 	        "  --uid-record-budget BYTES  of records per uid per minute (K, M, G;\n"
-	        "                  default 4M; 0: no budget) for launches neither killed nor\n"
+	        "                  default 64M; 0: no budget) for launches neither killed nor\n"
 	        "                  denied and below severity warning; the rest are counted\n"
 	        "                  and said in loss records (class uid_budget)\n");
 }
