@@ -1252,7 +1252,6 @@ static void reload(struct agent *a)
 	struct policy *old = a->pol;
 	pthread_mutex_lock(&a->pol_lock);
 	a->pol = np; /* the swap: evaluations take their own reference */
-	nl_source_want_file(a->src, true);
 	pthread_mutex_unlock(&a->pol_lock);
 	policy_unref(old);
 	warn_ungated(a);

@@ -78,18 +78,25 @@ static ssize_t read_exe(int procfd, pid_t pid, char *buf, size_t size)
 	return n < 0 ? -errno : n;
 }
 
-int proc_exe_file(int procfd, pid_t pid, struct pw_file_id *ret)
+/* stat of pid's exe (through /proc/PID/exe: a deleted or renamed file too). */
+static int exe_stat(int procfd, pid_t pid, struct stat *st)
 {
 	char path[PROC_PATH_LEN];
-	struct stat st;
 	int r = proc_path(path, sizeof(path), procfd, pid, "exe");
 
 	if (r < 0)
 		return r;
-	if (fstatat(at_fd(procfd), path, &st, 0) < 0)
-		return -errno;
-	pw_file_id_set(ret, &st);
-	return 0;
+	return fstatat(at_fd(procfd), path, st, 0) < 0 ? -errno : 0;
+}
+
+int proc_exe_file(int procfd, pid_t pid, struct pw_file_id *ret)
+{
+	struct stat st;
+	int r = exe_stat(procfd, pid, &st);
+
+	if (r == 0)
+		pw_file_id_set(ret, &st);
+	return r;
 }
 
 /* Read up to size bytes of /proc/PID/NAME into buf.  Returns the length and
@@ -725,23 +732,26 @@ int proc_read(int procfd, int pidfd, pid_t pid, unsigned what, struct proc_info 
 		if (n > 0) {
 			proc_set_exe(pi, link, (size_t)n);
 			any = true;
-			/* " (deleted)" may be a file's real name, or a name of a
-			 * file still linked elsewhere: fileless only with no link */
-			struct stat sb;
-			char path[PROC_PATH_LEN];
-			if ((pi->flags & (PI_EXE_DELETED | PI_EXE_MEMFD)) == PI_EXE_DELETED &&
-			    proc_path(path, sizeof(path), procfd, pid, "exe") == 0 &&
-			    fstatat(at_fd(procfd), path, &sb, 0) == 0 && sb.st_nlink > 0)
-				pi->flags &= ~(uint32_t)PI_EXE_DELETED;
 		} else {
 			st->miss_exe++;
 		}
 	}
-	/* after the exe's name: a later exec between the two is caught by the
-	 * caller's check for one (as for the name) */
-	if ((what & PROC_READ_EXE_FILE) && !(pi->have & PI_HAVE_EXE_FILE) &&
-	    proc_exe_file(procfd, pid, &pi->exe_file) == 0)
-		pi->have |= PI_HAVE_EXE_FILE;
+	/* the file after its name (a later exec between the two is caught by
+	 * the caller's check for one, as for the name), in one stat: its
+	 * identity, and whether a " (deleted)" name -- a file's real name, or a
+	 * name of a file still linked elsewhere -- leaves it fileless */
+	bool deleted = (pi->flags & (PI_EXE_DELETED | PI_EXE_MEMFD)) == PI_EXE_DELETED;
+	if (((what & PROC_READ_EXE_FILE) && !(pi->have & PI_HAVE_EXE_FILE)) || deleted) {
+		struct stat sb;
+		if (exe_stat(procfd, pid, &sb) == 0) {
+			if (deleted && sb.st_nlink > 0)
+				pi->flags &= ~(uint32_t)PI_EXE_DELETED;
+			if ((what & PROC_READ_EXE_FILE) && !(pi->have & PI_HAVE_EXE_FILE)) {
+				pw_file_id_set(&pi->exe_file, &sb);
+				pi->have |= PI_HAVE_EXE_FILE;
+			}
+		}
+	}
 	if ((what & PROC_READ_IDS) && (pi->have & PI_HAVE_IDS) != PI_HAVE_IDS) {
 		/* from the pinned task itself: if it still exists, the pid was not
 		 * recycled, so what /proc/PID gave above was this process */

@@ -111,6 +111,7 @@ assert len(uid) == 1 and uid[0]["uid"] == 64123 and uid[0]["rules"] == ["deny-te
 fine = [r for r in recs if r["type"] == "exec" and r["exe"] == f"{G}/fine"]
 # every launch recorded: named, or said unknown (gone unnamed: at most 1%)
 unk = [r for r in recs if r["type"] == "exec" and r["exe"] is None and "exe" in r["unknown"]
+       and (r["parent_exe"] or "").endswith("/pw_storm")
        and "log-fine" in r.get("undecided", [])]
 assert len(fine) + len(unk) >= M + 1 and len(unk) <= M // 100, \
     f"{len(fine)} records of {M + 1} launches of fine, {len(unk)} said unknown"

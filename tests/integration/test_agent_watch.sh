@@ -88,6 +88,7 @@ assert stop["watch_dir_lookups"] < N / 10, stop
 # watch's 1,024 note slots: seen under ThreadSanitizer) said unknown -- at
 # most 1%, never silent
 unk = [r for r in recs if r["type"] == "exec" and r["exe"] is None and "exe" in r["unknown"]
+       and (r["parent_exe"] or "").endswith("/pw_storm")
        and r["undecided"] == ["log-storm"]]
 assert len(ex) + len(unk) >= N and len(unk) <= N // 100, \
     f"{len(ex)} records of {N} launches, {len(unk)} said unknown"
