@@ -7,6 +7,14 @@
  * >= 0) are owned by the event: whoever pops it must close them.  The exefd
  * pins the program file the moment the event is received, so that a process
  * gone before it could be read still has its exe known.
+ *
+ * The capture (nl_source_capture()): what the listener read of an exec'd
+ * process right after pinning it -- its exe link and cmdline (text in the
+ * listener's arena, read with nl_source_capture_text()), the identity and
+ * ids of its program and of itself -- kept only when the pidfd shows the
+ * process still running after the reads (so they were of it).  A consumer
+ * trusts it as far as it trusts the pidfd (nl.h: identity before a signal)
+ * and after checking that no later exec of the pid came before cap_ns.
  */
 #ifndef PROCWARDEN_EVENT_H
 #define PROCWARDEN_EVENT_H
@@ -37,6 +45,18 @@ enum pw_event_type {
 	(PW_EV_FORK | PW_EV_EXEC | PW_EV_UID | PW_EV_GID | PW_EV_SID | PW_EV_PTRACE | PW_EV_COMM | \
 	 PW_EV_COREDUMP | PW_EV_EXIT)
 
+/* What a capture holds (bits of pw_event.cap). */
+enum {
+	PW_CAP_EXE = 1u << 0,      /* cap_exe_len bytes of the exe link (no NUL) */
+	PW_CAP_ARGV = 1u << 1,     /* cap_argv_len bytes of cmdline after it */
+	PW_CAP_ARGV_CUT = 1u << 2, /* the cmdline filled the space: read it again */
+	PW_CAP_IDS = 1u << 3,      /* cap_ids (real, effective uid and gid), cap_ppid */
+	PW_CAP_LINKED = 1u << 4,   /* the program file has a link left (st_nlink > 0) */
+	/* nothing else: the process ran on with no memory (exiting, or in a
+	 * later exec whose program /proc already shows): /proc is no witness */
+	PW_CAP_RACED = 1u << 5,
+};
+
 /* One decoded connector event. */
 struct pw_event {
 	uint32_t type;     /* enum pw_event_type */
@@ -55,7 +75,14 @@ struct pw_event {
 	uint64_t pin_ns;   /* exec: CLOCK_MONOTONIC ns just after the pidfd was opened */
 	uint32_t has_file; /* exec: file is the identity of its program (nl_source_want_file) */
 	struct pw_file_id file;
-	char comm[16]; /* comm event: the new comm, NUL-terminated */
+	uint32_t cap;          /* exec: PW_CAP_* (0: nothing captured) */
+	uint32_t cap_exe_len;  /* PW_CAP_EXE */
+	uint32_t cap_argv_len; /* PW_CAP_ARGV */
+	int32_t cap_ppid;      /* PW_CAP_IDS: the parent at the capture */
+	uint32_t cap_ids[4];   /* PW_CAP_IDS: uid, euid, gid, egid */
+	uint64_t cap_off;      /* where its text is in the arena */
+	uint64_t cap_ns;       /* CLOCK_MONOTONIC ns after the reads */
+	char comm[16];         /* comm event: the new comm, NUL-terminated */
 };
 
 /* Name of an event type for people and JSON ("fork", "exec", ...), or "?". */

@@ -49,6 +49,7 @@ struct nl_source_opts {
 	unsigned ack_timeout_ms; /* wait for the subscription ack; 0: 1000 */
 	bool no_kernel_filter;   /* do not use struct proc_input (testing) */
 	bool no_threads;         /* drop fork and exit events of threads (pid != tid) */
+	int nice;                /* the listener thread's nice value (0: inherited) */
 };
 
 struct nl_source;
@@ -65,6 +66,18 @@ bool nl_source_pins_exe(const struct nl_source *s);
  * default; any thread, any time. */
 void nl_source_want_file(struct nl_source *s, bool want);
 
+/* Capture each exec'd process at the pin (pw_event.cap: exe, cmdline,
+ * file, ids), read by the listener while the process still runs.  Off by
+ * default; any thread, any time.  It wins over nl_source_want_file(). */
+void nl_source_capture(struct nl_source *s, bool on);
+/* The text of ev's capture: ev->cap_exe_len bytes of exe, then
+ * ev->cap_argv_len of cmdline; valid until nl_source_capture_done(). */
+const char *nl_source_capture_text(const struct nl_source *s, const struct pw_event *ev);
+/* The consumer is done with ev's capture (and every one before it): its
+ * space is free again.  Consumer thread only, in the order popped; an
+ * event popped and never passed here is freed with the next one that is. */
+void nl_source_capture_done(struct nl_source *s, const struct pw_event *ev);
+
 struct nl_stats {
 	uint64_t datagrams;   /* received */
 	uint64_t events;      /* decoded and queued */
@@ -76,6 +89,9 @@ struct nl_stats {
 	uint64_t exefd_fail;  /* exec events whose exe file could not be pinned */
 	uint64_t wakeups;     /* recvmmsg calls that returned data */
 	uint64_t recv_errors; /* receives that failed (not ENOBUFS, EINTR, EAGAIN) */
+	uint64_t captures;    /* execs captured at the pin (nl_source_capture()) */
+	uint64_t cap_full;    /* execs not captured: the arena was full */
+	uint64_t cap_raced;   /* execs caught exiting or exec'ing again at the capture */
 	size_t rcvbuf;        /* effective receive buffer (SO_RCVBUF) */
 	bool kernel_filter;   /* the connector's own event filter is in use */
 	bool socket_filter;   /* the BPF socket filter is attached */

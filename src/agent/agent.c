@@ -480,14 +480,56 @@ static void pi_from_table(struct agent *a, const struct pt_proc *e, struct proc_
 	}
 }
 
-/* What /proc showed may be another's (or a later exec's): the launch as
- * the table knew it, with the exe pinned with it (exefd, or -1), gone. */
-static void table_view(struct agent *a, const struct pt_proc *e, struct proc_info *pi,
-                       unsigned needs, int exefd)
+/* What the listener read of the process right after pinning it (proven:
+ * the pidfd names the launch, no later exec came before the reads): exe,
+ * its file, argv, and the ids the table did not know (the effective ids
+ * after an exec: a set-id program changes them silently). */
+static void pi_from_capture(struct agent *a, const struct pw_event *ev, struct proc_info *pi,
+                            int32_t *ret_ppid_now)
 {
+	static const uint32_t bit[4] = {PI_HAVE_UID, PI_HAVE_EUID, PI_HAVE_GID, PI_HAVE_EGID};
+	uint32_t *dst[4] = {&pi->uid, &pi->euid, &pi->gid, &pi->egid};
+	const char *text = nl_source_capture_text(a->src, ev);
+
+	if (ev->cap & PW_CAP_EXE) {
+		pi->flags &= ~(PI_EXE_DELETED | PI_EXE_MEMFD | PI_EXE_TRUNCATED);
+		proc_set_exe(pi, text, ev->cap_exe_len);
+		if ((ev->cap & PW_CAP_LINKED) && !(pi->flags & PI_EXE_MEMFD))
+			pi->flags &= ~(uint32_t)PI_EXE_DELETED; /* still linked: not fileless */
+	}
+	if (ev->has_file) {
+		pi->exe_file = ev->file;
+		pi->have |= PI_HAVE_EXE_FILE;
+	}
+	if ((ev->cap & (PW_CAP_ARGV | PW_CAP_ARGV_CUT)) == PW_CAP_ARGV)
+		proc_set_argv(pi, text + ev->cap_exe_len, ev->cap_argv_len, 0);
+	if (ev->cap & PW_CAP_IDS) {
+		for (int i = 0; i < 4; i++)
+			if (!(pi->have & bit[i])) {
+				*dst[i] = ev->cap_ids[i];
+				pi->have |= bit[i];
+			}
+		if (!(pi->have & PI_HAVE_PPID)) {
+			pi->ppid = ev->cap_ppid;
+			pi->have |= PI_HAVE_PPID;
+		}
+		*ret_ppid_now = ev->cap_ppid;
+	}
+}
+
+/* What /proc showed may be another's (or a later exec's): the launch as
+ * the table knew it, with the exe pinned with it (exefd, or -1), and the
+ * listener's capture when it was proven (cap), gone. */
+static void table_view(struct agent *a, const struct pt_proc *e, struct proc_info *pi,
+                       unsigned needs, int exefd, const struct pw_event *cap)
+{
+	int32_t ppid_now;
+
 	proc_info_reset(pi, pi->pid);
 	pi_from_table(a, e, pi, needs & POLICY_NEED_ANCESTORS);
 	proc_exe_from_fd(a->procfd, exefd, pi);
+	if (cap)
+		pi_from_capture(a, cap, pi, &ppid_now);
 	pi->flags |= PI_GONE;
 }
 
@@ -584,10 +626,27 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source, 
 	int32_t tppid = pi->ppid;
 	/* pinned by the listener with the process: known even if it is gone */
 	proc_exe_from_fd(a->procfd, ev->exefd, pi);
+	bool pinned = false, cap_ok = false;
+	if (delivered && ev->cap) {
+		/* the listener's capture, of this process (the pidfd names it)
+		 * and of this exec (none followed before the reads): /proc is
+		 * read below only for what it lacks */
+		pinned = ev->pidfd >= 0 && verify_target(a, ev->pid, ev->ktime_ns, ev->cap_ns) == 0;
+		cap_ok = pinned && !(ev->cap & PW_CAP_RACED) &&
+		         nl_source_execd(a->src, ev->pid, ev->ktime_ns) == 0;
+		if (cap_ok) {
+			pi_from_capture(a, ev, pi, &ppid_now);
+			a->c.captured++;
+		}
+	}
+	/* caught exiting or in a later exec: /proc shows nothing of this one */
+	if (ev->cap & PW_CAP_RACED)
+		what &= ~(unsigned)(PROC_READ_EXE | PROC_READ_EXE_FILE | PROC_READ_ARGV);
 	proc_read(a->procfd, delivered ? -1 : ev->pidfd, ev->pid, what, pi, &a->rs);
-	bool pinned = false;
 	if (delivered) {
-		pinned = ev->pidfd >= 0 && verify_target(a, ev->pid, ev->ktime_ns, ev->pin_ns) == 0;
+		if (!ev->cap)
+			pinned = ev->pidfd >= 0 &&
+			         verify_target(a, ev->pid, ev->ktime_ns, ev->pin_ns) == 0;
 		if (pinned)
 			ids_from_pidfd(ev->pidfd, pi, &ppid_now);
 		if (pi->have & PI_HAVE_STAT)
@@ -612,9 +671,10 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source, 
 			 * without pidfd_open): the start time tells a newer process */
 			same = proc_info_is_event_process(pi, ev->ktime_ns);
 			if (!same)
-				table_view(a, e, pi, needs, -1);
+				table_view(a, e, pi, needs, -1, NULL);
 		} else if (!pinned || chained || proc_pidfd_reaped(ev->pidfd)) {
-			table_view(a, e, pi, needs, pinned ? ev->exefd : -1);
+			table_view(a, e, pi, needs, pinned ? ev->exefd : -1,
+			           cap_ok && !chained ? ev : NULL);
 			same = false;
 		}
 	} else {
@@ -702,7 +762,7 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source, 
 
 	/* the kill first: nothing else may delay it but the command line, which
 	 * a killed process takes with it (a few microseconds for the record) */
-	if (v.signal && same)
+	if (v.signal && same && !(ev->cap & PW_CAP_RACED))
 		proc_read(a->procfd, ev->pidfd, ev->pid, PROC_READ_ARGV, pi, &a->rs);
 	if (v.signal) {
 		struct act_result *ar = &acts[n_acts++];
@@ -753,6 +813,8 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source, 
 	if (same) {
 		struct proc_read_stats late = {.parents = a->rs.parents};
 		unsigned more = PROC_READ_EXE | PROC_READ_ARGV | PROC_READ_COMM;
+		if (ev->cap & PW_CAP_RACED)
+			more = PROC_READ_COMM;
 		if (!delivered)
 			more |= PROC_READ_IDS | PROC_READ_PARENT;
 		proc_read_exec(a->procfd, ev->pidfd, ev->pid, ev->ktime_ns, more, pi, &late);
@@ -784,6 +846,8 @@ out:
 		if (why)
 			resume_pins(a, why, pi->have & PI_HAVE_EXE ? pi->exe : NULL);
 	}
+	if (source == SRC_NETLINK)
+		nl_source_capture_done(a->src, ev);
 	if (ev->pidfd >= 0)
 		close(ev->pidfd);
 	if (ev->exefd >= 0)
@@ -1401,6 +1465,10 @@ static void emit_stop(struct agent *a)
 	json_kv_uint(&j, "pidfd_failures", st.pidfd_fail);
 	json_kv_uint(&j, "exe_pin_failures", st.exefd_fail);
 	json_kv_uint(&j, "exe_pins", a->c.exe_pins);
+	json_kv_uint(&j, "captured", a->c.captured);
+	json_kv_uint(&j, "capture_full", st.cap_full);
+	json_kv_uint(&j, "capture_raced", st.cap_raced);
+	json_kv_uint(&j, "captures", st.captures);
 	json_kv_uint(&j, "output_drops", a->c.output_drops);
 	json_kv_uint(&j, "denied", a->c.denials);
 	json_kv_uint(&j, "deny_fallback_kills", a->c.deny_fallback_kills);
@@ -1523,6 +1591,7 @@ int agent_run(const struct agent_opts *o)
 	/* the table is built from the events: lineage, ids, comm as they change */
 	so.events = PW_EV_FORK | PW_EV_EXEC | PW_EV_EXIT | PW_EV_UID | PW_EV_GID | PW_EV_COMM;
 	so.no_threads = true;
+	so.nice = AGENT_LISTENER_NICE;
 	so.rcvbuf = o->rcvbuf ? o->rcvbuf : (8u << 20);
 	so.batch = o->batch;
 	so.ring_capacity = o->ring_capacity;
@@ -1559,6 +1628,7 @@ int agent_run(const struct agent_opts *o)
 	}
 
 	nl_source_want_file(a->src, true); /* see handle_exec(): exec chains */
+	nl_source_capture(a->src, true);   /* and what /proc shows at the pin */
 	r = nl_source_start(a->src);
 	if (r < 0) {
 		fprintf(stderr, "procwarden: cannot start the listener: %s\n", strerror(-r));

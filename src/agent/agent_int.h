@@ -41,6 +41,7 @@ struct agent_counters {
 	uint64_t exe_unknown;   /* launches evaluated without knowing their exe */
 	uint64_t pins_resumed;  /* the watch missed an exec: the listener pins again (0 or 1) */
 	uint64_t exe_pins;      /* launches whose exe the listener pinned */
+	uint64_t captured;      /* launches read from the listener's capture */
 	uint64_t descendants_signalled; /* processes a killed launch forked, signalled too */
 	uint64_t signals_unverified;    /* signals not sent: the target's identity unproven */
 	uint64_t pending_overflow;      /* kill records written before their descendants settled */
@@ -54,6 +55,12 @@ struct agent_counters {
 /* A kill record waiting until the launch's descendants have been signalled
  * (the fork events sent before the last of those signals are handled). */
 #define PENDING_KILLS 32
+/* The listener thread runs at this nice value (RLIMIT_NICE is raised for it
+ * before the capabilities are dropped): ahead of a storm of the launches
+ * it must capture before they exit.  auditd boosts itself by 4 by default
+ * (priority_boost); at 0 here, 9% of a GNU configure run's launches were
+ * gone before the listener read them (tests/bench/audit-compare). */
+#define AGENT_LISTENER_NICE (-10)
 struct pending_kill {
 	struct pt_ref root; /* the killed launch's table entry */
 	uint64_t until_ns;  /* the latest signal of its tree */

@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -177,6 +178,11 @@ int agent_drop_privileges(struct agent *a, char *why, size_t whylen)
 	eff = data[0].effective | (uint64_t)data[1].effective << 32;
 	prm = data[0].permitted | (uint64_t)data[1].permitted << 32;
 	setpcap = eff & (1ull << CAP_SETPCAP);
+	/* the listener thread, started next, may lower its nice value to
+	 * AGENT_LISTENER_NICE without CAP_SYS_NICE (best effort) */
+	struct rlimit nice = {.rlim_cur = 20 - AGENT_LISTENER_NICE,
+	                      .rlim_max = 20 - AGENT_LISTENER_NICE};
+	(void)setrlimit(RLIMIT_NICE, &nice);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 		snprintf(why, whylen, "cannot set no_new_privs: %s", strerror(errno));
 		return -errno;
@@ -219,8 +225,8 @@ static void test_listener_forbidden(void)
 	if (rename("/nonexistent/procwarden-a", "/nonexistent/procwarden-b") == 0)
 		snprintf(test_listener_result, sizeof(test_listener_result), "allowed");
 	else
-		snprintf(test_listener_result, sizeof(test_listener_result), "errno %d (%s)",
-			 errno, strerror(errno));
+		snprintf(test_listener_result, sizeof(test_listener_result), "errno %d (%s)", errno,
+		         strerror(errno));
 }
 
 /* Try execve (outside the agent's list) on the evaluator thread, and log

@@ -5,7 +5,10 @@
  * listener thread.  The thread is the hot path: recvmmsg a batch, check each
  * sender is the kernel (nl_pid 0), decode with every length checked, pin
  * exec'd processes with pidfd_open, push into the SPSC ring, kick the
- * consumer once per batch.  No malloc, no locks, no /proc reads, no output.
+ * consumer once per batch.  No malloc, no locks, no output; /proc is read
+ * only to capture an exec'd process at the pin (nl_source_capture(): its
+ * exe link, file, ids and cmdline, a few microseconds before it can exit),
+ * the text going into a byte arena that the consumer frees in order.
  * A full ring or an ENOBUFS overrun is counted and followed by a
  * PW_EV_OVERRUN marker so that the consumer rescans /proc; pidfds of events
  * that could not be queued are closed here.  Ownership of a queued pidfd
@@ -36,6 +39,7 @@
 #include "procwarden/clock.h"
 #include "procwarden/thread.h"
 #include "procwarden/nl.h"
+#include "procwarden/proc.h"
 #include "procwarden/ring.h"
 #include "source/cnproc_internal.h"
 
@@ -45,6 +49,14 @@
  * EXIT_SLOTS more pids have been allocated (pids grow until they wrap), far
  * longer than a kill waits for its check. */
 #define EXIT_SLOTS 16384
+/* The captures' text: exe link and cmdline of execs queued but not yet
+ * taken.  A capture reserves CAP_RESERVE bytes (an exe of PW_PATH_MAX and
+ * 16 KiB of cmdline; a longer one is cut and read again by the consumer)
+ * and keeps what it used.  At ~200 bytes a launch the arena holds 1,300
+ * launches' text; when it is full, launches are queued uncaptured (counted:
+ * cap_full) and read from /proc by the consumer as before. */
+#define CAP_ARENA (256u << 10)
+#define CAP_RESERVE (PW_PATH_MAX + (16u << 10))
 
 struct exit_slot {
 	_Atomic uint32_t seq; /* odd while the listener writes */
@@ -69,12 +81,17 @@ struct nl_source {
 	uint32_t seq;
 	bool kernel_filter;
 	bool socket_filter;
-	atomic_bool no_pin;    /* nl_source_pin_exe(false) */
-	atomic_bool want_file; /* nl_source_want_file(true) */
+	atomic_bool no_pin;        /* nl_source_pin_exe(false) */
+	atomic_bool want_file;     /* nl_source_want_file(true) */
+	atomic_bool capture;       /* nl_source_capture(true) */
+	bool no_pidfd_info;        /* PIDFD_GET_INFO unsupported: no ids in captures */
+	char *arena;               /* CAP_ARENA bytes, SPSC (the listener writes) */
+	uint64_t cap_head;         /* listener: the arena's next free byte (monotonic) */
+	_Atomic uint64_t cap_tail; /* consumer: the bytes before it are free */
 	size_t rcvbuf;
 	/* counters written by the listener, read by anyone */
 	atomic_uint_least64_t datagrams, events, overruns, foreign, malformed, ring_drops,
-	    pidfd_fail, exefd_fail, wakeups, recv_errors;
+	    pidfd_fail, exefd_fail, wakeups, recv_errors, captures, cap_full, cap_raced;
 	int procfd; /* /proc, for pinning exe files */
 	/* every message the kernel sent before this time has been handled */
 	_Atomic uint64_t drained_ns;
@@ -137,6 +154,105 @@ static void note_pid(struct nl_source *s, int32_t pid, uint64_t ns, bool exec)
 
 /* Handle one received datagram: check, decode, pin, queue.  Returns 1 when
  * it was the acknowledgement (seq, ack) we wait for, with its error in *err. */
+/* Room for a capture: CAP_RESERVE contiguous bytes (the end of the arena
+ * skipped when it is shorter), or NULL when the consumer has not freed
+ * enough yet. */
+static char *arena_reserve(struct nl_source *s, uint64_t *ret_off)
+{
+	uint64_t tail = atomic_load_explicit(&s->cap_tail, memory_order_acquire);
+	uint64_t head = s->cap_head;
+	size_t pos = (size_t)(head % CAP_ARENA);
+
+	if (!s->arena)
+		return NULL;
+	if (pos + CAP_RESERVE > CAP_ARENA) {
+		head += CAP_ARENA - pos;
+		pos = 0;
+	}
+	if (head + CAP_RESERVE - tail > CAP_ARENA)
+		return NULL;
+	*ret_off = head;
+	return s->arena + pos;
+}
+
+/* Capture the process ev pinned: exe link, its file, ids, cmdline; kept
+ * when the pidfd shows it running after the reads (they were of it; a
+ * later exec is the consumer's check).  Advances cap_head; the caller
+ * restores it when the event is not queued. */
+static void capture_exec(struct nl_source *s, struct pw_event *ev)
+{
+	struct pollfd pf = {.fd = ev->pidfd, .events = POLLIN};
+	char path[32], *buf;
+	uint64_t off;
+	size_t used = 0;
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	buf = arena_reserve(s, &off);
+	if (!buf) {
+		bump(&s->cap_full, 1);
+		return;
+	}
+	snprintf(path, sizeof(path), "%d/exe", ev->pid);
+	n = readlinkat(s->procfd, path, buf, PW_PATH_MAX);
+	if (n > 0 && n < PW_PATH_MAX) {
+		ev->cap |= PW_CAP_EXE;
+		ev->cap_exe_len = (uint32_t)n;
+		used = (size_t)n;
+	}
+	if (fstatat(s->procfd, path, &st, 0) == 0) {
+		pw_file_id_set(&ev->file, &st);
+		ev->has_file = 1;
+		if (st.st_nlink > 0)
+			ev->cap |= PW_CAP_LINKED;
+	}
+	if (!s->no_pidfd_info) {
+		int r = proc_pidfd_ids(ev->pidfd, ev->cap_ids, &ev->cap_ppid);
+		if (r == 0)
+			ev->cap |= PW_CAP_IDS;
+		else if (r == -ENOTTY)
+			s->no_pidfd_info = true;
+	}
+	snprintf(path, sizeof(path), "%d/cmdline", ev->pid);
+	fd = openat(s->procfd, path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, buf + used, CAP_RESERVE - used);
+		/* an exec'd program's cmdline has a byte at least (an empty argv
+		 * is given "" since Linux 5.18); none: its memory is gone, it is
+		 * exiting (exit_mm() comes before the pidfd says so) */
+		if (n > 0) {
+			ev->cap |= PW_CAP_ARGV;
+			ev->cap_argv_len = (uint32_t)n;
+			if ((size_t)n == CAP_RESERVE - used)
+				ev->cap |= PW_CAP_ARGV_CUT;
+			used += (size_t)n;
+		}
+		close(fd);
+	}
+	/* running after the reads, or exited but not reaped (its pid was its
+	 * own all along): the reads were of it; reaped, they may be another's */
+	if (poll(&pf, 1, 0) != 0 && (s->no_pidfd_info || proc_pidfd_reaped(ev->pidfd))) {
+		ev->cap = 0;
+		ev->has_file = 0;
+		return;
+	}
+	if (!(ev->cap & PW_CAP_ARGV)) {
+		/* running, with no memory yet or no more: exiting, or inside a
+		 * later exec (its program is in place, its event not yet sent):
+		 * what /proc shows is not this exec's */
+		ev->cap = PW_CAP_RACED;
+		ev->cap_ns = pw_now_mono();
+		ev->has_file = 0;
+		bump(&s->cap_raced, 1);
+		return;
+	}
+	ev->cap_ns = pw_now_mono();
+	ev->cap_off = off;
+	s->cap_head = off + used;
+	bump(&s->captures, 1);
+}
+
 static int handle_dgram(struct nl_source *s, const void *buf, size_t len, uint32_t sender,
                         uint64_t now, uint32_t want_ack, int *err)
 {
@@ -171,6 +287,7 @@ static int handle_dgram(struct nl_source *s, const void *buf, size_t len, uint32
 		return 0;
 	ev.rtime_ns = now;
 	ev.exefd = -1;
+	uint64_t cap_head = s->cap_head;
 	if (ev.type == PW_EV_EXEC) {
 		char path[24];
 
@@ -184,27 +301,34 @@ static int handle_dgram(struct nl_source *s, const void *buf, size_t len, uint32
 		s->pinned |= ev.pidfd >= 0; /* a pidfd to prove: see recv_batch() */
 		if (ev.pidfd < 0) {
 			bump(&s->pidfd_fail, 1);
-		} else if (!atomic_load_explicit(&s->no_pin, memory_order_relaxed)) {
-			/* pin the program file too: it outlives a process that exits
-			 * before the consumer gets to it */
-			snprintf(path, sizeof(path), "%d/exe", ev.pid);
-			ev.exefd = (int32_t)openat(s->procfd, path, O_PATH | O_CLOEXEC);
-			if (ev.exefd < 0)
-				bump(&s->exefd_fail, 1);
-		} else if (atomic_load_explicit(&s->want_file, memory_order_relaxed)) {
-			/* the program's identity, while it still runs: still there
-			 * after the stat, so the stat was of it */
-			struct pollfd pf = {.fd = ev.pidfd, .events = POLLIN};
-			struct stat st;
-			snprintf(path, sizeof(path), "%d/exe", ev.pid);
-			if (fstatat(s->procfd, path, &st, 0) == 0 && poll(&pf, 1, 0) == 0) {
-				pw_file_id_set(&ev.file, &st);
-				ev.has_file = 1;
+		} else {
+			if (!atomic_load_explicit(&s->no_pin, memory_order_relaxed)) {
+				/* pin the program file too: it outlives a process that
+				 * exits before the consumer gets to it */
+				snprintf(path, sizeof(path), "%d/exe", ev.pid);
+				ev.exefd = (int32_t)openat(s->procfd, path, O_PATH | O_CLOEXEC);
+				if (ev.exefd < 0)
+					bump(&s->exefd_fail, 1);
+			}
+			if (atomic_load_explicit(&s->capture, memory_order_relaxed)) {
+				capture_exec(s, &ev);
+			} else if (ev.exefd < 0 &&
+			           atomic_load_explicit(&s->want_file, memory_order_relaxed)) {
+				/* the program's identity, while it still runs: still
+				 * there after the stat, so the stat was of it */
+				struct pollfd pf = {.fd = ev.pidfd, .events = POLLIN};
+				struct stat st;
+				snprintf(path, sizeof(path), "%d/exe", ev.pid);
+				if (fstatat(s->procfd, path, &st, 0) == 0 && poll(&pf, 1, 0) == 0) {
+					pw_file_id_set(&ev.file, &st);
+					ev.has_file = 1;
+				}
 			}
 		}
 	}
 	flush_overrun(s);
 	if (s->pending_overruns || ring_push(s->ring, &ev) < 0) {
+		s->cap_head = cap_head; /* its capture's space is free again */
 		if (ev.pidfd >= 0)
 			close(ev.pidfd);
 		if (ev.exefd >= 0)
@@ -413,6 +537,7 @@ int nl_source_open(const struct nl_source_opts *o, struct nl_source **ret, char 
 		return -ENOMEM;
 	s->fd = -1;
 	s->procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	s->arena = malloc(CAP_ARENA); /* touched only as captures use it; NULL: none */
 	raise_nofile();
 	if (o)
 		s->o = *o;
@@ -487,6 +612,10 @@ static void *listener_main(void *arg)
 	int dummy_err, dummy_got;
 
 	atomic_store(&s->tid, (int)syscall(SYS_gettid));
+	/* ahead of the programs it watches: a launch is captured before it
+	 * can exit (as auditd boosts itself); best effort (RLIMIT_NICE) */
+	if (s->o.nice)
+		(void)setpriority(PRIO_PROCESS, (id_t)atomic_load(&s->tid), s->o.nice);
 	while (!atomic_load_explicit(&s->stop, memory_order_relaxed)) {
 		if (atomic_load(&s->confine_state) == 1)
 			atomic_store(&s->confine_state, s->confine_fn(s->confine_arg));
@@ -540,6 +669,25 @@ void nl_source_want_file(struct nl_source *s, bool want)
 	atomic_store_explicit(&s->want_file, want, memory_order_relaxed);
 }
 
+void nl_source_capture(struct nl_source *s, bool on)
+{
+	atomic_store_explicit(&s->capture, on, memory_order_relaxed);
+}
+
+const char *nl_source_capture_text(const struct nl_source *s, const struct pw_event *ev)
+{
+	return s->arena + ev->cap_off % CAP_ARENA;
+}
+
+void nl_source_capture_done(struct nl_source *s, const struct pw_event *ev)
+{
+	uint64_t end = ev->cap_off + ev->cap_exe_len + ev->cap_argv_len;
+
+	if ((ev->cap & ~(uint32_t)PW_CAP_RACED) &&
+	    end > atomic_load_explicit(&s->cap_tail, memory_order_relaxed))
+		atomic_store_explicit(&s->cap_tail, end, memory_order_release);
+}
+
 void nl_source_pin_exe(struct nl_source *s, bool pin)
 {
 	atomic_store_explicit(&s->no_pin, !pin, memory_order_relaxed);
@@ -588,6 +736,7 @@ void nl_source_free(struct nl_source *s)
 		}
 		ring_free(s->ring);
 	}
+	free(s->arena);
 	if (s->fd >= 0)
 		close(s->fd);
 	if (s->procfd >= 0)
@@ -608,6 +757,9 @@ void nl_source_stats(const struct nl_source *s, struct nl_stats *r)
 	r->exefd_fail = atomic_load(&s->exefd_fail);
 	r->wakeups = atomic_load(&s->wakeups);
 	r->recv_errors = atomic_load(&s->recv_errors);
+	r->captures = atomic_load(&s->captures);
+	r->cap_full = atomic_load(&s->cap_full);
+	r->cap_raced = atomic_load(&s->cap_raced);
 	r->rcvbuf = s->rcvbuf;
 	r->kernel_filter = s->kernel_filter;
 	r->socket_filter = s->socket_filter;

@@ -78,6 +78,8 @@ static const char *const agent_calls[] = {
 static const char *const listener_calls[] = {
 	"recvmmsg", "recvmsg", "pidfd_open", "openat", "close", "write", "clock_gettime",
 	"restart_syscall", "newfstatat", "poll", "ppoll",
+	/* the capture of an exec'd process: exe link, cmdline (ioctl: below) */
+	"readlinkat", "read",
 	"madvise", "rt_sigprocmask", "exit",
 	"clock_nanosleep", "nanosleep", /* a pause after a failed receive; PROCWARDEN_TEST_PIN_DELAY_MS */
 	NULL,
@@ -206,7 +208,7 @@ int sandbox_apply(enum sandbox_profile p, unsigned flags)
 
 		r = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, &c);
 	}
-	if (r == 0 && p == SANDBOX_AGENT) { /* proc_snapshot() asks a pidfd for its ids */
+	if (r == 0 && p != SANDBOX_HOOKEXEC) { /* ids of a pinned process, from its pidfd */
 		struct scmp_arg_cmp c = {.arg = 1,
 		                         .op = SCMP_CMP_MASKED_EQ,
 		                         .datum_a = 0xffffffffu,

@@ -15,6 +15,7 @@ private_bin pw_victim server
 private_bin pw_victim sh
 private_bin pw_victim quick
 private_bin pw_storm storm
+cp /usr/bin/true "$T/dyn" # dynamically linked: lives as long as its loader
 mkdir -p "$T/surv"
 chmod 1777 "$T/surv"
 write_policy lineage.yaml <<EOF2
@@ -28,6 +29,9 @@ rules:
     actions: [kill]
   - name: log-quick
     match: {exe: "$T/quick"}
+    actions: [log]
+  - name: log-dyn
+    match: {exe: "$T/dyn"}
     actions: [log]
 EOF2
 start_agent --policy "$T/lineage.yaml"
@@ -43,6 +47,7 @@ for i in $(seq 1 20); do
 	as "$T/server" --sleep-ms 20 --bg-exec "$T/sh" --sleep-ms 300 web
 done
 as "$T/storm" -n 500 -w 2 "$T/quick" | grep -q "failed 0\$" || fail "the storm failed"
+as "$T/storm" -n 500 -w 2 -r 500 "$T/dyn" | grep -q "failed 0\$" || fail "the dyn storm failed"
 sleep 1
 stop_agent
 python3 - "$T" "$N" "$U" <<'PY'
@@ -76,11 +81,23 @@ assert all(r["uid"] in (U, None) for r in unk), unk
 assert all(r["uid"] == U and r["gid"] == U for r in q), [r for r in q if r["uid"] != U][:3]
 assert all(r["ppid"] and r["parent_exe"] == f"{T}/storm" for r in q), \
     [r for r in q if r["parent_exe"] != f"{T}/storm"][:3]
+# the command line and the effective ids, read by the listener at the pin:
+# never another's (how often they are known is a benchmark's figure:
+# tests/bench/audit-compare; of this storm, 60% against 40% before)
+argv = [r for r in q if r["argv"] is not None]
+assert all(r["argv"] == [f"{T}/quick"] for r in argv), [r["argv"] for r in argv if r["argv"] != [f"{T}/quick"]][:3]
+dyn = [r for r in recs if r["type"] == "exec" and r["exe"] == f"{T}/dyn"]
+dargv = [r for r in dyn if r["argv"] is not None]
+assert all(r["argv"] == [f"{T}/dyn"] for r in dargv), [r["argv"] for r in dargv if r["argv"] != [f"{T}/dyn"]][:3]
+assert all(r["uid"] == U and r["euid"] in (U, None) for r in dyn), [r for r in dyn if r["euid"] not in (U, None)][:3]
+assert len(dyn) >= 475, f"{len(dyn)} named records of 500 launches of a dynamic program"
+assert all(r["euid"] in (U, None) for r in q), [r for r in q if r["euid"] not in (U, None)][:3]
 stop = [r for r in recs if r["type"] == "stop"][0]
 assert stop["signals_unverified"] == 0, stop
 assert stop["descendants_signalled"] == d, (stop["descendants_signalled"], d)
 print(f"{2 * N} victims killed with {d} descendants, 0 survivors; 20 reparented shells "
-      f"killed by their forking parent; 500 short launches all with uid {U}; "
+      f"killed by their forking parent; 500 short launches all with uid {U}, "
+      f"{len(argv)} with their argv (of a dynamic program: {len(dargv)}); "
       f"table peak {stop['table']['peak']} entries, {stop['table']['bytes']} bytes")
 PY
 echo PASS
