@@ -36,6 +36,7 @@
 #include "procwarden/gate.h"
 #include "procwarden/hookexec.h"
 #include "procwarden/json.h"
+#include "procwarden/launch.h"
 #include "procwarden/nl.h"
 #include "procwarden/output.h"
 #include "procwarden/policy.h"
@@ -275,18 +276,9 @@ static void resume_pins(struct agent *a, const char *why, const char *detail)
  * existed at since_ns?  0 yes; -ESRCH it has exited since (a signal would
  * reach nothing, or another process that took the pid); -ETIMEDOUT or
  * -EAGAIN the listener cannot tell.  See nl.h. */
-#define VERIFY_WAIT_US 100000
 static int verify_target(struct agent *a, int32_t pid, uint64_t since_ns, uint64_t pin_ns)
 {
-	int r;
-
-	if (!pin_ns)
-		return -EAGAIN;
-	r = nl_source_sync(a->src, pin_ns, VERIFY_WAIT_US);
-	if (r < 0)
-		return r;
-	r = nl_source_exited(a->src, pid, since_ns);
-	return r == 1 ? -ESRCH : r;
+	return launch_pinned(a->src, pid, since_ns, pin_ns);
 }
 
 /* Send sig through pidfd to the process an event at since_ns was about:
@@ -361,32 +353,6 @@ static void kill_descendant(struct agent *a, struct pt_proc *c, struct pt_proc *
 			a->pending[i].until_ns = c->kill_ns;
 }
 
-/* A forking process the table never saw (started before the agent with
- * --no-scan, or lost in an overrun): read from /proc, if it is still the
- * process that forked (it started before the fork and has not exited). */
-static void seed_parent(struct agent *a, int32_t ppid, uint64_t fork_ns)
-{
-	struct proc_info *pi = a->pi;
-	int pidfd = (int)syscall(SYS_pidfd_open, ppid, 0);
-	uint64_t pin_ns = pw_now_mono();
-
-	if (pidfd < 0)
-		return;
-	proc_info_reset(pi, ppid);
-	proc_read(a->procfd, pidfd, ppid,
-	          PROC_READ_EXE | PROC_READ_EXE_FILE | PROC_READ_STAT | PROC_READ_IDS, pi, NULL);
-	if (verify_target(a, ppid, fork_ns, pin_ns) == 0 && !proc_pidfd_reaped(pidfd) &&
-	    (pi->have & PI_HAVE_STAT) && proc_info_is_event_process(pi, fork_ns)) {
-		struct pt_proc *e = pt_scanned(
-		    a->pt, ppid, pi->ppid, pw_ticks_to_mono(pi->start_time),
-		    (pi->have & PI_HAVE_IDS) == PI_HAVE_IDS ? PT_K_IDS : 0, pi->uid, pi->euid,
-		    pi->gid, pi->egid, pi->have & PI_HAVE_EXE ? pi->exe : NULL, pi->comm);
-		if (e && (pi->have & PI_HAVE_EXE_FILE))
-			pt_set_exe(a->pt, e, NULL, &pi->exe_file);
-	}
-	close(pidfd);
-}
-
 /* A fork event: the table learns the child; a child of a process that
  * procwarden signalled, forked before the signal landed, is signalled. */
 static void on_fork(struct agent *a, const struct pw_event *ev)
@@ -394,8 +360,8 @@ static void on_fork(struct agent *a, const struct pw_event *ev)
 	struct pt_proc *c;
 
 	if (!pt_get(a->pt, ev->ppid))
-		seed_parent(a, ev->ppid, ev->ktime_ns);
-	c = pt_fork(a->pt, ev->ppid, ev->pid, ev->ktime_ns);
+		launch_seed(a->pt, a->src, a->procfd, ev->ppid, ev->ktime_ns, a->pi);
+	c = launch_table_event(a->pt, ev);
 	struct pt_proc *p = c ? pt_parent(a->pt, c) : NULL;
 
 	/* after a SIGKILL lands no fork succeeds: any fork it reports passed the
@@ -404,117 +370,6 @@ static void on_fork(struct agent *a, const struct pw_event *ev)
 	if (p && p->kill_ns &&
 	    (p->kill_signal == SIGKILL || ev->ktime_ns <= p->kill_ns + DESCENDANT_SLACK_NS))
 		kill_descendant(a, c, p);
-}
-
-/* Ancestors from the table: the exes each ancestor above the parent had
- * when it forked the next one down (walk callback). */
-struct lineage {
-	struct proc_info *pi;
-	size_t used;
-};
-static int lineage_add(const char *exe, const struct pw_file_id *file, unsigned depth, void *arg)
-{
-	struct lineage *l = arg;
-	struct proc_info *pi = l->pi;
-	size_t len = exe ? strlen(exe) : 0;
-
-	if (depth == 1)
-		return 0; /* the parent: parent_exe */
-	if (!exe)
-		pi->flags |= PI_ANCESTORS_CUT;
-	if (pi->n_ancestors >= PW_ANCESTORS_MAX || len + 1 > sizeof(pi->ancestors) - l->used) {
-		pi->flags |= PI_ANCESTORS_CUT;
-		return 1;
-	}
-	memcpy(pi->ancestors + l->used, exe ? exe : "", len + 1);
-	l->used += len + 1;
-	if (file) {
-		pi->anc_file[pi->n_ancestors] = *file;
-		pi->anc_file_known |= 1ull << pi->n_ancestors;
-	}
-	pi->n_ancestors++;
-	return 0;
-}
-
-/* What the table knew of e when its exec event came: the forking parent,
- * its exe and comm then, the ids as inherited and changed by events. */
-static void pi_from_table(struct agent *a, const struct pt_proc *e, struct proc_info *pi,
-                          bool ancestors)
-{
-	static const struct {
-		uint32_t k, h;
-	} ids[] = {{PT_K_UID, PI_HAVE_UID},
-	           {PT_K_EUID, PI_HAVE_EUID},
-	           {PT_K_GID, PI_HAVE_GID},
-	           {PT_K_EGID, PI_HAVE_EGID}};
-
-	if (e->known & PT_K_PPID) {
-		pi->ppid = e->ppid;
-		pi->have |= PI_HAVE_PPID;
-	}
-	pi->uid = e->uid;
-	pi->euid = e->euid;
-	pi->gid = e->gid;
-	pi->egid = e->egid;
-	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
-		if (e->known & ids[i].k)
-			pi->have |= ids[i].h;
-	if (e->known & PT_K_PARENT_EXE) {
-		snprintf(pi->parent_exe, sizeof(pi->parent_exe), "%s", e->parent_exe);
-		pi->have |= PI_HAVE_PARENT_EXE;
-	}
-	if (e->known & PT_K_PARENT_FILE) {
-		pi->parent_file = e->parent_file;
-		pi->have |= PI_HAVE_PARENT_FILE;
-	}
-	if (e->known & PT_K_PARENT_COMM) {
-		memcpy(pi->parent_comm, e->parent_comm, sizeof(pi->parent_comm));
-		pi->have |= PI_HAVE_PARENT_COMM;
-	}
-	if (ancestors) {
-		struct lineage l = {.pi = pi};
-		if (pt_walk_ancestors(a->pt, e, lineage_add, &l) == PT_WALK_CUT)
-			pi->flags |= PI_ANCESTORS_CUT;
-		pi->ancestors_len = (uint32_t)l.used;
-		pi->have |= PI_HAVE_ANCESTORS;
-	}
-}
-
-/* What the listener read of the process right after pinning it (proven:
- * the pidfd names the launch, no later exec came before the reads): exe,
- * its file, argv, and the ids the table did not know (the effective ids
- * after an exec: a set-id program changes them silently). */
-static void pi_from_capture(struct agent *a, const struct pw_event *ev, struct proc_info *pi,
-                            int32_t *ret_ppid_now)
-{
-	static const uint32_t bit[4] = {PI_HAVE_UID, PI_HAVE_EUID, PI_HAVE_GID, PI_HAVE_EGID};
-	uint32_t *dst[4] = {&pi->uid, &pi->euid, &pi->gid, &pi->egid};
-	const char *text = nl_source_capture_text(a->src, ev);
-
-	if (ev->cap & PW_CAP_EXE) {
-		pi->flags &= ~(PI_EXE_DELETED | PI_EXE_MEMFD | PI_EXE_TRUNCATED);
-		proc_set_exe(pi, text, ev->cap_exe_len);
-		if ((ev->cap & PW_CAP_LINKED) && !(pi->flags & PI_EXE_MEMFD))
-			pi->flags &= ~(uint32_t)PI_EXE_DELETED; /* still linked: not fileless */
-	}
-	if (ev->has_file) {
-		pi->exe_file = ev->file;
-		pi->have |= PI_HAVE_EXE_FILE;
-	}
-	if ((ev->cap & (PW_CAP_ARGV | PW_CAP_ARGV_CUT)) == PW_CAP_ARGV)
-		proc_set_argv(pi, text + ev->cap_exe_len, ev->cap_argv_len, 0);
-	if (ev->cap & PW_CAP_IDS) {
-		for (int i = 0; i < 4; i++)
-			if (!(pi->have & bit[i])) {
-				*dst[i] = ev->cap_ids[i];
-				pi->have |= bit[i];
-			}
-		if (!(pi->have & PI_HAVE_PPID)) {
-			pi->ppid = ev->cap_ppid;
-			pi->have |= PI_HAVE_PPID;
-		}
-		*ret_ppid_now = ev->cap_ppid;
-	}
 }
 
 /* What /proc showed may be another's (or a later exec's): the launch as
@@ -526,10 +381,10 @@ static void table_view(struct agent *a, const struct pt_proc *e, struct proc_inf
 	int32_t ppid_now;
 
 	proc_info_reset(pi, pi->pid);
-	pi_from_table(a, e, pi, needs & POLICY_NEED_ANCESTORS);
+	launch_from_table(a->pt, e, pi, needs & POLICY_NEED_ANCESTORS);
 	proc_exe_from_fd(a->procfd, exefd, pi);
 	if (cap)
-		pi_from_capture(a, cap, pi, &ppid_now);
+		launch_from_capture(a->src, cap, pi, &ppid_now);
 	pi->flags |= PI_GONE;
 }
 
@@ -553,25 +408,6 @@ static void ids_from_pidfd(int pidfd, struct proc_info *pi, int32_t *ret_ppid_no
 		pi->have |= PI_HAVE_PPID;
 	}
 	*ret_ppid_now = ppid;
-}
-
-/* The table learns what /proc and the watch told of e's program. */
-static void table_learn(struct agent *a, struct pt_proc *e, const struct proc_info *pi)
-{
-	if ((pi->have & PI_HAVE_EXE) && !(e->known & PT_K_EXE))
-		pt_set_exe(a->pt, e, pi->exe, NULL);
-	if (pi->have & PI_HAVE_EXE_FILE)
-		pt_set_exe(a->pt, e, NULL, &pi->exe_file);
-	if ((pi->have & PI_HAVE_COMM) && !(e->known & PT_K_COMM))
-		pt_set_comm(e, pi->comm);
-	if ((pi->have & PI_HAVE_EUID) && !(e->known & PT_K_EUID)) {
-		e->euid = pi->euid;
-		e->known |= PT_K_EUID;
-	}
-	if ((pi->have & PI_HAVE_EGID) && !(e->known & PT_K_EGID)) {
-		e->egid = pi->egid;
-		e->known |= PT_K_EGID;
-	}
 }
 
 /* Evaluate one launch and act on it.  Takes ownership of ev->pidfd.  e is
@@ -618,7 +454,7 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source, 
 	proc_parent_cache_forget(a->rs.parents, ev->pid); /* an exec: its exe changed */
 	proc_info_reset(pi, ev->pid);
 	if (delivered)
-		pi_from_table(a, e, pi, needs & POLICY_NEED_ANCESTORS);
+		launch_from_table(a->pt, e, pi, needs & POLICY_NEED_ANCESTORS);
 	/* /proc first (a short-lived launch goes fast); then whether the pidfd
 	 * names the launch (it did not exit before the pidfd was opened) and
 	 * the reads were of it (it was not reaped before they ended) */
@@ -632,10 +468,9 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source, 
 		 * and of this exec (none followed before the reads): /proc is
 		 * read below only for what it lacks */
 		pinned = ev->pidfd >= 0 && verify_target(a, ev->pid, ev->ktime_ns, ev->cap_ns) == 0;
-		cap_ok = pinned && !(ev->cap & PW_CAP_RACED) &&
-		         nl_source_execd(a->src, ev->pid, ev->ktime_ns) == 0;
+		cap_ok = pinned && launch_capture_proven(a->src, ev);
 		if (cap_ok) {
-			pi_from_capture(a, ev, pi, &ppid_now);
+			launch_from_capture(a->src, ev, pi, &ppid_now);
 			a->c.captured++;
 		}
 	}
@@ -837,7 +672,7 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source, 
 	write_record(a, &rec, acts, killed);
 out:
 	if (e)
-		table_learn(a, e, pi);
+		launch_learn(a->pt, e, pi);
 	/* after the verdict is acted on: the watch's bookkeeping */
 	if (a->hints && source == SRC_NETLINK) {
 		bool pins_off = !nl_source_pins_exe(a->src);
@@ -1139,20 +974,8 @@ static void handle_event(struct agent *a, const struct pw_event *ev)
 	case PW_EV_FORK:
 		on_fork(a, ev);
 		break;
-	case PW_EV_EXIT:
-		pt_exit(a->pt, ev->pid, ev->ktime_ns);
-		break;
-	case PW_EV_UID:
-		pt_uid(a->pt, ev->pid, ev->a, ev->b);
-		break;
-	case PW_EV_GID:
-		pt_gid(a->pt, ev->pid, ev->a, ev->b);
-		break;
-	case PW_EV_COMM:
-		if (ev->pid == ev->tid)
-			pt_comm(a->pt, ev->pid, ev->comm);
-		break;
 	default:
+		launch_table_event(a->pt, ev);
 		break;
 	}
 	if (ev->pidfd >= 0)

@@ -1,13 +1,15 @@
 /*
  * cmd_monitor.c - `procwarden monitor`: every proc connector event, live.
  *
- * Overview: the main thread is the listener's consumer.  It pops events from
- * the ring, reads /proc for exec'd processes at once (snapshot; parents
- * through a parent cache that it tells about every exec, and empties after
- * an overrun), keeps a small pid cache so that exit and id events can be
- * named, prints one line per event (text columns, or JSON lines with
- * --json), rescans /proc after an overrun, and on SIGINT/SIGTERM (read from
- * a signalfd) unsubscribes and prints a summary to standard error.  Lines go
+ * Overview: the main thread is a consumer of the launch pipeline, as the
+ * agent's evaluator is (launch.h): it pops events from the listener's ring,
+ * keeps the process table with them (fork, exit, uid, gid, comm), names an
+ * exec from the table, the listener's proven capture and then /proc for the
+ * rest, and every other event from the table; prints one line per event
+ * (text columns, or JSON lines with --json, a value not learnt written as
+ * null and named in `unknown`), rescans /proc after an overrun (and resyncs
+ * the table), and on SIGINT/SIGTERM (read from a signalfd) unsubscribes and
+ * prints a summary to standard error.  Lines go
  * through a 64 KiB stdio buffer written when it fills or when its oldest
  * line has waited FLUSH_INTERVAL_MS (an overrun record at once): at
  * thousands of events a second that is one write() per interval, not one
@@ -33,26 +35,18 @@
 #include "procwarden/exehint.h"
 #include "procwarden/gate.h"
 #include "procwarden/json.h"
+#include "procwarden/launch.h"
 #include "procwarden/nl.h"
 #include "procwarden/output.h"
 #include "procwarden/policy.h"
 #include "procwarden/proc.h"
 #include "procwarden/procscan.h"
+#include "procwarden/ptable.h"
 #include "procwarden/ring.h"
 
-#define CACHE_SIZE 4096     /* power of two */
 #define OUT_BUF (64u << 10) /* stdio buffer of standard output */
 /* The longest a line waits in the buffer (as the agent's log: output.h) */
 #define FLUSH_INTERVAL_MS OUTPUT_FLUSH_INTERVAL_MS
-
-/* What we remember of a live process, to name its later events. */
-struct pid_entry {
-	int32_t pid;
-	int32_t ppid;
-	uint32_t uid;
-	char comm[PW_COMM_MAX];
-	char exe[160]; /* enough to name an exit; longer paths are cut */
-};
 
 struct monitor {
 	bool json;
@@ -74,7 +68,7 @@ struct monitor {
 	struct gate *watch;       /* the exec watch (names what each exec ran), or NULL */
 	struct exe_hints *hints;  /* what it saw, by pid */
 	uint64_t exe_from_watch;  /* exes named by the watch */
-	struct pid_entry cache[CACHE_SIZE];
+	struct ptable *pt;        /* the process table, kept from the events */
 	char line[65536];
 };
 
@@ -82,43 +76,6 @@ struct monitor {
 static int bit_index(uint32_t t)
 {
 	return t ? __builtin_ctz(t) : 0;
-}
-
-/* Cache slot for pid (open addressing is overkill: a direct-mapped cache). */
-static struct pid_entry *cache_slot(struct monitor *m, int32_t pid)
-{
-	return &m->cache[(uint32_t)pid & (CACHE_SIZE - 1)];
-}
-
-/* Cached entry for pid or NULL. */
-static struct pid_entry *cache_get(struct monitor *m, int32_t pid)
-{
-	struct pid_entry *e = cache_slot(m, pid);
-
-	return e->pid == pid ? e : NULL;
-}
-
-/* Copy a string, cut to fit. */
-static void copy_str(char *dst, size_t size, const char *src)
-{
-	size_t n = strnlen(src, size - 1);
-
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-}
-
-/* Fill e for pid from /proc (stat and status), best effort. */
-static void cache_fill_from_proc(struct monitor *m, struct pid_entry *e, int32_t pid)
-{
-	struct proc_info *pi = m->pi;
-
-	if (proc_snapshot(m->procfd, pid, 0, pi, NULL) < 0)
-		return;
-	e->pid = pid;
-	e->ppid = pi->ppid;
-	e->uid = pi->uid;
-	copy_str(e->comm, sizeof(e->comm), pi->comm);
-	copy_str(e->exe, sizeof(e->exe), pi->exe);
 }
 
 /* Format the exit status of an exit event. */
@@ -164,83 +121,133 @@ static const char *text_safe(const char *s, char *buf, size_t size)
 	return buf;
 }
 
+/* The launch of a delivered exec: the table, the listener's capture once
+ * proven, /proc for the rest (kept when the pidfd shows the reads were of
+ * this process and no later exec replaced it), the watch's note. */
+static void resolve_exec(struct monitor *m, const struct pw_event *ev, int32_t *ret_ppid_now)
+{
+	struct proc_info *pi = m->pi;
+	struct pt_proc *e = pt_exec(m->pt, ev->pid, ev->ktime_ns);
+	bool cap_ok = launch_capture_proven(m->src, ev);
+	unsigned what =
+	    PROC_READ_EXE | PROC_READ_EXE_FILE | PROC_READ_IDS | PROC_READ_ARGV | PROC_READ_COMM;
+
+	proc_info_reset(pi, ev->pid);
+	if (e)
+		launch_from_table(m->pt, e, pi, false);
+	unsigned from_table = pi->have;
+	int32_t tppid = pi->ppid;
+	if (cap_ok)
+		launch_from_capture(m->src, ev, pi, ret_ppid_now);
+	proc_exe_from_fd(m->procfd, ev->exefd, pi);
+	if (!(from_table & PI_HAVE_PARENT_EXE))
+		what |= PROC_READ_PARENT;
+	/* start times only near a rescan, which may have printed it */
+	if (m->last_rescan_ns && ev->ktime_ns - m->last_rescan_ns < PROCSCAN_MARGIN_NS * 5)
+		what |= PROC_READ_STAT;
+	if (ev->cap & PW_CAP_RACED) /* exiting or in a later exec: nothing of this one */
+		what &= ~(unsigned)(PROC_READ_EXE | PROC_READ_EXE_FILE | PROC_READ_ARGV);
+	proc_read(m->procfd, -1, ev->pid, what, pi, &m->rs);
+	if (pi->have & PI_HAVE_STAT)
+		*ret_ppid_now = pi->ppid;
+	if (from_table & PI_HAVE_PPID)
+		pi->ppid = tppid; /* the forking parent, not the current one */
+	bool pinned =
+	    ev->pidfd >= 0 && launch_pinned(m->src, ev->pid, ev->ktime_ns, ev->pin_ns) == 0;
+	bool chained = nl_source_execd(m->src, ev->pid, ev->ktime_ns) != 0;
+	if (!pinned || chained || proc_pidfd_reaped(ev->pidfd)) {
+		/* /proc may have shown another process, or a later program */
+		proc_info_reset(pi, ev->pid);
+		if (e)
+			launch_from_table(m->pt, e, pi, false);
+		if (pinned)
+			proc_exe_from_fd(m->procfd, ev->exefd, pi);
+		if (cap_ok && !chained)
+			launch_from_capture(m->src, ev, pi, ret_ppid_now);
+		pi->flags |= PI_GONE;
+	}
+	if (m->watch && !chained && !(pi->have & PI_HAVE_EXE) &&
+	    exe_hint_name(m->hints, m->watch, ev->pid, ev->ktime_ns, e ? e->prev_exec_ns : 0,
+	                  e && e->origin == PT_FORKED ? e->execs : 0, e ? e->fork_ns : 0,
+	                  pw_now_mono(), pi))
+		m->exe_from_watch++;
+	const char *why = m->watch ? exe_hint_check(m->hints, m->watch, m->procfd, ev->pid,
+	                                            ev->ktime_ns, pi, !nl_source_pins_exe(m->src))
+	                           : NULL;
+	if (why) { /* as the agent does */
+		nl_source_pin_exe(m->src, true);
+		fprintf(stderr, "procwarden monitor: warning: %s%s%s\n", why,
+		        pi->have & PI_HAVE_EXE ? ": " : "", pi->have & PI_HAVE_EXE ? pi->exe : "");
+	}
+	if (e)
+		launch_learn(m->pt, e, pi);
+	nl_source_capture_done(m->src, ev);
+}
+
+/* A string value, or null when not learnt (its name added to unknown). */
+static void kv_str_known(struct jbuf *j, const char *key, const char *v, bool known,
+                         const char **unknown, unsigned *n_unknown)
+{
+	if (known) {
+		json_kv_str(j, key, v);
+		return;
+	}
+	json_key(j, key);
+	json_null(j);
+	unknown[(*n_unknown)++] = key;
+}
+
+static void kv_uint_known(struct jbuf *j, const char *key, uint64_t v, bool known,
+                          const char **unknown, unsigned *n_unknown)
+{
+	if (known) {
+		json_kv_uint(j, key, v);
+		return;
+	}
+	json_key(j, key);
+	json_null(j);
+	unknown[(*n_unknown)++] = key;
+}
+
 /* Print an exec event (from the kernel or a rescan). */
 static void print_exec(struct monitor *m, const struct pw_event *ev, const char *source)
 {
 	struct proc_info *pi = m->pi;
 	bool delivered = !strcmp(source, "netlink");
+	int32_t ppid_now = 0;
 	char tbuf[40];
-	int r;
 
 	if (delivered) {
-		/* the exe: pinned by the listener with the process, or read now
-		 * (the reads are checked against the pidfd), or, gone before /proc
-		 * showed it, named by the exec watch */
-		proc_info_reset(pi, ev->pid);
-		proc_exe_from_fd(m->procfd, ev->exefd, pi);
-		/* start times only near a rescan, which may have printed it */
-		unsigned what = PROC_READ_EXE | PROC_READ_IDS | PROC_READ_ARGV | PROC_READ_COMM |
-		                PROC_READ_PARENT;
-		if (m->last_rescan_ns && ev->ktime_ns - m->last_rescan_ns < PROCSCAN_MARGIN_NS * 5)
-			what |= PROC_READ_STAT;
-		if (!proc_read_exec(m->procfd, ev->pidfd, ev->pid, ev->ktime_ns, what, pi, &m->rs))
-			pi->flags |= PI_GONE;
-		if (m->watch && !(pi->have & PI_HAVE_EXE) &&
-		    exe_hint_name(m->hints, m->watch, ev->pid, ev->ktime_ns, 0, 0, 0, 0, pi))
-			m->exe_from_watch++;
-		const char *why =
-		    m->watch ? exe_hint_check(m->hints, m->watch, m->procfd, ev->pid, ev->ktime_ns,
-		                              pi, !nl_source_pins_exe(m->src))
-		             : NULL;
-		if (why) { /* as the agent does */
-			nl_source_pin_exe(m->src, true);
-			fprintf(stderr, "procwarden monitor: warning: %s%s%s\n", why,
-			        pi->have & PI_HAVE_EXE ? ": " : "",
-			        pi->have & PI_HAVE_EXE ? pi->exe : "");
-		}
-		r = pi->have & ~(unsigned)PI_HAVE_EXE ? 0 : -ESRCH;
+		resolve_exec(m, ev, &ppid_now);
 	} else {
-		r = proc_snapshot(m->procfd, ev->pid, PROC_SNAP_PARENT, pi, &m->rs);
-		if (r < 0)
+		if (proc_snapshot(m->procfd, ev->pid, PROC_SNAP_PARENT, pi, &m->rs) < 0)
 			pi->flags |= PI_GONE;
 		if (!proc_info_is_event_process(pi, ev->ktime_ns)) {
 			/* /proc/PID shows a newer process: nothing of it is ours */
 			proc_info_reset(pi, ev->pid);
 			pi->flags |= PI_GONE;
-			r = -ESRCH;
+		} else {
+			pt_scanned(
+			    m->pt, ev->pid, pi->have & PI_HAVE_STAT ? pi->ppid : 0, ev->ktime_ns,
+			    (pi->have & PI_HAVE_IDS) == PI_HAVE_IDS ? PT_K_IDS : 0, pi->uid,
+			    pi->euid, pi->gid, pi->egid, pi->have & PI_HAVE_EXE ? pi->exe : NULL,
+			    pi->have & PI_HAVE_COMM ? pi->comm : NULL);
 		}
 	}
-	if ((pi->flags & PI_GONE) && !(pi->have & (PI_HAVE_STAT | PI_HAVE_PPID))) {
-		/* what the fork event told us survives the process */
-		struct pid_entry *c = cache_get(m, ev->pid);
-		if (c) {
-			pi->ppid = c->ppid;
-			pi->uid = pi->euid = c->uid;
-			pi->have |= PI_HAVE_PPID | PI_HAVE_IDS;
-			copy_str(pi->parent_exe, sizeof(pi->parent_exe), c->exe);
-			copy_str(pi->parent_comm, sizeof(pi->parent_comm), c->comm);
-			pi->have |= PI_HAVE_PARENT_EXE | PI_HAVE_PARENT_COMM;
+	if (pi->have & PI_HAVE_STAT) {
+		bool rescan = !delivered;
+		if (seen_skip(&m->seen, ev->pid, pi->start_time, pi->exe, rescan)) {
+			if (!rescan)
+				m->dup_skipped++; /* a rescan reported it first */
+			goto out;
 		}
+		if (rescan)
+			m->rescanned++;
 	}
-	if (r == 0) {
-		struct pid_entry *e = cache_slot(m, ev->pid);
-		if (pi->have & PI_HAVE_STAT) {
-			bool rescan = strcmp(source, "netlink") != 0;
-			if (seen_skip(&m->seen, ev->pid, pi->start_time, pi->exe, rescan)) {
-				if (!rescan)
-					m->dup_skipped++; /* a rescan reported it first */
-				goto out;
-			}
-			if (rescan)
-				m->rescanned++;
-		}
-		e->pid = ev->pid;
-		e->ppid = pi->ppid;
-		e->uid = pi->uid;
-		copy_str(e->comm, sizeof(e->comm), pi->comm);
-		copy_str(e->exe, sizeof(e->exe), pi->exe);
-	}
+	bool has_ppid = pi->have & (PI_HAVE_STAT | PI_HAVE_PPID);
 	if (m->json) {
+		const char *unknown[16];
+		unsigned nu = 0;
 		struct jbuf j;
 		json_init(&j, m->line, sizeof(m->line));
 		json_obj_open(&j);
@@ -248,31 +255,39 @@ static void print_exec(struct monitor *m, const struct pw_event *ev, const char 
 		pw_time_rfc3339(pw_mono_to_real(ev->ktime_ns), tbuf, sizeof(tbuf));
 		json_kv_str(&j, "time", tbuf);
 		json_kv_int(&j, "pid", ev->pid);
-		if (pi->have & (PI_HAVE_STAT | PI_HAVE_PPID))
-			json_kv_int(&j, "ppid", pi->ppid);
-		if ((pi->have & PI_HAVE_IDS) == PI_HAVE_IDS) {
-			json_kv_uint(&j, "uid", pi->uid);
-			json_kv_uint(&j, "euid", pi->euid);
-			json_kv_uint(&j, "gid", pi->gid);
-			json_kv_uint(&j, "egid", pi->egid);
+		kv_uint_known(&j, "ppid", (uint64_t)pi->ppid, has_ppid, unknown, &nu);
+		if (ppid_now && has_ppid && ppid_now != pi->ppid)
+			json_kv_int(&j, "ppid_now", ppid_now);
+		kv_uint_known(&j, "uid", pi->uid, pi->have & PI_HAVE_UID, unknown, &nu);
+		kv_uint_known(&j, "euid", pi->euid, pi->have & PI_HAVE_EUID, unknown, &nu);
+		kv_uint_known(&j, "gid", pi->gid, pi->have & PI_HAVE_GID, unknown, &nu);
+		kv_uint_known(&j, "egid", pi->egid, pi->have & PI_HAVE_EGID, unknown, &nu);
+		kv_str_known(&j, "exe", pi->exe, pi->have & PI_HAVE_EXE, unknown, &nu);
+		if (pi->have & PI_HAVE_ARGV) {
+			json_key(&j, "argv");
+			json_arr_open(&j);
+			for (uint32_t i = 0, off = 0; i < pi->argc && off < pi->argv_len; i++) {
+				json_str(&j, pi->argv + off);
+				off += (uint32_t)strlen(pi->argv + off) + 1;
+			}
+			json_arr_close(&j);
+		} else {
+			json_key(&j, "argv");
+			json_null(&j);
+			unknown[nu++] = "argv";
 		}
-		if (pi->have & PI_HAVE_EXE)
-			json_kv_str(&j, "exe", pi->exe);
-		else
-			json_kv_str(&j, "exe", "");
-		json_key(&j, "argv");
-		json_arr_open(&j);
-		for (uint32_t i = 0, off = 0; i < pi->argc && off < pi->argv_len; i++) {
-			json_str(&j, pi->argv + off);
-			off += (uint32_t)strlen(pi->argv + off) + 1;
+		kv_str_known(&j, "comm", pi->comm, pi->have & PI_HAVE_COMM, unknown, &nu);
+		kv_str_known(&j, "parent_exe", pi->parent_exe, pi->have & PI_HAVE_PARENT_EXE,
+		             unknown, &nu);
+		kv_str_known(&j, "parent_comm", pi->parent_comm, pi->have & PI_HAVE_PARENT_COMM,
+		             unknown, &nu);
+		if (nu) {
+			json_key(&j, "unknown");
+			json_arr_open(&j);
+			for (unsigned i = 0; i < nu; i++)
+				json_str(&j, unknown[i]);
+			json_arr_close(&j);
 		}
-		json_arr_close(&j);
-		if (pi->have & PI_HAVE_COMM)
-			json_kv_str(&j, "comm", pi->comm);
-		if (pi->have & PI_HAVE_PARENT_EXE)
-			json_kv_str(&j, "parent_exe", pi->parent_exe);
-		if (pi->have & PI_HAVE_PARENT_COMM)
-			json_kv_str(&j, "parent_comm", pi->parent_comm);
 		if (proc_info_fileless(pi))
 			json_kv_bool(&j, "fileless", true);
 		if (pi->flags & PI_ARGV_TRUNCATED)
@@ -284,13 +299,20 @@ static void print_exec(struct monitor *m, const struct pw_event *ev, const char 
 		size_t n = json_finish(&j);
 		fwrite(m->line, 1, n, m->out);
 	} else {
-		char args[2048], exe[PW_PATH_MAX];
+		char args[2048], exe[PW_PATH_MAX], ppid[16] = "-", uid[16] = "-";
+		if (has_ppid)
+			snprintf(ppid, sizeof(ppid), "%d", pi->ppid);
+		if (pi->have & PI_HAVE_UID)
+			snprintf(uid, sizeof(uid), "%u", pi->uid);
 		text_time(ev->ktime_ns, tbuf, sizeof(tbuf));
-		text_argv(pi, args, sizeof(args));
-		fprintf(m->out, "%s %-8s %7d %7d %6u %s %s%s%s\n", tbuf,
-		        strcmp(source, "netlink") ? "exec*" : "exec", ev->pid, pi->ppid, pi->uid,
-		        pi->exe[0] ? text_safe(pi->exe, exe, sizeof(exe)) : "<unknown>", args,
-		        (pi->flags & PI_GONE) ? " [gone]" : "",
+		if (pi->have & PI_HAVE_ARGV)
+			text_argv(pi, args, sizeof(args));
+		else
+			snprintf(args, sizeof(args), "<argv unknown>");
+		fprintf(m->out, "%s %-8s %7d %7s %6s %s %s%s%s\n", tbuf,
+		        delivered ? "exec" : "exec*", ev->pid, ppid, uid,
+		        pi->have & PI_HAVE_EXE ? text_safe(pi->exe, exe, sizeof(exe)) : "<unknown>",
+		        args, (pi->flags & PI_GONE) ? " [gone]" : "",
 		        proc_info_fileless(pi) ? " [fileless]" : "");
 	}
 out:
@@ -300,49 +322,36 @@ out:
 		close(ev->exefd);
 }
 
-/* Print any other event. */
+/* Print any other event, named from the table (after it took the event). */
 static void print_other(struct monitor *m, const struct pw_event *ev)
 {
-	struct pid_entry *e = cache_get(m, ev->pid);
-	struct pid_entry tmp = {0};
+	struct pt_proc *e;
 	char tbuf[40];
 	int code = 0, sig = 0;
 	bool core = false;
 
-	if (ev->type == PW_EV_FORK) {
-		/* the child inherits its parent's names and ids */
-		struct pid_entry *pe = cache_get(m, ev->ppid);
-		if (!pe) {
-			cache_fill_from_proc(m, &tmp, ev->ppid);
-			pe = tmp.pid ? &tmp : NULL;
-		}
-		if (ev->pid == ev->tid) {
-			struct pid_entry *ce = cache_slot(m, ev->pid);
-			if (pe)
-				*ce = *pe;
-			else
-				memset(ce, 0, sizeof(*ce));
-			ce->pid = ev->pid;
-			ce->ppid = ev->ppid;
-			e = ce;
-		} else {
-			e = pe;
-		}
-	} else if (!e && ev->type != PW_EV_EXIT) {
-		cache_fill_from_proc(m, &tmp, ev->pid);
-		e = tmp.pid ? &tmp : NULL;
-	}
+	if (ev->type == PW_EV_FORK && ev->pid == ev->tid && !pt_get(m->pt, ev->ppid))
+		launch_seed(m->pt, m->src, m->procfd, ev->ppid, ev->ktime_ns, m->pi);
+	if (ev->type == PW_EV_FORK && ev->pid != ev->tid)
+		e = pt_get(m->pt, ev->pid); /* a thread: named as its process */
+	else
+		e = launch_table_event(m->pt, ev);
 	if (ev->type == PW_EV_EXIT)
 		exit_desc(ev->a, &code, &sig, &core);
-	if (ev->type == PW_EV_UID && e && ev->pid == e->pid)
-		e->uid = ev->a;
 
+	bool has_ppid = ev->ppid || (e && (e->known & PT_K_PPID));
 	int32_t ppid = ev->ppid ? ev->ppid : (e ? e->ppid : 0);
 	if (ev->type == PW_EV_PTRACE || ev->type == PW_EV_UID || ev->type == PW_EV_GID ||
-	    ev->type == PW_EV_SID || ev->type == PW_EV_COMM)
-		ppid = e ? e->ppid : 0;
+	    ev->type == PW_EV_SID || ev->type == PW_EV_COMM) {
+		has_ppid = e && (e->known & PT_K_PPID);
+		ppid = has_ppid ? e->ppid : 0;
+	}
+	bool has_uid = e && (e->known & PT_K_UID), has_exe = e && (e->known & PT_K_EXE),
+	     has_comm = e && (e->known & PT_K_COMM);
 
 	if (m->json) {
+		const char *unknown[8];
+		unsigned nu = 0;
 		struct jbuf j;
 		json_init(&j, m->line, sizeof(m->line));
 		json_obj_open(&j);
@@ -352,11 +361,16 @@ static void print_other(struct monitor *m, const struct pw_event *ev)
 		json_kv_int(&j, "pid", ev->pid);
 		if (ev->tid != ev->pid)
 			json_kv_int(&j, "tid", ev->tid);
-		json_kv_int(&j, "ppid", ppid);
-		if (e) {
-			json_kv_uint(&j, "uid", e->uid);
-			json_kv_str(&j, "exe", e->exe);
-			json_kv_str(&j, "comm", e->comm);
+		kv_uint_known(&j, "ppid", (uint64_t)ppid, has_ppid, unknown, &nu);
+		kv_uint_known(&j, "uid", has_uid ? e->uid : 0, has_uid, unknown, &nu);
+		kv_str_known(&j, "exe", has_exe ? e->exe : "", has_exe, unknown, &nu);
+		kv_str_known(&j, "comm", has_comm ? e->comm : "", has_comm, unknown, &nu);
+		if (nu) {
+			json_key(&j, "unknown");
+			json_arr_open(&j);
+			for (unsigned i = 0; i < nu; i++)
+				json_str(&j, unknown[i]);
+			json_arr_close(&j);
 		}
 		switch (ev->type) {
 		case PW_EV_FORK:
@@ -399,7 +413,7 @@ static void print_other(struct monitor *m, const struct pw_event *ev)
 		size_t n = json_finish(&j);
 		fwrite(m->line, 1, n, m->out);
 	} else {
-		char data[128] = "", name[PW_PATH_MAX];
+		char data[128] = "", name[PW_PATH_MAX], pbuf[16] = "-";
 		switch (ev->type) {
 		case PW_EV_FORK:
 			snprintf(data, sizeof(data), "%s child=%d",
@@ -432,21 +446,20 @@ static void print_other(struct monitor *m, const struct pw_event *ev)
 			break;
 		}
 		char ubuf[16] = "-";
-		if (e)
+		if (has_uid)
 			snprintf(ubuf, sizeof(ubuf), "%u", e->uid);
+		if (has_ppid)
+			snprintf(pbuf, sizeof(pbuf), "%d", ppid);
 		text_time(ev->ktime_ns, tbuf, sizeof(tbuf));
-		fprintf(
-		    m->out, "%s %-8s %7d %7d %6s %s %s\n", tbuf,
-		    ev->type == PW_EV_FORK && ev->pid != ev->tid ? "clone"
-		                                                 : pw_event_name(ev->type),
-		    ev->tid != ev->pid && ev->type != PW_EV_FORK ? ev->tid : ev->pid, ppid, ubuf,
-		    e ? text_safe(e->exe[0] ? e->exe : e->comm, name, sizeof(name)) : "<unknown>",
-		    data);
-	}
-	if (ev->type == PW_EV_EXIT && ev->pid == ev->tid) {
-		struct pid_entry *s = cache_slot(m, ev->pid);
-		if (s->pid == ev->pid)
-			s->pid = 0;
+		fprintf(m->out, "%s %-8s %7d %7s %6s %s %s\n", tbuf,
+		        ev->type == PW_EV_FORK && ev->pid != ev->tid ? "clone"
+		                                                     : pw_event_name(ev->type),
+		        ev->tid != ev->pid && ev->type != PW_EV_FORK ? ev->tid : ev->pid, pbuf,
+		        ubuf,
+		        has_exe    ? text_safe(e->exe, name, sizeof(name))
+		        : has_comm ? text_safe(e->comm, name, sizeof(name))
+		                   : "<unknown>",
+		        data);
 	}
 }
 
@@ -513,6 +526,15 @@ static void rescan_one(const struct pw_event *ev, void *arg)
 	print_exec(m, ev, "rescan");
 }
 
+/* proc_scan callback: a live process the table may keep. */
+static int confirm_one(pid_t pid, uint64_t start_time, void *arg)
+{
+	struct monitor *m = arg;
+
+	pt_confirm(m->pt, pid, pw_ticks_to_mono(start_time));
+	return 0;
+}
+
 /* Handle one event popped from the ring. */
 static void handle(struct monitor *m, const struct pw_event *ev)
 {
@@ -520,6 +542,10 @@ static void handle(struct monitor *m, const struct pw_event *ev)
 		int n = 0;
 		m->overrun_events++;
 		proc_parent_cache_clear(m->rs.parents); /* an exec may have been lost */
+		/* events were lost: what the table holds alive must still be in /proc */
+		pt_resync_begin(m->pt);
+		if (proc_scan(m->procfd, 0, confirm_one, m) >= 0)
+			pt_resync_end(m->pt, pw_now_mono());
 		if (m->mask & PW_EV_EXEC) {
 			/* the rescanned execs come first, then the overrun record that
 			 * counts them */
@@ -532,6 +558,7 @@ static void handle(struct monitor *m, const struct pw_event *ev)
 	}
 	m->by_type[bit_index(ev->type)]++;
 	m->last_ktime = ev->ktime_ns;
+	pt_expire(m->pt, ev->ktime_ns);
 	if (ev->type == PW_EV_EXEC) {
 		proc_parent_cache_forget(m->rs.parents, ev->pid); /* its exe changed */
 		print_exec(m, ev, "netlink");
@@ -638,7 +665,8 @@ int cmd_monitor(int argc, char **argv)
 	m->out = stdout;
 	m->mask = PW_EV_ALL_KERNEL;
 	m->procfd = -1;
-	if (!m->pi || proc_parent_cache_new(&m->rs.parents) < 0)
+	if (!m->pi || proc_parent_cache_new(&m->rs.parents) < 0 ||
+	    pt_new(PT_CAPACITY_DEFAULT, &m->pt) < 0)
 		goto out;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "je:h", opts, NULL)) != -1) {
@@ -704,6 +732,8 @@ int cmd_monitor(int argc, char **argv)
 		goto out;
 	}
 	open_watch(m);
+	nl_source_want_file(m->src, true);
+	nl_source_capture(m->src, true); /* what /proc shows at the pin */
 	r = nl_source_start(m->src);
 	if (r < 0) {
 		fprintf(stderr, "procwarden monitor: cannot start the listener: %s\n",
@@ -745,6 +775,7 @@ out:
 	if (m->procfd >= 0)
 		close(m->procfd);
 	proc_parent_cache_free(m->rs.parents);
+	pt_free(m->pt);
 	free(m->pi);
 	free(m);
 	return rc;

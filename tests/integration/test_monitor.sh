@@ -33,7 +33,7 @@ def one(pred, what):
     return m[0]
 parent = one(lambda r: r["type"] == "exec" and r.get("exe") == f"{T}/parent-bin", "parent exec")
 child = one(lambda r: r["type"] == "exec" and r.get("exe") == f"{T}/child-bin"
-            and "arg with space" in r.get("argv", []), "child exec")
+            and "arg with space" in (r.get("argv") or []), "child exec")
 assert child["argv"] == [f"{T}/child-bin", "--sleep-ms", "300", "--exit", "7", "arg with space",
                          'quote"d'], child["argv"]
 assert child["uid"] == uid, child
@@ -48,6 +48,16 @@ fork = one(lambda r: r["type"] == "fork" and r["pid"] == child["pid"], "fork of 
 assert fork["ppid"] == parent["pid"], fork
 ex = one(lambda r: r["type"] == "exit" and r["pid"] == child["pid"], "exit of the child")
 assert ex["exit_code"] == 7, ex
+# named from the process table: the exec's program and the ids it ran with
+assert ex["exe"] == f"{T}/child-bin" and ex["uid"] == uid, ex
+assert fork["exe"] == f"{T}/parent-bin", fork
+# a value not learnt is null and named, never 0 or ""
+for r in recs:
+    for k in r.get("unknown", []):
+        assert r[k] is None, (k, r)
+    for k in ("exe", "comm", "uid", "ppid"):
+        if k in r and k not in r.get("unknown", []):
+            assert r[k] not in (None, ""), (k, r)
 pex = one(lambda r: r["type"] == "exit" and r["pid"] == parent["pid"], "exit of the parent")
 assert pex["exit_code"] == 7, pex
 print("monitor: exec, fork and exit of the private child seen with the right fields")

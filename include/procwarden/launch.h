@@ -1,0 +1,65 @@
+/*
+ * launch.h - the launch pipeline's shared step between the source and a
+ * consumer: what the process table and the listener's capture know of a
+ * launch, as a struct proc_info, for the agent's evaluator and for
+ * `monitor`'s printer alike.
+ *
+ * A consumer pops events from the listener's ring, keeps its table with
+ * launch_table_event() (fork, exit, uid, gid, comm), and for an exec fills
+ * a proc_info from the table (launch_from_table()), from the capture once
+ * it is proven (launch_capture_proven(), launch_from_capture()), and from
+ * /proc for what neither holds; then it tells the table what it learnt
+ * (launch_learn()) and frees the capture (nl_source_capture_done()).
+ */
+#ifndef PROCWARDEN_LAUNCH_H
+#define PROCWARDEN_LAUNCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "procwarden/event.h"
+#include "procwarden/procinfo.h"
+
+struct nl_source;
+struct ptable;
+struct pt_proc;
+
+/* How long a consumer waits for the listener before trusting a pidfd. */
+#define LAUNCH_VERIFY_WAIT_US 100000
+
+/* Is the process behind a pidfd opened at pin_ns for pid the one that
+ * existed at since_ns?  0 yes; -ESRCH it has exited since; -ETIMEDOUT or
+ * -EAGAIN the listener cannot tell.  See nl.h: identity before a signal. */
+int launch_pinned(struct nl_source *src, int32_t pid, uint64_t since_ns, uint64_t pin_ns);
+
+/* May ev's capture be taken as this exec's?  Its pidfd names the launch and
+ * no later exec of the pid came before the capture. */
+bool launch_capture_proven(struct nl_source *src, const struct pw_event *ev);
+
+/* What the table knew of e when its exec event came: the forking parent,
+ * its exe, file and comm then, the ids as inherited and changed by events;
+ * the ancestors above the parent when asked (PI_ANCESTORS_CUT when the
+ * walk was cut or an exe was never learnt). */
+void launch_from_table(struct ptable *t, const struct pt_proc *e, struct proc_info *pi,
+                       bool ancestors);
+
+/* The proven capture: exe, its file, argv, and the ids the table did not
+ * know (the effective ids after an exec: a set-id program changes them
+ * silently); *ret_ppid_now the parent at the capture. */
+void launch_from_capture(const struct nl_source *src, const struct pw_event *ev,
+                         struct proc_info *pi, int32_t *ret_ppid_now);
+
+/* The table learns what /proc, the capture and the watch told of e. */
+void launch_learn(struct ptable *t, struct pt_proc *e, const struct proc_info *pi);
+
+/* A fork from a parent the table does not know: read the parent from /proc
+ * (pinned, proven, and started before the fork) into the table.  pi is
+ * scratch space. */
+void launch_seed(struct ptable *t, struct nl_source *src, int procfd, int32_t pid, uint64_t fork_ns,
+                 struct proc_info *pi);
+
+/* The table follows an event other than an exec (fork, exit, uid, gid,
+ * comm); returns the entry it is about, or NULL. */
+struct pt_proc *launch_table_event(struct ptable *t, const struct pw_event *ev);
+
+#endif

@@ -1,0 +1,208 @@
+/*
+ * launch.c - what the table and the listener's capture know of a launch,
+ * for every consumer of the pipeline (the agent's evaluator, `monitor`).
+ * See launch.h.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "procwarden/clock.h"
+#include "procwarden/launch.h"
+#include "procwarden/nl.h"
+#include "procwarden/proc.h"
+#include "procwarden/ptable.h"
+
+int launch_pinned(struct nl_source *src, int32_t pid, uint64_t since_ns, uint64_t pin_ns)
+{
+	int r;
+
+	if (!pin_ns)
+		return -EAGAIN;
+	r = nl_source_sync(src, pin_ns, LAUNCH_VERIFY_WAIT_US);
+	if (r < 0)
+		return r;
+	r = nl_source_exited(src, pid, since_ns);
+	return r == 1 ? -ESRCH : r;
+}
+
+bool launch_capture_proven(struct nl_source *src, const struct pw_event *ev)
+{
+	return ev->cap && !(ev->cap & PW_CAP_RACED) && ev->pidfd >= 0 &&
+	       launch_pinned(src, ev->pid, ev->ktime_ns, ev->cap_ns) == 0 &&
+	       nl_source_execd(src, ev->pid, ev->ktime_ns) == 0;
+}
+
+/* Ancestors from the table: the exes each ancestor above the parent had
+ * when it forked the next one down (walk callback). */
+struct lineage {
+	struct proc_info *pi;
+	size_t used;
+};
+static int lineage_add(const char *exe, const struct pw_file_id *file, unsigned depth, void *arg)
+{
+	struct lineage *l = arg;
+	struct proc_info *pi = l->pi;
+	size_t len = exe ? strlen(exe) : 0;
+
+	if (depth == 1)
+		return 0; /* the parent: parent_exe */
+	if (!exe)
+		pi->flags |= PI_ANCESTORS_CUT;
+	if (pi->n_ancestors >= PW_ANCESTORS_MAX || len + 1 > sizeof(pi->ancestors) - l->used) {
+		pi->flags |= PI_ANCESTORS_CUT;
+		return 1;
+	}
+	memcpy(pi->ancestors + l->used, exe ? exe : "", len + 1);
+	l->used += len + 1;
+	if (file) {
+		pi->anc_file[pi->n_ancestors] = *file;
+		pi->anc_file_known |= 1ull << pi->n_ancestors;
+	}
+	pi->n_ancestors++;
+	return 0;
+}
+
+/* What the table knew of e when its exec event came: the forking parent,
+ * its exe and comm then, the ids as inherited and changed by events. */
+void launch_from_table(struct ptable *t, const struct pt_proc *e, struct proc_info *pi,
+                       bool ancestors)
+{
+	static const struct {
+		uint32_t k, h;
+	} ids[] = {{PT_K_UID, PI_HAVE_UID},
+	           {PT_K_EUID, PI_HAVE_EUID},
+	           {PT_K_GID, PI_HAVE_GID},
+	           {PT_K_EGID, PI_HAVE_EGID}};
+
+	if (e->known & PT_K_PPID) {
+		pi->ppid = e->ppid;
+		pi->have |= PI_HAVE_PPID;
+	}
+	pi->uid = e->uid;
+	pi->euid = e->euid;
+	pi->gid = e->gid;
+	pi->egid = e->egid;
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
+		if (e->known & ids[i].k)
+			pi->have |= ids[i].h;
+	if (e->known & PT_K_PARENT_EXE) {
+		snprintf(pi->parent_exe, sizeof(pi->parent_exe), "%s", e->parent_exe);
+		pi->have |= PI_HAVE_PARENT_EXE;
+	}
+	if (e->known & PT_K_PARENT_FILE) {
+		pi->parent_file = e->parent_file;
+		pi->have |= PI_HAVE_PARENT_FILE;
+	}
+	if (e->known & PT_K_PARENT_COMM) {
+		memcpy(pi->parent_comm, e->parent_comm, sizeof(pi->parent_comm));
+		pi->have |= PI_HAVE_PARENT_COMM;
+	}
+	if (ancestors) {
+		struct lineage l = {.pi = pi};
+		if (pt_walk_ancestors(t, e, lineage_add, &l) == PT_WALK_CUT)
+			pi->flags |= PI_ANCESTORS_CUT;
+		pi->ancestors_len = (uint32_t)l.used;
+		pi->have |= PI_HAVE_ANCESTORS;
+	}
+}
+
+/* What the listener read of the process right after pinning it (proven:
+ * the pidfd names the launch, no later exec came before the reads): exe,
+ * its file, argv, and the ids the table did not know (the effective ids
+ * after an exec: a set-id program changes them silently). */
+void launch_from_capture(const struct nl_source *src, const struct pw_event *ev,
+                         struct proc_info *pi, int32_t *ret_ppid_now)
+{
+	static const uint32_t bit[4] = {PI_HAVE_UID, PI_HAVE_EUID, PI_HAVE_GID, PI_HAVE_EGID};
+	uint32_t *dst[4] = {&pi->uid, &pi->euid, &pi->gid, &pi->egid};
+	const char *text = nl_source_capture_text(src, ev);
+
+	if (ev->cap & PW_CAP_EXE) {
+		pi->flags &= ~(PI_EXE_DELETED | PI_EXE_MEMFD | PI_EXE_TRUNCATED);
+		proc_set_exe(pi, text, ev->cap_exe_len);
+		if ((ev->cap & PW_CAP_LINKED) && !(pi->flags & PI_EXE_MEMFD))
+			pi->flags &= ~(uint32_t)PI_EXE_DELETED; /* still linked: not fileless */
+	}
+	if (ev->has_file) {
+		pi->exe_file = ev->file;
+		pi->have |= PI_HAVE_EXE_FILE;
+	}
+	if ((ev->cap & (PW_CAP_ARGV | PW_CAP_ARGV_CUT)) == PW_CAP_ARGV)
+		proc_set_argv(pi, text + ev->cap_exe_len, ev->cap_argv_len, 0);
+	if (ev->cap & PW_CAP_IDS) {
+		for (int i = 0; i < 4; i++)
+			if (!(pi->have & bit[i])) {
+				*dst[i] = ev->cap_ids[i];
+				pi->have |= bit[i];
+			}
+		if (!(pi->have & PI_HAVE_PPID)) {
+			pi->ppid = ev->cap_ppid;
+			pi->have |= PI_HAVE_PPID;
+		}
+		*ret_ppid_now = ev->cap_ppid;
+	}
+}
+
+/* The table learns what /proc, the capture and the watch told of e's
+ * program. */
+void launch_learn(struct ptable *t, struct pt_proc *e, const struct proc_info *pi)
+{
+	if ((pi->have & PI_HAVE_EXE) && !(e->known & PT_K_EXE))
+		pt_set_exe(t, e, pi->exe, NULL);
+	if (pi->have & PI_HAVE_EXE_FILE)
+		pt_set_exe(t, e, NULL, &pi->exe_file);
+	if ((pi->have & PI_HAVE_COMM) && !(e->known & PT_K_COMM))
+		pt_set_comm(e, pi->comm);
+	if ((pi->have & PI_HAVE_EUID) && !(e->known & PT_K_EUID)) {
+		e->euid = pi->euid;
+		e->known |= PT_K_EUID;
+	}
+	if ((pi->have & PI_HAVE_EGID) && !(e->known & PT_K_EGID)) {
+		e->egid = pi->egid;
+		e->known |= PT_K_EGID;
+	}
+}
+
+void launch_seed(struct ptable *t, struct nl_source *src, int procfd, int32_t pid, uint64_t fork_ns,
+                 struct proc_info *pi)
+{
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	uint64_t pin_ns = pw_now_mono();
+
+	if (pidfd < 0)
+		return;
+	proc_info_reset(pi, pid);
+	proc_read(procfd, pidfd, pid,
+	          PROC_READ_EXE | PROC_READ_EXE_FILE | PROC_READ_STAT | PROC_READ_IDS, pi, NULL);
+	if (launch_pinned(src, pid, fork_ns, pin_ns) == 0 && !proc_pidfd_reaped(pidfd) &&
+	    (pi->have & PI_HAVE_STAT) && proc_info_is_event_process(pi, fork_ns)) {
+		struct pt_proc *e = pt_scanned(
+		    t, pid, pi->ppid, pw_ticks_to_mono(pi->start_time),
+		    (pi->have & PI_HAVE_IDS) == PI_HAVE_IDS ? PT_K_IDS : 0, pi->uid, pi->euid,
+		    pi->gid, pi->egid, pi->have & PI_HAVE_EXE ? pi->exe : NULL, pi->comm);
+		if (e && (pi->have & PI_HAVE_EXE_FILE))
+			pt_set_exe(t, e, NULL, &pi->exe_file);
+	}
+	close(pidfd);
+}
+
+struct pt_proc *launch_table_event(struct ptable *t, const struct pw_event *ev)
+{
+	switch (ev->type) {
+	case PW_EV_FORK:
+		return pt_fork(t, ev->ppid, ev->pid, ev->ktime_ns);
+	case PW_EV_EXIT:
+		return pt_exit(t, ev->pid, ev->ktime_ns);
+	case PW_EV_UID:
+		return pt_uid(t, ev->pid, ev->a, ev->b);
+	case PW_EV_GID:
+		return pt_gid(t, ev->pid, ev->a, ev->b);
+	case PW_EV_COMM:
+		return ev->pid == ev->tid ? pt_comm(t, ev->pid, ev->comm) : pt_get(t, ev->pid);
+	default:
+		return pt_get(t, ev->pid);
+	}
+}
