@@ -18,15 +18,15 @@ struct diag {
 	enum diag_level level;
 	char *file; /* owned */
 	unsigned line, col;
-	char *msg;  /* owned */
+	char *msg; /* owned */
 };
 
 struct diags {
 	struct diag *v;
 	size_t n, cap;
-	size_t errors;   /* entries with DIAG_ERROR */
-	size_t max;      /* stop storing after this many (0: 100); the rest counted */
-	size_t dropped;  /* entries not stored because of max */
+	size_t errors;  /* entries with DIAG_ERROR */
+	size_t max;     /* stop storing after this many (0: 100); the rest counted */
+	size_t dropped; /* entries not stored because of max */
 };
 
 void diags_init(struct diags *d);
@@ -34,8 +34,8 @@ void diags_init(struct diags *d);
 void diags_free(struct diags *d);
 /* Append one diagnostic (printf format).  Never fails silently: when memory
  * or the cap runs out it is counted in dropped. */
-void diags_add(struct diags *d, enum diag_level lvl, const char *file, unsigned line,
-	       unsigned col, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+void diags_add(struct diags *d, enum diag_level lvl, const char *file, unsigned line, unsigned col,
+               const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 /* Print every entry, one per line, to f; then "N more errors not shown" if any
  * were dropped. */
 void diags_print(const struct diags *d, FILE *f);

@@ -19,24 +19,24 @@
 struct hookexec;
 
 struct hookexec_opts {
-	unsigned max_concurrent;  /* 0: 8 */
-	unsigned rate_per_rule;   /* hooks per rule per rate_window_s; 0: 10 */
-	unsigned rate_window_s;   /* 0: 10 */
-	size_t max_output;        /* bytes of stdout and of stderr kept each; 0: 4096 */
-	unsigned max_queue;       /* added: requests waiting for a slot; 0: 256 */
-	bool no_seccomp;          /* do not load SANDBOX_HOOKEXEC in the executor */
+	unsigned max_concurrent; /* 0: 8 */
+	unsigned rate_per_rule;  /* hooks per rule per rate_window_s; 0: 10 */
+	unsigned rate_window_s;  /* 0: 10 */
+	size_t max_output;       /* bytes of stdout and of stderr kept each; 0: 4096 */
+	unsigned max_queue;      /* added: requests waiting for a slot; 0: 256 */
+	bool no_seccomp;         /* do not load SANDBOX_HOOKEXEC in the executor */
 };
 
 /* What to run for one matched launch.  Everything is copied. */
 struct hook_request {
-	const char *const *argv;  /* NULL-terminated; argv[0] an absolute path */
-	unsigned timeout_s;       /* 0: 10 */
-	const char *rule;         /* PROCWARDEN_RULE */
-	int32_t pid, ppid;        /* PROCWARDEN_PID, PROCWARDEN_PPID */
-	uint32_t uid;             /* PROCWARDEN_UID */
-	const char *exe;          /* PROCWARDEN_EXE */
-	const char *cmdline;      /* PROCWARDEN_CMDLINE */
-	const char *record;       /* the exec record JSON, given on the hook's stdin */
+	const char *const *argv; /* NULL-terminated; argv[0] an absolute path */
+	unsigned timeout_s;      /* 0: 10 */
+	const char *rule;        /* PROCWARDEN_RULE */
+	int32_t pid, ppid;       /* PROCWARDEN_PID, PROCWARDEN_PPID */
+	uint32_t uid;            /* PROCWARDEN_UID */
+	const char *exe;         /* PROCWARDEN_EXE */
+	const char *cmdline;     /* PROCWARDEN_CMDLINE */
+	const char *record;      /* the exec record JSON, given on the hook's stdin */
 	size_t record_len;
 };
 
@@ -85,6 +85,6 @@ int hookexec_encode(const struct hook_request *req, void *buf, size_t size);
  * entries) and returns 0; otherwise -EBADMSG with *ret_why saying what was
  * wrong (a static string) and *ret untouched. */
 int hookexec_decode(const void *msg, size_t len, struct hook_request *ret, const char **argv,
-		    const char **ret_why);
+                    const char **ret_why);
 
 #endif

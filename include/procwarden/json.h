@@ -17,35 +17,35 @@
 
 struct jbuf {
 	char *buf;
-	size_t cap;   /* bytes in buf */
-	size_t len;   /* bytes used */
-	int depth;    /* open objects/arrays */
+	size_t cap;     /* bytes in buf */
+	size_t len;     /* bytes used */
+	int depth;      /* open objects/arrays */
 	char stack[16]; /* '}' or ']' to close each level */
 	bool need_comma;
 	bool truncated;
 	/* Added: truncation state (see json.c). */
-	bool after_key;   /* a key was written; 4 bytes are held for its value */
-	bool drop_value;  /* the key did not fit: drop the value that follows */
-	int skipped;      /* levels not opened (no room or too deep); closes pop these first */
+	bool after_key;  /* a key was written; 4 bytes are held for its value */
+	bool drop_value; /* the key did not fit: drop the value that follows */
+	int skipped;     /* levels not opened (no room or too deep); closes pop these first */
 };
 
 /* Start writing into buf (cap >= 64). */
 void json_init(struct jbuf *j, char *buf, size_t cap);
 
-void json_obj_open(struct jbuf *j);          /* { */
-void json_obj_close(struct jbuf *j);         /* } */
-void json_arr_open(struct jbuf *j);          /* [ */
-void json_arr_close(struct jbuf *j);         /* ] */
+void json_obj_open(struct jbuf *j);             /* { */
+void json_obj_close(struct jbuf *j);            /* } */
+void json_arr_open(struct jbuf *j);             /* [ */
+void json_arr_close(struct jbuf *j);            /* ] */
 void json_key(struct jbuf *j, const char *key); /* "key": (key is trusted ASCII) */
 
 /* Values (inside an array, or after json_key). */
-void json_str(struct jbuf *j, const char *s);               /* NUL-terminated; NULL: null */
-void json_strn(struct jbuf *j, const char *s, size_t len);  /* any bytes */
+void json_str(struct jbuf *j, const char *s);              /* NUL-terminated; NULL: null */
+void json_strn(struct jbuf *j, const char *s, size_t len); /* any bytes */
 void json_int(struct jbuf *j, int64_t v);
 void json_uint(struct jbuf *j, uint64_t v);
 void json_bool(struct jbuf *j, bool v);
 void json_null(struct jbuf *j);
-void json_raw(struct jbuf *j, const char *raw);             /* pre-formatted value */
+void json_raw(struct jbuf *j, const char *raw); /* pre-formatted value */
 
 /* Shorthands: key + value. */
 void json_kv_str(struct jbuf *j, const char *key, const char *s);

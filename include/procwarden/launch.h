@@ -32,8 +32,18 @@ struct pt_proc;
  * -EAGAIN the listener cannot tell.  See nl.h: identity before a signal. */
 int launch_pinned(struct nl_source *src, int32_t pid, uint64_t since_ns, uint64_t pin_ns);
 
+/* A capture that shows a command line (PW_CAP_ARGV) was read after the
+ * kernel wrote the argv of the program that the process then ran
+ * (create_elf_tables(); before it, cmdline reads empty: PW_CAP_RACED).
+ * From there to that exec's event the kernel only finishes the exec: a few
+ * microseconds, unless it is preempted in between.  An exec whose event
+ * came more than this after the capture was not what it read. */
+#define LAUNCH_EXEC_TAIL_NS 1000000ull
+
 /* May ev's capture be taken as this exec's?  Its pidfd names the launch and
- * no later exec of the pid came before the capture. */
+ * no later exec of the pid came before the capture (nor within
+ * LAUNCH_EXEC_TAIL_NS after it: a capture in an exec chain is kept when the
+ * next exec came later than that). */
 bool launch_capture_proven(struct nl_source *src, const struct pw_event *ev);
 
 /* What the table knew of e when its exec event came: the forking parent,

@@ -78,6 +78,8 @@ const char *nl_source_capture_text(const struct nl_source *s, const struct pw_ev
  * event popped and never passed here is freed with the next one that is. */
 void nl_source_capture_done(struct nl_source *s, const struct pw_event *ev);
 
+#define NL_PIN_DELAY_BUCKETS 20
+
 struct nl_stats {
 	uint64_t datagrams;   /* received */
 	uint64_t events;      /* decoded and queued */
@@ -92,10 +94,17 @@ struct nl_stats {
 	uint64_t captures;    /* execs captured at the pin (nl_source_capture()) */
 	uint64_t cap_full;    /* execs not captured: the arena was full */
 	uint64_t cap_raced;   /* execs caught exiting or exec'ing again at the capture */
-	size_t rcvbuf;        /* effective receive buffer (SO_RCVBUF) */
-	bool kernel_filter;   /* the connector's own event filter is in use */
-	bool socket_filter;   /* the BPF socket filter is attached */
+	/* execs pinned [2^i, 2^(i+1)) microseconds after the kernel's event
+	 * (the last bucket: longer); nl_pin_delay_quantile() */
+	uint64_t pin_delay[NL_PIN_DELAY_BUCKETS];
+	size_t rcvbuf;      /* effective receive buffer (SO_RCVBUF) */
+	bool kernel_filter; /* the connector's own event filter is in use */
+	bool socket_filter; /* the BPF socket filter is attached */
 };
+
+/* The q-quantile (0..1) of the pin delays in st, in microseconds: the upper
+ * bound of the bucket that holds it; 0 with no exec pinned. */
+uint64_t nl_pin_delay_quantile(const struct nl_stats *st, double q);
 
 struct nl_source;
 
@@ -145,6 +154,10 @@ int nl_source_exited(struct nl_source *s, int32_t pid, uint64_t since_ns);
 /* Did pid exec again after after_ns (an exec chain: /proc/PID shows the
  * later program)?  Same answers. */
 int nl_source_execd(struct nl_source *s, int32_t pid, uint64_t after_ns);
+
+/* How many execs of pid after after_ns the listener has received: 0, 1
+ * (its time in *ret_first), 2 (two or more), or -EAGAIN (cannot tell). */
+int nl_source_execs_after(struct nl_source *s, int32_t pid, uint64_t after_ns, uint64_t *ret_first);
 
 /* The socket (for tests and the hardening code). */
 int nl_source_fd(const struct nl_source *s);

@@ -27,6 +27,8 @@ struct output_opts {
 	const char *log_path; /* append to this file; NULL or "-": standard output */
 	bool syslog;          /* also to syslog, facility LOG_AUTHPRIV */
 	size_t ring_bytes;    /* 0: 512 KiB */
+	bool set_nice;        /* the writer thread runs at nice (whatever it inherited) */
+	int nice;
 };
 
 /* Open the log and start the writer thread.  0 and *ret, or negative errno
@@ -48,9 +50,9 @@ int output_flush(struct output *o, unsigned timeout_ms);
 void output_free(struct output *o);
 
 struct output_stats {
-	uint64_t lines;   /* written */
-	uint64_t drops;   /* refused: ring full */
-	uint64_t errors;  /* write errors (disk full, ...) */
+	uint64_t lines;  /* written */
+	uint64_t drops;  /* refused: ring full */
+	uint64_t errors; /* write errors (disk full, ...) */
 	uint64_t reopens;
 	uint64_t batches; /* writes of a batch of lines (lines / batches: how well they batch) */
 };

@@ -32,17 +32,16 @@ struct seen_set {
 /* FNV-1a of an exe path. */
 uint32_t seen_hash(const char *exe);
 void seen_add(struct seen_set *s, int32_t pid, uint64_t start_ticks, uint32_t exe_hash,
-	      bool by_rescan);
+              bool by_rescan);
 /* The one decision both consumers make per exec: true when this exec was
  * reported already (by a rescan, for the listener's late event; by anyone,
  * for a rescan), so skip it; else remember it and return false. */
 bool seen_skip(struct seen_set *s, int32_t pid, uint64_t start_ticks, const char *exe,
-	       bool by_rescan);
+               bool by_rescan);
 /* Rescan path: was this exec (pid, start, exe) reported already? */
 bool seen_has(const struct seen_set *s, int32_t pid, uint64_t start_ticks, uint32_t exe_hash);
 /* Listener path: did a rescan already report this very exec? */
-bool seen_rescanned(const struct seen_set *s, int32_t pid, uint64_t start_ticks,
-		    uint32_t exe_hash);
+bool seen_rescanned(const struct seen_set *s, int32_t pid, uint64_t start_ticks, uint32_t exe_hash);
 
 /* Visit every process started at or after since_mono_ns (CLOCK_MONOTONIC;
  * 0 = every process), except the caller itself.  The event's ktime_ns is the

@@ -36,6 +36,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sys/resource.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -70,6 +71,8 @@ struct rec_hdr {
 };
 
 struct output {
+	bool set_nice;
+	int nice;
 	pthread_mutex_t lock;
 	pthread_cond_t wake;    /* writer: work or stop (CLOCK_MONOTONIC) */
 	pthread_cond_t drained; /* flushers: seq_out advanced */
@@ -359,6 +362,8 @@ static void *writer_main(void *arg)
 	 * around writev() (write_all) */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	if (o->set_nice) /* this thread only (Linux: per-thread nice values) */
+		(void)setpriority(PRIO_PROCESS, 0, o->nice);
 	pthread_mutex_lock(&o->lock);
 	for (;;) {
 		size_t head, used, done;
@@ -443,6 +448,8 @@ int output_new(const struct output_opts *opts, struct output **ret)
 	if (o->cap < RING_MIN)
 		o->cap = RING_MIN;
 	o->use_syslog = opts->syslog;
+	o->set_nice = opts->set_nice;
+	o->nice = opts->nice;
 	o->wake_bytes = o->cap / WAKE_FRACTION;
 	pthread_mutex_init(&o->lock, NULL);
 	r = cond_init_mono(&o->wake);

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -469,6 +470,8 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source, 
 		 * read below only for what it lacks */
 		pinned = ev->pidfd >= 0 && verify_target(a, ev->pid, ev->ktime_ns, ev->cap_ns) == 0;
 		cap_ok = pinned && launch_capture_proven(a->src, ev);
+		if (pinned && !cap_ok && !(ev->cap & PW_CAP_RACED))
+			a->c.capture_chained++; /* a later exec may be what it read */
 		if (cap_ok) {
 			launch_from_capture(a->src, ev, pi, &ppid_now);
 			a->c.captured++;
@@ -508,8 +511,8 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source, 
 			if (!same)
 				table_view(a, e, pi, needs, -1, NULL);
 		} else if (!pinned || chained || proc_pidfd_reaped(ev->pidfd)) {
-			table_view(a, e, pi, needs, pinned ? ev->exefd : -1,
-			           cap_ok && !chained ? ev : NULL);
+			/* a proven capture was of this exec, even in a chain */
+			table_view(a, e, pi, needs, pinned ? ev->exefd : -1, cap_ok ? ev : NULL);
 			same = false;
 		}
 	} else {
@@ -1291,7 +1294,14 @@ static void emit_stop(struct agent *a)
 	json_kv_uint(&j, "captured", a->c.captured);
 	json_kv_uint(&j, "capture_full", st.cap_full);
 	json_kv_uint(&j, "capture_raced", st.cap_raced);
+	json_kv_uint(&j, "capture_chained", a->c.capture_chained);
 	json_kv_uint(&j, "captures", st.captures);
+	json_key(&j, "pin_delay_us"); /* upper bounds of power-of-two buckets */
+	json_obj_open(&j);
+	json_kv_uint(&j, "p50", nl_pin_delay_quantile(&st, 0.5));
+	json_kv_uint(&j, "p90", nl_pin_delay_quantile(&st, 0.9));
+	json_kv_uint(&j, "p99", nl_pin_delay_quantile(&st, 0.99));
+	json_obj_close(&j);
 	json_kv_uint(&j, "output_drops", a->c.output_drops);
 	json_kv_uint(&j, "denied", a->c.denials);
 	json_kv_uint(&j, "deny_fallback_kills", a->c.deny_fallback_kills);
@@ -1443,6 +1453,8 @@ int agent_run(const struct agent_opts *o)
 	/* 5. the output (opened without capabilities, like a reopen) */
 	oo.log_path = o->log_path;
 	oo.syslog = o->syslog;
+	oo.set_nice = a->boosted; /* the listener's boost is not the writer's */
+	oo.nice = a->nice;
 	r = output_new(&oo, &a->out);
 	if (r < 0) {
 		fprintf(stderr, "procwarden: cannot open the log '%s': %s\n",
@@ -1453,6 +1465,8 @@ int agent_run(const struct agent_opts *o)
 	nl_source_want_file(a->src, true); /* see handle_exec(): exec chains */
 	nl_source_capture(a->src, true);   /* and what /proc shows at the pin */
 	r = nl_source_start(a->src);
+	if (a->boosted) /* the listener has it; the evaluator and the gates do not */
+		(void)setpriority(PRIO_PROCESS, 0, a->nice);
 	if (r < 0) {
 		fprintf(stderr, "procwarden: cannot start the listener: %s\n", strerror(-r));
 		goto out;

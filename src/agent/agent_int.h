@@ -37,11 +37,12 @@ struct agent_counters {
 	uint64_t output_drops;
 	uint64_t reloads, reload_failures;
 	uint64_t denials, denials_dry_run, deny_fallback_kills, gate_ring_drops;
-	uint64_t exe_from_gate; /* exes the evaluator took from the gate's hints */
-	uint64_t exe_unknown;   /* launches evaluated without knowing their exe */
-	uint64_t pins_resumed;  /* the watch missed an exec: the listener pins again (0 or 1) */
-	uint64_t exe_pins;      /* launches whose exe the listener pinned */
-	uint64_t captured;      /* launches read from the listener's capture */
+	uint64_t exe_from_gate;   /* exes the evaluator took from the gate's hints */
+	uint64_t exe_unknown;     /* launches evaluated without knowing their exe */
+	uint64_t pins_resumed;    /* the watch missed an exec: the listener pins again (0 or 1) */
+	uint64_t exe_pins;        /* launches whose exe the listener pinned */
+	uint64_t captured;        /* launches read from the listener's capture */
+	uint64_t capture_chained; /* captures not taken: a later exec came first */
 	uint64_t descendants_signalled; /* processes a killed launch forked, signalled too */
 	uint64_t signals_unverified;    /* signals not sent: the target's identity unproven */
 	uint64_t pending_overflow;      /* kill records written before their descendants settled */
@@ -98,6 +99,8 @@ struct uid_budget {
 
 struct agent {
 	const struct agent_opts *o;
+	bool boosted; /* this thread runs at AGENT_LISTENER_NICE until the listener starts */
+	int nice;     /* its nice value before */
 	struct nl_source *src;
 	struct output *out;
 	struct hookexec *hx;

@@ -178,11 +178,14 @@ int agent_drop_privileges(struct agent *a, char *why, size_t whylen)
 	eff = data[0].effective | (uint64_t)data[1].effective << 32;
 	prm = data[0].permitted | (uint64_t)data[1].permitted << 32;
 	setpcap = eff & (1ull << CAP_SETPCAP);
-	/* the listener thread, started next, may lower its nice value to
-	 * AGENT_LISTENER_NICE without CAP_SYS_NICE (best effort) */
-	struct rlimit nice = {.rlim_cur = 20 - AGENT_LISTENER_NICE,
-	                      .rlim_max = 20 - AGENT_LISTENER_NICE};
-	(void)setrlimit(RLIMIT_NICE, &nice);
+	/* the listener thread, started next, inherits AGENT_LISTENER_NICE
+	 * (needs CAP_SYS_NICE, kept by no thread after this; best effort); the
+	 * output writer and this thread go back to their nice value after it
+	 * (raising a nice value needs nothing) */
+	errno = 0;
+	a->nice = getpriority(PRIO_PROCESS, 0);
+	if (errno == 0 && a->nice > AGENT_LISTENER_NICE)
+		a->boosted = setpriority(PRIO_PROCESS, 0, AGENT_LISTENER_NICE) == 0;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 		snprintf(why, whylen, "cannot set no_new_privs: %s", strerror(errno));
 		return -errno;

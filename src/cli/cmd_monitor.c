@@ -162,7 +162,7 @@ static void resolve_exec(struct monitor *m, const struct pw_event *ev, int32_t *
 			launch_from_table(m->pt, e, pi, false);
 		if (pinned)
 			proc_exe_from_fd(m->procfd, ev->exefd, pi);
-		if (cap_ok && !chained)
+		if (cap_ok) /* of this exec, even in a chain */
 			launch_from_capture(m->src, ev, pi, ret_ppid_now);
 		pi->flags |= PI_GONE;
 	}
@@ -651,7 +651,8 @@ int cmd_monitor(int argc, char **argv)
 	};
 	/* stdio keeps using it until exit: not in struct monitor, which is freed */
 	static char out_buf[OUT_BUF];
-	struct nl_source_opts so = {.rcvbuf = 8u << 20};
+	/* the listener ahead of the launches it captures, as the agent's (root) */
+	struct nl_source_opts so = {.rcvbuf = 8u << 20, .nice = -10};
 	struct monitor *m = calloc(1, sizeof(*m));
 	char why[512], bad[64];
 	sigset_t sigs;

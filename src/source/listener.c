@@ -61,8 +61,9 @@
 struct exit_slot {
 	_Atomic uint32_t seq; /* odd while the listener writes */
 	_Atomic int32_t pid;
-	_Atomic uint64_t ns;      /* its last exit, 0: none */
-	_Atomic uint64_t exec_ns; /* its last exec, 0: none */
+	_Atomic uint64_t ns;           /* its last exit, 0: none */
+	_Atomic uint64_t exec_ns;      /* its last exec, 0: none */
+	_Atomic uint64_t prev_exec_ns; /* the one before, 0: none */
 };
 
 struct nl_source {
@@ -92,6 +93,9 @@ struct nl_source {
 	/* counters written by the listener, read by anyone */
 	atomic_uint_least64_t datagrams, events, overruns, foreign, malformed, ring_drops,
 	    pidfd_fail, exefd_fail, wakeups, recv_errors, captures, cap_full, cap_raced;
+	/* how long after its exec each process was pinned: bucket i counts
+	 * delays of [2^i, 2^(i+1)) microseconds (the last: longer) */
+	atomic_uint_least64_t pin_delay[NL_PIN_DELAY_BUCKETS];
 	int procfd; /* /proc, for pinning exe files */
 	/* every message the kernel sent before this time has been handled */
 	_Atomic uint64_t drained_ns;
@@ -141,6 +145,10 @@ static void note_pid(struct nl_source *s, int32_t pid, uint64_t ns, bool exec)
 	atomic_thread_fence(memory_order_release);
 	atomic_store_explicit(&e->pid, pid, memory_order_relaxed);
 	if (exec) {
+		atomic_store_explicit(&e->prev_exec_ns,
+		                      same ? atomic_load_explicit(&e->exec_ns, memory_order_relaxed)
+		                           : 0,
+		                      memory_order_relaxed);
 		atomic_store_explicit(&e->exec_ns, ns, memory_order_relaxed);
 		if (!same)
 			atomic_store_explicit(&e->ns, 0, memory_order_relaxed);
@@ -148,6 +156,8 @@ static void note_pid(struct nl_source *s, int32_t pid, uint64_t ns, bool exec)
 		atomic_store_explicit(&e->ns, ns, memory_order_relaxed);
 		if (!same)
 			atomic_store_explicit(&e->exec_ns, 0, memory_order_relaxed);
+		if (!same)
+			atomic_store_explicit(&e->prev_exec_ns, 0, memory_order_relaxed);
 	}
 	atomic_store_explicit(&e->seq, q + 2, memory_order_release);
 }
@@ -298,6 +308,12 @@ static int handle_dgram(struct nl_source *s, const void *buf, size_t len, uint32
 #endif
 		ev.pidfd = (int32_t)syscall(SYS_pidfd_open, ev.pid, 0);
 		ev.pin_ns = pw_now_mono();
+		if (ev.pin_ns > ev.ktime_ns) {
+			uint64_t us = (ev.pin_ns - ev.ktime_ns) / 1000;
+			unsigned b = us ? 63u - (unsigned)__builtin_clzll(us) : 0;
+			bump(&s->pin_delay[b < NL_PIN_DELAY_BUCKETS ? b : NL_PIN_DELAY_BUCKETS - 1],
+			     1);
+		}
 		s->pinned |= ev.pidfd >= 0; /* a pidfd to prove: see recv_batch() */
 		if (ev.pidfd < 0) {
 			bump(&s->pidfd_fail, 1);
@@ -760,6 +776,8 @@ void nl_source_stats(const struct nl_source *s, struct nl_stats *r)
 	r->captures = atomic_load(&s->captures);
 	r->cap_full = atomic_load(&s->cap_full);
 	r->cap_raced = atomic_load(&s->cap_raced);
+	for (unsigned i = 0; i < NL_PIN_DELAY_BUCKETS; i++)
+		r->pin_delay[i] = atomic_load(&s->pin_delay[i]);
 	r->rcvbuf = s->rcvbuf;
 	r->kernel_filter = s->kernel_filter;
 	r->socket_filter = s->socket_filter;
@@ -855,4 +873,45 @@ int nl_source_fd(const struct nl_source *s)
 int nl_source_tid(const struct nl_source *s)
 {
 	return atomic_load(&s->tid);
+}
+
+uint64_t nl_pin_delay_quantile(const struct nl_stats *st, double q)
+{
+	uint64_t total = 0, seen = 0;
+
+	for (unsigned i = 0; i < NL_PIN_DELAY_BUCKETS; i++)
+		total += st->pin_delay[i];
+	if (!total)
+		return 0;
+	for (unsigned i = 0; i < NL_PIN_DELAY_BUCKETS; i++) {
+		seen += st->pin_delay[i];
+		if ((double)seen >= q * (double)total)
+			return 2ull << i;
+	}
+	return 2ull << (NL_PIN_DELAY_BUCKETS - 1);
+}
+
+int nl_source_execs_after(struct nl_source *s, int32_t pid, uint64_t after_ns, uint64_t *ret_first)
+{
+	struct exit_slot *e = &s->exits[(uint32_t)pid & (EXIT_SLOTS - 1)];
+
+	for (int tries = 0; tries < 100; tries++) {
+		uint32_t q = atomic_load_explicit(&e->seq, memory_order_acquire);
+		int32_t p = atomic_load_explicit(&e->pid, memory_order_relaxed);
+		uint64_t ns = atomic_load_explicit(&e->ns, memory_order_relaxed);
+		uint64_t xns = atomic_load_explicit(&e->exec_ns, memory_order_relaxed);
+		uint64_t pns = atomic_load_explicit(&e->prev_exec_ns, memory_order_relaxed);
+		atomic_thread_fence(memory_order_acquire);
+		if ((q & 1) || q != atomic_load_explicit(&e->seq, memory_order_relaxed))
+			continue;
+		if (p != pid)
+			return (ns > after_ns || xns > after_ns) && q ? -EAGAIN : 0;
+		if (xns <= after_ns)
+			return 0;
+		if (pns > after_ns)
+			return 2;
+		*ret_first = xns;
+		return 1;
+	}
+	return -EAGAIN;
 }

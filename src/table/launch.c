@@ -30,9 +30,21 @@ int launch_pinned(struct nl_source *src, int32_t pid, uint64_t since_ns, uint64_
 
 bool launch_capture_proven(struct nl_source *src, const struct pw_event *ev)
 {
-	return ev->cap && !(ev->cap & PW_CAP_RACED) && ev->pidfd >= 0 &&
-	       launch_pinned(src, ev->pid, ev->ktime_ns, ev->cap_ns) == 0 &&
-	       nl_source_execd(src, ev->pid, ev->ktime_ns) == 0;
+	uint64_t next = 0;
+
+	if (!ev->cap || (ev->cap & PW_CAP_RACED) || ev->pidfd < 0 ||
+	    launch_pinned(src, ev->pid, ev->ktime_ns, ev->cap_ns) < 0)
+		return false;
+	switch (nl_source_execs_after(src, ev->pid, ev->ktime_ns, &next)) {
+	case 0:
+		return true;
+	case 1:
+		/* a later exec, whose argv the capture could not have shown
+		 * more than LAUNCH_EXEC_TAIL_NS before its event */
+		return next > ev->cap_ns + LAUNCH_EXEC_TAIL_NS;
+	default:
+		return false;
+	}
 }
 
 /* Ancestors from the table: the exes each ancestor above the parent had

@@ -33,7 +33,7 @@ if [ "$kver" -ge 6006 ]; then
 import json, sys
 T = sys.argv[1]
 recs = [json.loads(l) for l in open(f"{T}/user.json")]
-m = [r for r in recs if r["type"] == "exec" and r["argv"][:1] == [f"{T}/marker"]]
+m = [r for r in recs if r["type"] == "exec" and (r["argv"] or [])[:1] == [f"{T}/marker"]]
 assert m and all(r.get("uid") == 0 for r in m), m
 PY
 	echo "monitor as uid $U: $(grep -c . "$T/user.json") events seen"
