@@ -55,6 +55,7 @@ struct output_stats {
 	uint64_t errors; /* write errors (disk full, ...) */
 	uint64_t reopens;
 	uint64_t batches; /* writes of a batch of lines (lines / batches: how well they batch) */
+	uint64_t syslog_lost; /* messages syslog did not take (socket gone, refused, full) */
 };
 void output_get_stats(const struct output *o, struct output_stats *ret);
 

@@ -44,6 +44,8 @@
 #include <string.h>
 #include <sys/uio.h>
 #include <syslog.h>
+
+#include "action/syslog.h"
 #include <time.h>
 #include <unistd.h>
 
@@ -101,8 +103,10 @@ struct output {
 	uint64_t lines, drops, errors, reopens, batches; /* __atomic (drops: under lock) */
 
 	/* the writer's: losses said so far, and when */
-	uint64_t said_drops, said_errors;
-	uint64_t said_drops_ns, said_errors_ns;
+	uint64_t said_drops, said_errors, said_syslog;
+	uint64_t said_drops_ns, said_errors_ns, said_syslog_ns;
+	struct pw_syslog sl;  /* the writer's (use_syslog) */
+	uint64_t syslog_lost; /* __atomic copy of sl.lost, for output_get_stats() */
 	int last_errno;
 	bool abandon;         /* __atomic: output_free() gave up waiting: write nothing more */
 	bool partial;         /* the file ends in a line written in part (it could not be cut) */
@@ -205,7 +209,7 @@ static int write_own(struct output *o, char *line, size_t len, int prio)
 	int whole;
 
 	if (o->use_syslog)
-		syslog(LOG_AUTHPRIV | (prio & LOG_PRIMASK), "%.*s", (int)len - 1, line);
+		(void)pw_syslog_send(&o->sl, prio, line, len - 1);
 	return write_all(o, &iov, 1, &whole);
 }
 
@@ -246,10 +250,15 @@ static void write_batch(struct output *o, struct iovec *iov, const int *prio, in
 	say_loss(o, "output_full", drops, &o->said_drops, &o->said_drops_ns, now, NULL);
 	say_loss(o, "output_error", errors, &o->said_errors, &o->said_errors_ns, now,
 	         o->last_errno ? strerrorname_np(o->last_errno) : NULL);
-	for (int i = 0; i < n; i++)
-		if (o->use_syslog && prio[i] >= 0)
-			syslog(LOG_AUTHPRIV | (prio[i] & LOG_PRIMASK), "%.*s",
-			       (int)(iov[i].iov_len - 1), (const char *)iov[i].iov_base);
+	if (o->use_syslog) {
+		say_loss(o, "syslog", o->sl.lost, &o->said_syslog, &o->said_syslog_ns, now,
+		         o->sl.last_errno ? strerrorname_np(o->sl.last_errno) : NULL);
+		for (int i = 0; i < n; i++)
+			if (prio[i] >= 0)
+				(void)pw_syslog_send(&o->sl, prio[i], iov[i].iov_base,
+				                     iov[i].iov_len - 1);
+		__atomic_store_n(&o->syslog_lost, o->sl.lost, __ATOMIC_RELAXED);
+	}
 	r = write_all(o, iov, n, &whole);
 	count(&o->lines, (uint64_t)whole);
 	if (r < 0) {
@@ -480,12 +489,12 @@ int output_new(const struct output_opts *opts, struct output **ret)
 		goto fail;
 	}
 	if (o->use_syslog)
-		openlog("procwarden", LOG_PID | LOG_NDELAY, LOG_AUTHPRIV);
+		pw_syslog_init(&o->sl, NULL, "procwarden", LOG_AUTHPRIV);
 
 	r = pw_thread_start(&o->writer, writer_main, o);
 	if (r < 0) {
 		if (o->use_syslog)
-			closelog();
+			pw_syslog_close(&o->sl);
 		goto fail;
 	}
 	o->writer_started = true;
@@ -611,7 +620,7 @@ void output_free(struct output *o)
 		}
 		pthread_join(o->writer, NULL);
 		if (o->use_syslog)
-			closelog();
+			pw_syslog_close(&o->sl);
 	}
 	if (o->fd >= 0)
 		close(o->fd);
@@ -634,4 +643,5 @@ void output_get_stats(const struct output *o, struct output_stats *ret)
 	ret->errors = __atomic_load_n(&o->errors, __ATOMIC_RELAXED);
 	ret->reopens = __atomic_load_n(&o->reopens, __ATOMIC_RELAXED);
 	ret->batches = __atomic_load_n(&o->batches, __ATOMIC_RELAXED);
+	ret->syslog_lost = __atomic_load_n(&o->syslog_lost, __ATOMIC_RELAXED);
 }

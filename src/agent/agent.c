@@ -1303,6 +1303,11 @@ static void emit_stop(struct agent *a)
 	json_kv_uint(&j, "p99", nl_pin_delay_quantile(&st, 0.99));
 	json_obj_close(&j);
 	json_kv_uint(&j, "output_drops", a->c.output_drops);
+	if (a->out && a->o->syslog) {
+		struct output_stats os;
+		output_get_stats(a->out, &os);
+		json_kv_uint(&j, "syslog_lost", os.syslog_lost);
+	}
 	json_kv_uint(&j, "denied", a->c.denials);
 	json_kv_uint(&j, "deny_fallback_kills", a->c.deny_fallback_kills);
 	json_kv_uint(&j, "exe_from_gate", a->c.exe_from_gate);

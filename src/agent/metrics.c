@@ -113,6 +113,8 @@ int agent_write_metrics(struct agent *a)
 	        (unsigned long long)ns.ring_drops, (unsigned long long)os.drops,
 	        (unsigned long long)a->c.hooks_local_skipped);
 	counter(f, "procwarden_output_errors_total", "Log write errors.", os.errors);
+	counter(f, "procwarden_syslog_lost_total",
+	        "Records syslog did not take (its socket gone, refused or full).", os.syslog_lost);
 	counter(f, "procwarden_foreign_messages_total",
 	        "Netlink messages not from the kernel, ignored.", ns.foreign);
 	counter(f, "procwarden_evaluations_total", "Policy evaluations.", a->c.evals);
