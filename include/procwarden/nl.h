@@ -155,6 +155,13 @@ int nl_source_exited(struct nl_source *s, int32_t pid, uint64_t since_ns);
  * later program)?  Same answers. */
 int nl_source_execd(struct nl_source *s, int32_t pid, uint64_t after_ns);
 
+/* Did the process that was pid at since_ns exit before until_ns (its exit,
+ * or a fork that made another process of pid, came in between), as far as
+ * the listener has received?  1 yes, 0 no, -EAGAIN cannot tell.  Unlike
+ * nl_source_exited(), an exit after until_ns does not count: a pidfd
+ * opened at until_ns named the process then, whenever it exited later. */
+int nl_source_gone_before(struct nl_source *s, int32_t pid, uint64_t since_ns, uint64_t until_ns);
+
 /* How many execs of pid after after_ns the listener has received: 0, 1
  * (its time in *ret_first), 2 (two or more), or -EAGAIN (cannot tell). */
 int nl_source_execs_after(struct nl_source *s, int32_t pid, uint64_t after_ns, uint64_t *ret_first);

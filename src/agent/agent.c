@@ -468,10 +468,11 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source, 
 		/* the listener's capture, of this process (the pidfd names it)
 		 * and of this exec (none followed before the reads): /proc is
 		 * read below only for what it lacks */
+		cap_ok = launch_capture_proven(a->src, ev);
 		pinned = ev->pidfd >= 0 && verify_target(a, ev->pid, ev->ktime_ns, ev->cap_ns) == 0;
-		cap_ok = pinned && launch_capture_proven(a->src, ev);
-		if (pinned && !cap_ok && !(ev->cap & PW_CAP_RACED))
-			a->c.capture_chained++; /* a later exec may be what it read */
+		if (!cap_ok && !(ev->cap & PW_CAP_RACED))
+			a->c.capture_refused++; /* a later exec may be what it read, or gone before
+			                           the pin */
 		if (cap_ok) {
 			launch_from_capture(a->src, ev, pi, &ppid_now);
 			a->c.captured++;
@@ -1294,7 +1295,7 @@ static void emit_stop(struct agent *a)
 	json_kv_uint(&j, "captured", a->c.captured);
 	json_kv_uint(&j, "capture_full", st.cap_full);
 	json_kv_uint(&j, "capture_raced", st.cap_raced);
-	json_kv_uint(&j, "capture_chained", a->c.capture_chained);
+	json_kv_uint(&j, "capture_refused", a->c.capture_refused);
 	json_kv_uint(&j, "captures", st.captures);
 	json_key(&j, "pin_delay_us"); /* upper bounds of power-of-two buckets */
 	json_obj_open(&j);
@@ -1429,7 +1430,7 @@ int agent_run(const struct agent_opts *o)
 	/* the table is built from the events: lineage, ids, comm as they change */
 	so.events = PW_EV_FORK | PW_EV_EXEC | PW_EV_EXIT | PW_EV_UID | PW_EV_GID | PW_EV_COMM;
 	so.no_threads = true;
-	so.nice = AGENT_LISTENER_NICE;
+	so.nice = AGENT_HOT_NICE;
 	so.rcvbuf = o->rcvbuf ? o->rcvbuf : (8u << 20);
 	so.batch = o->batch;
 	so.ring_capacity = o->ring_capacity;
@@ -1458,7 +1459,7 @@ int agent_run(const struct agent_opts *o)
 	/* 5. the output (opened without capabilities, like a reopen) */
 	oo.log_path = o->log_path;
 	oo.syslog = o->syslog;
-	oo.set_nice = a->boosted; /* the listener's boost is not the writer's */
+	oo.set_nice = a->boosted; /* the hot path's boost is not the writer's */
 	oo.nice = a->nice;
 	r = output_new(&oo, &a->out);
 	if (r < 0) {
@@ -1470,8 +1471,6 @@ int agent_run(const struct agent_opts *o)
 	nl_source_want_file(a->src, true); /* see handle_exec(): exec chains */
 	nl_source_capture(a->src, true);   /* and what /proc shows at the pin */
 	r = nl_source_start(a->src);
-	if (a->boosted) /* the listener has it; the evaluator and the gates do not */
-		(void)setpriority(PRIO_PROCESS, 0, a->nice);
 	if (r < 0) {
 		fprintf(stderr, "procwarden: cannot start the listener: %s\n", strerror(-r));
 		goto out;

@@ -42,7 +42,7 @@ struct agent_counters {
 	uint64_t pins_resumed;    /* the watch missed an exec: the listener pins again (0 or 1) */
 	uint64_t exe_pins;        /* launches whose exe the listener pinned */
 	uint64_t captured;        /* launches read from the listener's capture */
-	uint64_t capture_chained; /* captures not taken: a later exec came first */
+	uint64_t capture_refused; /* captures not taken: a later exec, or gone before the pin */
 	uint64_t descendants_signalled; /* processes a killed launch forked, signalled too */
 	uint64_t signals_unverified;    /* signals not sent: the target's identity unproven */
 	uint64_t pending_overflow;      /* kill records written before their descendants settled */
@@ -56,12 +56,15 @@ struct agent_counters {
 /* A kill record waiting until the launch's descendants have been signalled
  * (the fork events sent before the last of those signals are handled). */
 #define PENDING_KILLS 32
-/* The listener thread runs at this nice value (RLIMIT_NICE is raised for it
- * before the capabilities are dropped): ahead of a storm of the launches
- * it must capture before they exit.  auditd boosts itself by 4 by default
- * (priority_boost); at 0 here, 9% of a GNU configure run's launches were
- * gone before the listener read them (tests/bench/audit-compare). */
-#define AGENT_LISTENER_NICE (-10)
+/* The hot path (listener, evaluator, gate threads) runs at this nice value
+ * (set before the capabilities are dropped, see agent_drop_privileges()):
+ * ahead of the launches it must capture before they exit and kill before
+ * they act; auditd boosts itself too (priority_boost, 4 by default).
+ * Measured (tests/bench/run-peers --parts kill, 1,000 victims whose first
+ * act is a write): at 0, 50-55% escaped and 35-50% were gone before the
+ * kill; with only the listener at -10, 62-67% escaped (it took the CPU from
+ * the evaluator); with both at -10, 25%, 8% gone. */
+#define AGENT_HOT_NICE (-10)
 struct pending_kill {
 	struct pt_ref root; /* the killed launch's table entry */
 	uint64_t until_ns;  /* the latest signal of its tree */
@@ -99,8 +102,8 @@ struct uid_budget {
 
 struct agent {
 	const struct agent_opts *o;
-	bool boosted; /* this thread runs at AGENT_LISTENER_NICE until the listener starts */
-	int nice;     /* its nice value before */
+	bool boosted; /* the hot path runs at AGENT_HOT_NICE */
+	int nice;     /* the nice value the agent was started with */
 	struct nl_source *src;
 	struct output *out;
 	struct hookexec *hx;

@@ -178,14 +178,16 @@ int agent_drop_privileges(struct agent *a, char *why, size_t whylen)
 	eff = data[0].effective | (uint64_t)data[1].effective << 32;
 	prm = data[0].permitted | (uint64_t)data[1].permitted << 32;
 	setpcap = eff & (1ull << CAP_SETPCAP);
-	/* the listener thread, started next, inherits AGENT_LISTENER_NICE
-	 * (needs CAP_SYS_NICE, kept by no thread after this; best effort); the
-	 * output writer and this thread go back to their nice value after it
-	 * (raising a nice value needs nothing) */
+	/* the hot path -- this thread (the evaluator), the listener and the
+	 * gate's threads, started next -- runs at AGENT_HOT_NICE (needs
+	 * CAP_SYS_NICE, kept by no thread after this; best effort); the output
+	 * writer goes back to the nice value the agent was started with
+	 * (raising a nice value needs nothing), and the hook executor, started
+	 * before, keeps it */
 	errno = 0;
 	a->nice = getpriority(PRIO_PROCESS, 0);
-	if (errno == 0 && a->nice > AGENT_LISTENER_NICE)
-		a->boosted = setpriority(PRIO_PROCESS, 0, AGENT_LISTENER_NICE) == 0;
+	if (errno == 0 && a->nice > AGENT_HOT_NICE)
+		a->boosted = setpriority(PRIO_PROCESS, 0, AGENT_HOT_NICE) == 0;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 		snprintf(why, whylen, "cannot set no_new_privs: %s", strerror(errno));
 		return -errno;

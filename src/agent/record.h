@@ -31,10 +31,10 @@ struct exec_record {
 	const struct policy_verdict *v;
 	const struct act_result *acts;
 	size_t n_acts;
-	int64_t latency_us; /* kill latency, or -1 */
-	int64_t gate_us;    /* the gate's decision time, when it denied (else 0: absent) */
-	int32_t ppid_now;   /* the current parent when it is not the forking one (0: same) */
-	bool ancestors_used; /* the policy walked the lineage (a cut one is "unknown") */
+	int64_t latency_us;       /* kill latency, or -1 */
+	int64_t gate_us;          /* the gate's decision time, when it denied (else 0: absent) */
+	int32_t ppid_now;         /* the current parent when it is not the forking one (0: same) */
+	bool ancestors_used;      /* the policy walked the lineage (a cut one is "unknown") */
 	bool matched_by_identity; /* an exe rule matched the file, not its name */
 };
 

@@ -64,6 +64,7 @@ struct exit_slot {
 	_Atomic uint64_t ns;           /* its last exit, 0: none */
 	_Atomic uint64_t exec_ns;      /* its last exec, 0: none */
 	_Atomic uint64_t prev_exec_ns; /* the one before, 0: none */
+	_Atomic uint64_t born_ns;      /* the fork that made a process of it, 0: none seen */
 };
 
 struct nl_source {
@@ -133,9 +134,10 @@ static void flush_overrun(struct nl_source *s)
 		s->pending_overruns = 0;
 }
 
-/* Remember that pid exited (exec false) or exec'd at ns (the listener is
- * the only writer). */
-static void note_pid(struct nl_source *s, int32_t pid, uint64_t ns, bool exec)
+/* Remember that pid exited, exec'd or was born (a fork made a process of
+ * it) at ns (the listener is the only writer). */
+enum note_kind { NOTE_EXIT, NOTE_EXEC, NOTE_FORK };
+static void note_pid(struct nl_source *s, int32_t pid, uint64_t ns, enum note_kind kind)
 {
 	struct exit_slot *e = &s->exits[(uint32_t)pid & (EXIT_SLOTS - 1)];
 	uint32_t q = atomic_load_explicit(&e->seq, memory_order_relaxed);
@@ -144,29 +146,29 @@ static void note_pid(struct nl_source *s, int32_t pid, uint64_t ns, bool exec)
 	atomic_store_explicit(&e->seq, q + 1, memory_order_relaxed);
 	atomic_thread_fence(memory_order_release);
 	atomic_store_explicit(&e->pid, pid, memory_order_relaxed);
-	if (exec) {
+	if (!same) {
+		atomic_store_explicit(&e->ns, 0, memory_order_relaxed);
+		atomic_store_explicit(&e->exec_ns, 0, memory_order_relaxed);
+		atomic_store_explicit(&e->prev_exec_ns, 0, memory_order_relaxed);
+		atomic_store_explicit(&e->born_ns, 0, memory_order_relaxed);
+	}
+	switch (kind) {
+	case NOTE_EXEC:
 		atomic_store_explicit(&e->prev_exec_ns,
-		                      same ? atomic_load_explicit(&e->exec_ns, memory_order_relaxed)
-		                           : 0,
+		                      atomic_load_explicit(&e->exec_ns, memory_order_relaxed),
 		                      memory_order_relaxed);
 		atomic_store_explicit(&e->exec_ns, ns, memory_order_relaxed);
-		if (!same)
-			atomic_store_explicit(&e->ns, 0, memory_order_relaxed);
-	} else {
+		break;
+	case NOTE_EXIT:
 		atomic_store_explicit(&e->ns, ns, memory_order_relaxed);
-		if (!same)
-			atomic_store_explicit(&e->exec_ns, 0, memory_order_relaxed);
-		if (!same)
-			atomic_store_explicit(&e->prev_exec_ns, 0, memory_order_relaxed);
+		break;
+	case NOTE_FORK:
+		atomic_store_explicit(&e->born_ns, ns, memory_order_relaxed);
+		break;
 	}
 	atomic_store_explicit(&e->seq, q + 2, memory_order_release);
 }
 
-/* Handle one received datagram: check, decode, pin, queue.  Returns 1 when
- * it was the acknowledgement (seq, ack) we wait for, with its error in *err. */
-/* Room for a capture: CAP_RESERVE contiguous bytes (the end of the arena
- * skipped when it is shorter), or NULL when the consumer has not freed
- * enough yet. */
 static char *arena_reserve(struct nl_source *s, uint64_t *ret_off)
 {
 	uint64_t tail = atomic_load_explicit(&s->cap_tail, memory_order_acquire);
@@ -204,12 +206,36 @@ static void capture_exec(struct nl_source *s, struct pw_event *ev)
 		bump(&s->cap_full, 1);
 		return;
 	}
+	/* the cmdline first: it goes with the memory at exit (exit_mm()),
+	 * the first thing an exiting process loses; the exe link next (also
+	 * the memory's), then what lasts until the reap */
+	size_t argv_len = 0;
+	snprintf(path, sizeof(path), "%d/cmdline", ev->pid);
+	fd = openat(s->procfd, path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, buf + PW_PATH_MAX, CAP_RESERVE - PW_PATH_MAX);
+		/* an exec'd program's cmdline has a byte at least (an empty argv
+		 * is given "" since Linux 5.18); none: its memory is gone, it is
+		 * exiting (exit_mm() comes before the pidfd says so) */
+		if (n > 0) {
+			ev->cap |= PW_CAP_ARGV;
+			argv_len = (size_t)n;
+			if (argv_len == CAP_RESERVE - PW_PATH_MAX)
+				ev->cap |= PW_CAP_ARGV_CUT;
+		}
+		close(fd);
+	}
 	snprintf(path, sizeof(path), "%d/exe", ev->pid);
 	n = readlinkat(s->procfd, path, buf, PW_PATH_MAX);
 	if (n > 0 && n < PW_PATH_MAX) {
 		ev->cap |= PW_CAP_EXE;
 		ev->cap_exe_len = (uint32_t)n;
 		used = (size_t)n;
+	}
+	if (argv_len) { /* the arena holds the exe, then the cmdline */
+		memmove(buf + used, buf + PW_PATH_MAX, argv_len);
+		ev->cap_argv_len = (uint32_t)argv_len;
+		used += argv_len;
 	}
 	if (fstatat(s->procfd, path, &st, 0) == 0) {
 		pw_file_id_set(&ev->file, &st);
@@ -223,22 +249,6 @@ static void capture_exec(struct nl_source *s, struct pw_event *ev)
 			ev->cap |= PW_CAP_IDS;
 		else if (r == -ENOTTY)
 			s->no_pidfd_info = true;
-	}
-	snprintf(path, sizeof(path), "%d/cmdline", ev->pid);
-	fd = openat(s->procfd, path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		n = read(fd, buf + used, CAP_RESERVE - used);
-		/* an exec'd program's cmdline has a byte at least (an empty argv
-		 * is given "" since Linux 5.18); none: its memory is gone, it is
-		 * exiting (exit_mm() comes before the pidfd says so) */
-		if (n > 0) {
-			ev->cap |= PW_CAP_ARGV;
-			ev->cap_argv_len = (uint32_t)n;
-			if ((size_t)n == CAP_RESERVE - used)
-				ev->cap |= PW_CAP_ARGV_CUT;
-			used += (size_t)n;
-		}
-		close(fd);
 	}
 	/* running after the reads, or exited but not reaped (its pid was its
 	 * own all along): the reads were of it; reaped, they may be another's */
@@ -290,9 +300,11 @@ static int handle_dgram(struct nl_source *s, const void *buf, size_t len, uint32
 	if (r != NL_DEC_EVENT || !(ev.type & s->o.events))
 		return 0;
 	if (ev.type == PW_EV_EXIT && ev.pid == ev.tid)
-		note_pid(s, ev.pid, ev.ktime_ns, false);
+		note_pid(s, ev.pid, ev.ktime_ns, NOTE_EXIT);
 	else if (ev.type == PW_EV_EXEC)
-		note_pid(s, ev.pid, ev.ktime_ns, true);
+		note_pid(s, ev.pid, ev.ktime_ns, NOTE_EXEC);
+	else if (ev.type == PW_EV_FORK && ev.pid == ev.tid)
+		note_pid(s, ev.pid, ev.ktime_ns, NOTE_FORK);
 	if (s->o.no_threads && ev.pid != ev.tid && (ev.type & (PW_EV_FORK | PW_EV_EXIT)))
 		return 0;
 	ev.rtime_ns = now;
@@ -912,6 +924,26 @@ int nl_source_execs_after(struct nl_source *s, int32_t pid, uint64_t after_ns, u
 			return 2;
 		*ret_first = xns;
 		return 1;
+	}
+	return -EAGAIN;
+}
+
+int nl_source_gone_before(struct nl_source *s, int32_t pid, uint64_t since_ns, uint64_t until_ns)
+{
+	struct exit_slot *e = &s->exits[(uint32_t)pid & (EXIT_SLOTS - 1)];
+
+	for (int tries = 0; tries < 100; tries++) {
+		uint32_t q = atomic_load_explicit(&e->seq, memory_order_acquire);
+		int32_t p = atomic_load_explicit(&e->pid, memory_order_relaxed);
+		uint64_t ns = atomic_load_explicit(&e->ns, memory_order_relaxed);
+		uint64_t bns = atomic_load_explicit(&e->born_ns, memory_order_relaxed);
+		atomic_thread_fence(memory_order_acquire);
+		if ((q & 1) || q != atomic_load_explicit(&e->seq, memory_order_relaxed))
+			continue;
+		if (p != pid)
+			return q && (ns >= since_ns || bns >= since_ns) ? -EAGAIN : 0;
+		/* its exit, or another process made at its pid, before until */
+		return (ns >= since_ns && ns < until_ns) || (bns > since_ns && bns < until_ns);
 	}
 	return -EAGAIN;
 }

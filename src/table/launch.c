@@ -32,8 +32,12 @@ bool launch_capture_proven(struct nl_source *src, const struct pw_event *ev)
 {
 	uint64_t next = 0;
 
+	/* the pidfd named it (it had not exited before the pin; it may have
+	 * since: the capture's reads were made before, it was running or
+	 * unreaped after them) */
 	if (!ev->cap || (ev->cap & PW_CAP_RACED) || ev->pidfd < 0 ||
-	    launch_pinned(src, ev->pid, ev->ktime_ns, ev->cap_ns) < 0)
+	    nl_source_sync(src, ev->cap_ns, LAUNCH_VERIFY_WAIT_US) < 0 ||
+	    nl_source_gone_before(src, ev->pid, ev->ktime_ns, ev->pin_ns) != 0)
 		return false;
 	switch (nl_source_execs_after(src, ev->pid, ev->ktime_ns, &next)) {
 	case 0:

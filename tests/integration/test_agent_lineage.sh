@@ -82,8 +82,7 @@ assert all(r["uid"] == U and r["gid"] == U for r in q), [r for r in q if r["uid"
 assert all(r["ppid"] and r["parent_exe"] == f"{T}/storm" for r in q), \
     [r for r in q if r["parent_exe"] != f"{T}/storm"][:3]
 # the command line and the effective ids, read by the listener at the pin:
-# never another's (how often they are known is a benchmark's figure:
-# tests/bench/audit-compare; of this storm, 60% against 40% before)
+# never another's
 argv = [r for r in q if r["argv"] is not None]
 assert all(r["argv"] == [f"{T}/quick"] for r in argv), [r["argv"] for r in argv if r["argv"] != [f"{T}/quick"]][:3]
 dyn = [r for r in recs if r["type"] == "exec" and r["exe"] == f"{T}/dyn"]
@@ -91,6 +90,9 @@ dargv = [r for r in dyn if r["argv"] is not None]
 assert all(r["argv"] == [f"{T}/dyn"] for r in dargv), [r["argv"] for r in dargv if r["argv"] != [f"{T}/dyn"]][:3]
 assert all(r["uid"] == U and r["euid"] in (U, None) for r in dyn), [r for r in dyn if r["euid"] not in (U, None)][:3]
 assert len(dyn) >= 475, f"{len(dyn)} named records of 500 launches of a dynamic program"
+# (before the capture and the check that a process gone after its pin was
+# still the pinned one: 200-313 of 500; now 484-496, 400 under ASan at least)
+assert len(dargv) >= 400, f"argv known for {len(dargv)} of 500 launches of a dynamic program"
 assert all(r["euid"] in (U, None) for r in q), [r for r in q if r["euid"] not in (U, None)][:3]
 stop = [r for r in recs if r["type"] == "stop"][0]
 assert stop["signals_unverified"] == 0, stop
