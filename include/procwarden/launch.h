@@ -68,6 +68,43 @@ void launch_learn(struct ptable *t, struct pt_proc *e, const struct proc_info *p
 void launch_seed(struct ptable *t, struct nl_source *src, int procfd, int32_t pid, uint64_t fork_ns,
                  struct proc_info *pi);
 
+struct exe_hints;
+struct gate;
+struct proc_read_stats;
+
+/* What a consumer's pipeline shares between launches. */
+struct launch_ctx {
+	struct ptable *pt;
+	struct nl_source *src;
+	int procfd;
+	struct exe_hints *hints; /* the exec watch's notes, or NULL */
+	struct gate *watch;      /* the exec watch, or NULL */
+	struct proc_read_stats *rs;
+	/* counters */
+	uint64_t captured;        /* launches read from the listener's capture */
+	uint64_t capture_refused; /* captures not taken: a later exec, or gone before the pin */
+	uint64_t chains_by_file;  /* exec chains told by the file the listener saw */
+	uint64_t exe_from_watch;  /* exes named by the exec watch's notes */
+	uint64_t exe_pins;        /* exes pinned by the listener (an O_PATH fd) */
+};
+
+/* How a delivered exec was resolved. */
+struct launch_view {
+	bool same;        /* what /proc showed was this exec's: the process ran it on */
+	bool pinned;      /* the pidfd names the launch (it had not exited) */
+	bool chained;     /* the process exec'd again since (an exec chain) */
+	int32_t ppid_now; /* its parent now, 0: not read */
+};
+
+/* Resolve a delivered exec (e: its table entry, from pt_exec()) into pi:
+ * the table (ancestors when asked), the pinned exe, the proven capture, the
+ * reads of what (PROC_READ_*) from /proc for the rest -- all of them
+ * dropped again unless the pidfd shows they were of this process and no
+ * later exec replaced it (then the launch is the table's view, gone) --
+ * and, for an exe still unknown, the exec watch's note. */
+void launch_resolve(struct launch_ctx *c, const struct pw_event *ev, const struct pt_proc *e,
+                    unsigned what, bool ancestors, struct proc_info *pi, struct launch_view *v);
+
 /* The table follows an event other than an exec (fork, exit, uid, gid,
  * comm); returns the entry it is about, or NULL. */
 struct pt_proc *launch_table_event(struct ptable *t, const struct pw_event *ev);

@@ -373,44 +373,6 @@ static void on_fork(struct agent *a, const struct pw_event *ev)
 		kill_descendant(a, c, p);
 }
 
-/* What /proc showed may be another's (or a later exec's): the launch as
- * the table knew it, with the exe pinned with it (exefd, or -1), and the
- * listener's capture when it was proven (cap), gone. */
-static void table_view(struct agent *a, const struct pt_proc *e, struct proc_info *pi,
-                       unsigned needs, int exefd, const struct pw_event *cap)
-{
-	int32_t ppid_now;
-
-	proc_info_reset(pi, pi->pid);
-	launch_from_table(a->pt, e, pi, needs & POLICY_NEED_ANCESTORS);
-	proc_exe_from_fd(a->procfd, exefd, pi);
-	if (cap)
-		launch_from_capture(a->src, cap, pi, &ppid_now);
-	pi->flags |= PI_GONE;
-}
-
-/* Ids of the pinned process fill what the table did not know (the
- * effective ids after an exec: a set-id program changes them silently). */
-static void ids_from_pidfd(int pidfd, struct proc_info *pi, int32_t *ret_ppid_now)
-{
-	static const uint32_t bit[4] = {PI_HAVE_UID, PI_HAVE_EUID, PI_HAVE_GID, PI_HAVE_EGID};
-	uint32_t ids[4], *dst[4] = {&pi->uid, &pi->euid, &pi->gid, &pi->egid};
-	int32_t ppid;
-
-	if (proc_pidfd_ids(pidfd, ids, &ppid) < 0)
-		return;
-	for (int i = 0; i < 4; i++)
-		if (!(pi->have & bit[i])) {
-			*dst[i] = ids[i];
-			pi->have |= bit[i];
-		}
-	if (!(pi->have & PI_HAVE_PPID)) {
-		pi->ppid = ppid;
-		pi->have |= PI_HAVE_PPID;
-	}
-	*ret_ppid_now = ppid;
-}
-
 /* Evaluate one launch and act on it.  Takes ownership of ev->pidfd.  e is
  * the launch's table entry (NULL: the table had no room). */
 static void handle_exec(struct agent *a, const struct pw_event *ev, int source, struct pt_proc *e)
@@ -423,7 +385,6 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source, 
 	size_t n_acts = 0;
 	unsigned what, needs = policy_needs(p);
 	bool same = true, delivered = source == SRC_NETLINK && e;
-	bool chained = false; /* the process exec'd again since: /proc shows that program */
 	int32_t ppid_now = 0;
 	int64_t latency = -1;
 	uint64_t t0, t1;
@@ -453,70 +414,22 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source, 
 	if (dedupe)
 		what |= PROC_READ_STAT;
 	proc_parent_cache_forget(a->rs.parents, ev->pid); /* an exec: its exe changed */
-	proc_info_reset(pi, ev->pid);
-	if (delivered)
-		launch_from_table(a->pt, e, pi, needs & POLICY_NEED_ANCESTORS);
-	/* /proc first (a short-lived launch goes fast); then whether the pidfd
-	 * names the launch (it did not exit before the pidfd was opened) and
-	 * the reads were of it (it was not reaped before they ended) */
-	unsigned keep = pi->have;
-	int32_t tppid = pi->ppid;
-	/* pinned by the listener with the process: known even if it is gone */
-	proc_exe_from_fd(a->procfd, ev->exefd, pi);
-	bool pinned = false, cap_ok = false;
-	if (delivered && ev->cap) {
-		/* the listener's capture, of this process (the pidfd names it)
-		 * and of this exec (none followed before the reads): /proc is
-		 * read below only for what it lacks */
-		cap_ok = launch_capture_proven(a->src, ev);
-		pinned = ev->pidfd >= 0 && verify_target(a, ev->pid, ev->ktime_ns, ev->cap_ns) == 0;
-		if (!cap_ok && !(ev->cap & PW_CAP_RACED))
-			a->c.capture_refused++; /* a later exec may be what it read, or gone before
-			                           the pin */
-		if (cap_ok) {
-			launch_from_capture(a->src, ev, pi, &ppid_now);
-			a->c.captured++;
-		}
-	}
-	/* caught exiting or in a later exec: /proc shows nothing of this one */
-	if (ev->cap & PW_CAP_RACED)
-		what &= ~(unsigned)(PROC_READ_EXE | PROC_READ_EXE_FILE | PROC_READ_ARGV);
-	proc_read(a->procfd, delivered ? -1 : ev->pidfd, ev->pid, what, pi, &a->rs);
 	if (delivered) {
-		if (!ev->cap)
-			pinned = ev->pidfd >= 0 &&
-			         verify_target(a, ev->pid, ev->ktime_ns, ev->pin_ns) == 0;
-		if (pinned)
-			ids_from_pidfd(ev->pidfd, pi, &ppid_now);
-		if (pi->have & PI_HAVE_STAT)
-			ppid_now = pi->ppid;
-		if (keep & PI_HAVE_PPID)
-			pi->ppid = tppid; /* the forking parent, not the current one */
-		/* reads of /proc/PID after the process was reaped may be of
-		 * another, and after a later exec are of that program (an exec
-		 * chain): only the table and the pinned exe are sure then */
-		chained = nl_source_execd(a->src, ev->pid, ev->ktime_ns) != 0;
-		/* a later exec whose event is still on its way: its program
-		 * replaced this one before the kernel sent that event; the
-		 * listener's stat, right after this exec's event, shows which
-		 * program this exec ran -- another file now is another exec */
-		if (!chained && ev->has_file && (pi->have & PI_HAVE_EXE_FILE) &&
-		    !pw_file_id_equal(&ev->file, &pi->exe_file)) {
-			chained = true;
-			a->c.chains_by_file++;
-		}
-		if (ev->pidfd < 0 && !chained) {
-			/* no pidfd (gone before the pin, or a kernel or valgrind
-			 * without pidfd_open): the start time tells a newer process */
-			same = proc_info_is_event_process(pi, ev->ktime_ns);
-			if (!same)
-				table_view(a, e, pi, needs, -1, NULL);
-		} else if (!pinned || chained || proc_pidfd_reaped(ev->pidfd)) {
-			/* a proven capture was of this exec, even in a chain */
-			table_view(a, e, pi, needs, pinned ? ev->exefd : -1, cap_ok ? ev : NULL);
-			same = false;
-		}
+		struct launch_view lv;
+		/* the pipeline's pointers as they are now (the watch goes at stop) */
+		a->lc.pt = a->pt;
+		a->lc.src = a->src;
+		a->lc.procfd = a->procfd;
+		a->lc.hints = a->hints;
+		a->lc.watch = a->watch;
+		a->lc.rs = &a->rs;
+		launch_resolve(&a->lc, ev, e, what, needs & POLICY_NEED_ANCESTORS, pi, &lv);
+		same = lv.same;
+		ppid_now = lv.ppid_now;
 	} else {
+		proc_info_reset(pi, ev->pid);
+		proc_exe_from_fd(a->procfd, ev->exefd, pi); /* pinned by the listener */
+		proc_read(a->procfd, ev->pidfd, ev->pid, what, pi, &a->rs);
 		same = proc_info_is_event_process(pi, ev->ktime_ns);
 		if (!same) {
 			/* /proc/PID shows a newer process: keep only the pinned exe */
@@ -524,29 +437,15 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source, 
 			proc_exe_from_fd(a->procfd, ev->exefd, pi);
 			pi->flags |= PI_GONE;
 		}
+		if (ev->exefd >= 0)
+			a->lc.exe_pins++;
+		/* gone unnamed, with no table entry: the watch's note, if any */
+		if (!(pi->have & PI_HAVE_EXE) && a->hints && source == SRC_NETLINK &&
+		    !nl_source_execd(a->src, ev->pid, ev->ktime_ns) &&
+		    exe_hint_name(a->hints, a->watch, ev->pid, ev->ktime_ns, 0, 0, 0, pw_now_mono(),
+		                  pi))
+			a->lc.exe_from_watch++;
 	}
-	/* the listener's stat of the program, proven by its pidfd (the process
-	 * ran on after it): of this exec unless another one followed */
-	if (pinned && !chained && ev->has_file && !(pi->have & PI_HAVE_EXE_FILE)) {
-		pi->exe_file = ev->file;
-		pi->have |= PI_HAVE_EXE_FILE;
-	}
-	if (ev->exefd >= 0)
-		a->c.exe_pins++;
-	/* gone before /proc showed it: the gate or the watch saw what it ran */
-	/* (the watch keeps one note per pid: in an exec chain it may be the
-	 * other exec's, so it names no exec of a chain; and it is counted: a
-	 * note is given only to the exec whose number among the process's
-	 * execs it has -- not to an earlier one whose later exec's event is
-	 * still on its way) */
-	if (!chained && !(pi->have & PI_HAVE_EXE) && source == SRC_NETLINK &&
-	    nl_source_execd(a->src, ev->pid, ev->ktime_ns) != 0)
-		chained = true;
-	if (!(pi->have & PI_HAVE_EXE) && a->hints && source == SRC_NETLINK && !chained &&
-	    exe_hint_name(a->hints, a->watch, ev->pid, ev->ktime_ns, e ? e->prev_exec_ns : 0,
-	                  e && e->origin == PT_FORKED ? e->execs : 0, e ? e->fork_ns : 0,
-	                  pw_now_mono(), pi))
-		a->c.exe_from_gate++;
 	if (source == SRC_SCAN && (pi->flags & PI_KTHREAD))
 		goto out;
 	if (!delivered && same) {
@@ -1291,11 +1190,11 @@ static void emit_stop(struct agent *a)
 	json_kv_uint(&j, "foreign_messages", st.foreign);
 	json_kv_uint(&j, "pidfd_failures", st.pidfd_fail);
 	json_kv_uint(&j, "exe_pin_failures", st.exefd_fail);
-	json_kv_uint(&j, "exe_pins", a->c.exe_pins);
-	json_kv_uint(&j, "captured", a->c.captured);
+	json_kv_uint(&j, "exe_pins", a->lc.exe_pins);
+	json_kv_uint(&j, "captured", a->lc.captured);
 	json_kv_uint(&j, "capture_full", st.cap_full);
 	json_kv_uint(&j, "capture_raced", st.cap_raced);
-	json_kv_uint(&j, "capture_refused", a->c.capture_refused);
+	json_kv_uint(&j, "capture_refused", a->lc.capture_refused);
 	json_kv_uint(&j, "captures", st.captures);
 	json_key(&j, "pin_delay_us"); /* upper bounds of power-of-two buckets */
 	json_obj_open(&j);
@@ -1311,12 +1210,12 @@ static void emit_stop(struct agent *a)
 	}
 	json_kv_uint(&j, "denied", a->c.denials);
 	json_kv_uint(&j, "deny_fallback_kills", a->c.deny_fallback_kills);
-	json_kv_uint(&j, "exe_from_gate", a->c.exe_from_gate);
+	json_kv_uint(&j, "exe_from_gate", a->lc.exe_from_watch);
 	json_kv_uint(&j, "descendants_signalled", a->c.descendants_signalled);
 	json_kv_uint(&j, "signals_unverified", a->c.signals_unverified);
 	json_kv_uint(&j, "undecided", a->c.undecided);
 	json_kv_uint(&j, "hook_executor_lost", a->c.hook_executor_lost);
-	json_kv_uint(&j, "chains_by_file", a->c.chains_by_file);
+	json_kv_uint(&j, "chains_by_file", a->lc.chains_by_file);
 	{
 		struct pt_stats ts;
 		pt_get_stats(a->pt, &ts);

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "procwarden/launch.h"
 #include "procwarden/agent.h"
 #include "procwarden/exehint.h"
 #include "procwarden/gate.h"
@@ -37,17 +38,12 @@ struct agent_counters {
 	uint64_t output_drops;
 	uint64_t reloads, reload_failures;
 	uint64_t denials, denials_dry_run, deny_fallback_kills, gate_ring_drops;
-	uint64_t exe_from_gate;   /* exes the evaluator took from the gate's hints */
-	uint64_t exe_unknown;     /* launches evaluated without knowing their exe */
-	uint64_t pins_resumed;    /* the watch missed an exec: the listener pins again (0 or 1) */
-	uint64_t exe_pins;        /* launches whose exe the listener pinned */
-	uint64_t captured;        /* launches read from the listener's capture */
-	uint64_t capture_refused; /* captures not taken: a later exec, or gone before the pin */
+	uint64_t exe_unknown;  /* launches evaluated without knowing their exe */
+	uint64_t pins_resumed; /* the watch missed an exec: the listener pins again (0 or 1) */
 	uint64_t descendants_signalled; /* processes a killed launch forked, signalled too */
 	uint64_t signals_unverified;    /* signals not sent: the target's identity unproven */
 	uint64_t pending_overflow;      /* kill records written before their descendants settled */
 	uint64_t undecided;             /* launches a rule could not judge (unknown values) */
-	uint64_t chains_by_file;        /* execs /proc showed a later program of (by file) */
 	/* loss records: what each class had when last said, and when */
 	uint64_t loss_said[8];
 	uint64_t loss_said_ns[8];
@@ -102,8 +98,9 @@ struct uid_budget {
 
 struct agent {
 	const struct agent_opts *o;
-	bool boosted; /* the hot path runs at AGENT_HOT_NICE */
-	int nice;     /* the nice value the agent was started with */
+	struct launch_ctx lc; /* the launch step shared with monitor, and its counters */
+	bool boosted;         /* the hot path runs at AGENT_HOT_NICE */
+	int nice;             /* the nice value the agent was started with */
 	struct nl_source *src;
 	struct output *out;
 	struct hookexec *hx;

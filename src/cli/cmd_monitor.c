@@ -67,8 +67,8 @@ struct monitor {
 	bool no_watch;            /* --no-watch-exec */
 	struct gate *watch;       /* the exec watch (names what each exec ran), or NULL */
 	struct exe_hints *hints;  /* what it saw, by pid */
-	uint64_t exe_from_watch;  /* exes named by the watch */
 	struct ptable *pt;        /* the process table, kept from the events */
+	struct launch_ctx lc;     /* the launch step shared with the agent */
 	char line[65536];
 };
 
@@ -121,56 +121,33 @@ static const char *text_safe(const char *s, char *buf, size_t size)
 	return buf;
 }
 
-/* The launch of a delivered exec: the table, the listener's capture once
- * proven, /proc for the rest (kept when the pidfd shows the reads were of
- * this process and no later exec replaced it), the watch's note. */
+/* The launch of a delivered exec, resolved as the agent resolves it
+ * (launch_resolve()); then the watch's bookkeeping, and the table learns. */
 static void resolve_exec(struct monitor *m, const struct pw_event *ev, int32_t *ret_ppid_now)
 {
 	struct proc_info *pi = m->pi;
 	struct pt_proc *e = pt_exec(m->pt, ev->pid, ev->ktime_ns);
-	bool cap_ok = launch_capture_proven(m->src, ev);
-	unsigned what =
-	    PROC_READ_EXE | PROC_READ_EXE_FILE | PROC_READ_IDS | PROC_READ_ARGV | PROC_READ_COMM;
+	unsigned what = PROC_READ_EXE | PROC_READ_EXE_FILE | PROC_READ_IDS | PROC_READ_ARGV |
+	                PROC_READ_COMM | PROC_READ_PARENT;
+	struct launch_view lv;
 
-	proc_info_reset(pi, ev->pid);
-	if (e)
-		launch_from_table(m->pt, e, pi, false);
-	unsigned from_table = pi->have;
-	int32_t tppid = pi->ppid;
-	if (cap_ok)
-		launch_from_capture(m->src, ev, pi, ret_ppid_now);
-	proc_exe_from_fd(m->procfd, ev->exefd, pi);
-	if (!(from_table & PI_HAVE_PARENT_EXE))
-		what |= PROC_READ_PARENT;
 	/* start times only near a rescan, which may have printed it */
 	if (m->last_rescan_ns && ev->ktime_ns - m->last_rescan_ns < PROCSCAN_MARGIN_NS * 5)
 		what |= PROC_READ_STAT;
-	if (ev->cap & PW_CAP_RACED) /* exiting or in a later exec: nothing of this one */
-		what &= ~(unsigned)(PROC_READ_EXE | PROC_READ_EXE_FILE | PROC_READ_ARGV);
-	proc_read(m->procfd, -1, ev->pid, what, pi, &m->rs);
-	if (pi->have & PI_HAVE_STAT)
-		*ret_ppid_now = pi->ppid;
-	if (from_table & PI_HAVE_PPID)
-		pi->ppid = tppid; /* the forking parent, not the current one */
-	bool pinned =
-	    ev->pidfd >= 0 && launch_pinned(m->src, ev->pid, ev->ktime_ns, ev->pin_ns) == 0;
-	bool chained = nl_source_execd(m->src, ev->pid, ev->ktime_ns) != 0;
-	if (!pinned || chained || proc_pidfd_reaped(ev->pidfd)) {
-		/* /proc may have shown another process, or a later program */
+	if (!e) { /* the table had no room: /proc alone, checked by the start time */
 		proc_info_reset(pi, ev->pid);
-		if (e)
-			launch_from_table(m->pt, e, pi, false);
-		if (pinned)
-			proc_exe_from_fd(m->procfd, ev->exefd, pi);
-		if (cap_ok) /* of this exec, even in a chain */
-			launch_from_capture(m->src, ev, pi, ret_ppid_now);
-		pi->flags |= PI_GONE;
+		if (proc_snapshot(m->procfd, ev->pid, PROC_SNAP_PARENT, pi, &m->rs) < 0 ||
+		    !proc_info_is_event_process(pi, ev->ktime_ns)) {
+			proc_info_reset(pi, ev->pid);
+			pi->flags |= PI_GONE;
+		}
+		nl_source_capture_done(m->src, ev);
+		return;
 	}
-	if (m->watch && !chained && !(pi->have & PI_HAVE_EXE) &&
-	    exe_hint_name(m->hints, m->watch, ev->pid, ev->ktime_ns, e ? e->prev_exec_ns : 0,
-	                  e && e->origin == PT_FORKED ? e->execs : 0, e ? e->fork_ns : 0,
-	                  pw_now_mono(), pi))
-		m->exe_from_watch++;
+	m->lc.watch = m->watch;
+	m->lc.hints = m->hints;
+	launch_resolve(&m->lc, ev, e, what, false, pi, &lv);
+	*ret_ppid_now = lv.ppid_now;
 	const char *why = m->watch ? exe_hint_check(m->hints, m->watch, m->procfd, ev->pid,
 	                                            ev->ktime_ns, pi, !nl_source_pins_exe(m->src))
 	                           : NULL;
@@ -179,8 +156,7 @@ static void resolve_exec(struct monitor *m, const struct pw_event *ev, int32_t *
 		fprintf(stderr, "procwarden monitor: warning: %s%s%s\n", why,
 		        pi->have & PI_HAVE_EXE ? ": " : "", pi->have & PI_HAVE_EXE ? pi->exe : "");
 	}
-	if (e)
-		launch_learn(m->pt, e, pi);
+	launch_learn(m->pt, e, pi);
 	nl_source_capture_done(m->src, ev);
 }
 
@@ -617,7 +593,7 @@ static void summary(struct monitor *m)
 		fprintf(stderr,
 		        "procwarden monitor: exec watch: %llu execs seen, %llu exes named by it, "
 		        "%llu overflows, %llu errors\n",
-		        (unsigned long long)gs.requests, (unsigned long long)m->exe_from_watch,
+		        (unsigned long long)gs.requests, (unsigned long long)m->lc.exe_from_watch,
 		        (unsigned long long)gs.overflows, (unsigned long long)gs.errors);
 	} else if (m->mask & PW_EV_EXEC) {
 		fprintf(stderr, "procwarden monitor: exec watch: off\n");
@@ -733,6 +709,7 @@ int cmd_monitor(int argc, char **argv)
 		goto out;
 	}
 	open_watch(m);
+	m->lc = (struct launch_ctx){.pt = m->pt, .src = m->src, .procfd = m->procfd, .rs = &m->rs};
 	nl_source_want_file(m->src, true);
 	nl_source_capture(m->src, true); /* what /proc shows at the pin */
 	r = nl_source_start(m->src);

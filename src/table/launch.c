@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "procwarden/clock.h"
+#include "procwarden/exehint.h"
 #include "procwarden/launch.h"
 #include "procwarden/nl.h"
 #include "procwarden/proc.h"
@@ -221,4 +222,132 @@ struct pt_proc *launch_table_event(struct ptable *t, const struct pw_event *ev)
 	default:
 		return pt_get(t, ev->pid);
 	}
+}
+
+/* What /proc showed may be another's (or a later exec's): the launch as
+ * the table knew it, with the exe pinned with it (exefd, or -1), and the
+ * listener's capture when it was proven (cap), gone. */
+static void table_view(struct launch_ctx *c, const struct pt_proc *e, struct proc_info *pi,
+                       bool ancestors, int exefd, const struct pw_event *cap)
+{
+	int32_t ppid_now;
+
+	proc_info_reset(pi, pi->pid);
+	launch_from_table(c->pt, e, pi, ancestors);
+	proc_exe_from_fd(c->procfd, exefd, pi);
+	if (cap)
+		launch_from_capture(c->src, cap, pi, &ppid_now);
+	pi->flags |= PI_GONE;
+}
+
+/* Ids of the pinned process fill what the table did not know (the
+ * effective ids after an exec: a set-id program changes them silently). */
+static void ids_from_pidfd(int pidfd, struct proc_info *pi, int32_t *ret_ppid_now)
+{
+	static const uint32_t bit[4] = {PI_HAVE_UID, PI_HAVE_EUID, PI_HAVE_GID, PI_HAVE_EGID};
+	uint32_t ids[4], *dst[4] = {&pi->uid, &pi->euid, &pi->gid, &pi->egid};
+	int32_t ppid;
+
+	if (proc_pidfd_ids(pidfd, ids, &ppid) < 0)
+		return;
+	for (int i = 0; i < 4; i++)
+		if (!(pi->have & bit[i])) {
+			*dst[i] = ids[i];
+			pi->have |= bit[i];
+		}
+	if (!(pi->have & PI_HAVE_PPID)) {
+		pi->ppid = ppid;
+		pi->have |= PI_HAVE_PPID;
+	}
+	*ret_ppid_now = ppid;
+}
+
+void launch_resolve(struct launch_ctx *c, const struct pw_event *ev, const struct pt_proc *e,
+                    unsigned what, bool ancestors, struct proc_info *pi, struct launch_view *v)
+{
+	bool cap_ok = false;
+
+	*v = (struct launch_view){.same = true};
+	proc_info_reset(pi, ev->pid);
+	launch_from_table(c->pt, e, pi, ancestors);
+	unsigned keep = pi->have;
+	int32_t tppid = pi->ppid;
+	/* pinned by the listener with the process: known even if it is gone */
+	proc_exe_from_fd(c->procfd, ev->exefd, pi);
+	if (ev->exefd >= 0)
+		c->exe_pins++;
+	if (ev->cap) {
+		/* the listener's capture, of this process (the pidfd names it)
+		 * and of this exec (none followed before the reads): /proc is
+		 * read below only for what it lacks */
+		cap_ok = launch_capture_proven(c->src, ev);
+		v->pinned =
+		    ev->pidfd >= 0 && launch_pinned(c->src, ev->pid, ev->ktime_ns, ev->cap_ns) == 0;
+		if (!cap_ok && !(ev->cap & PW_CAP_RACED))
+			c->capture_refused++; /* a later exec may be what it read, or gone before
+			                         the pin */
+		if (cap_ok) {
+			launch_from_capture(c->src, ev, pi, &v->ppid_now);
+			c->captured++;
+		}
+	} else {
+		v->pinned =
+		    ev->pidfd >= 0 && launch_pinned(c->src, ev->pid, ev->ktime_ns, ev->pin_ns) == 0;
+	}
+	/* caught exiting or in a later exec: /proc shows nothing of this one */
+	if (ev->cap & PW_CAP_RACED)
+		what &= ~(unsigned)(PROC_READ_EXE | PROC_READ_EXE_FILE | PROC_READ_ARGV);
+	/* /proc (a short-lived launch goes fast); then whether the pidfd names
+	 * the launch (it did not exit before the pidfd was opened) and the
+	 * reads were of it (it was not reaped before they ended) */
+	proc_read(c->procfd, -1, ev->pid, what, pi, c->rs);
+	if (v->pinned)
+		ids_from_pidfd(ev->pidfd, pi, &v->ppid_now);
+	if (pi->have & PI_HAVE_STAT)
+		v->ppid_now = pi->ppid;
+	if (keep & PI_HAVE_PPID)
+		pi->ppid = tppid; /* the forking parent, not the current one */
+	/* reads of /proc/PID after the process was reaped may be of another,
+	 * and after a later exec are of that program (an exec chain): only the
+	 * table, the pinned exe and a proven capture are sure then */
+	v->chained = nl_source_execd(c->src, ev->pid, ev->ktime_ns) != 0;
+	/* a later exec whose event is still on its way: its program replaced
+	 * this one before the kernel sent that event; the listener's stat,
+	 * right after this exec's event, shows which program this exec ran --
+	 * another file now is another exec */
+	if (!v->chained && ev->has_file && (pi->have & PI_HAVE_EXE_FILE) &&
+	    !pw_file_id_equal(&ev->file, &pi->exe_file)) {
+		v->chained = true;
+		c->chains_by_file++;
+	}
+	if (ev->pidfd < 0 && !v->chained) {
+		/* no pidfd (gone before the pin, or a kernel or valgrind without
+		 * pidfd_open): the start time tells a newer process */
+		v->same = proc_info_is_event_process(pi, ev->ktime_ns);
+		if (!v->same)
+			table_view(c, e, pi, ancestors, -1, NULL);
+	} else if (!v->pinned || v->chained || proc_pidfd_reaped(ev->pidfd)) {
+		/* a proven capture was of this exec, even in a chain */
+		table_view(c, e, pi, ancestors, v->pinned ? ev->exefd : -1, cap_ok ? ev : NULL);
+		v->same = false;
+	}
+	/* the listener's stat of the program, proven by its pidfd (the process
+	 * ran on after it): of this exec unless another one followed */
+	if (v->pinned && !v->chained && ev->has_file && !(pi->have & PI_HAVE_EXE_FILE)) {
+		pi->exe_file = ev->file;
+		pi->have |= PI_HAVE_EXE_FILE;
+	}
+	/* gone before /proc showed it: the watch saw what it ran (it keeps one
+	 * note per pid: in an exec chain it may be the other exec's, so it
+	 * names no exec of a chain; and it is counted: a note is given only to
+	 * the exec whose number among the process's execs it has -- not to an
+	 * earlier one whose later exec's event is still on its way) */
+	if (pi->have & PI_HAVE_EXE)
+		return;
+	if (!v->chained && nl_source_execd(c->src, ev->pid, ev->ktime_ns) != 0)
+		v->chained = true;
+	if (c->hints && !v->chained &&
+	    exe_hint_name(c->hints, c->watch, ev->pid, ev->ktime_ns, e->prev_exec_ns,
+	                  e->origin == PT_FORKED ? e->execs : 0, e->fork_ns, pw_now_mono(), pi))
+		c->exe_from_watch++;
 }
