@@ -1410,7 +1410,17 @@ int agent_run(const struct agent_opts *o)
 			fprintf(stderr, "procwarden: timerfd: %s\n", strerror(errno));
 			goto out;
 		}
-		agent_write_metrics(a);
+		r = agent_check_metrics_dir(a, why, sizeof(why));
+		if (r < 0) {
+			fprintf(stderr, "procwarden: %s\n", why);
+			goto out;
+		}
+		r = agent_write_metrics(a);
+		if (r < 0) { /* said now, not found missing by whoever reads it */
+			fprintf(stderr, "procwarden: cannot write the metrics file '%s': %s\n",
+			        o->metrics_path, strerror(-r));
+			goto out;
+		}
 	}
 
 	/* 8. confinement (after everything is open) */
@@ -1493,8 +1503,13 @@ int agent_run(const struct agent_opts *o)
 			drain_hooks(a);
 		if (p[2].revents & POLLIN) {
 			uint64_t exp;
-			if (read(a->tfd, &exp, sizeof(exp)) > 0)
-				agent_write_metrics(a);
+			if (read(a->tfd, &exp, sizeof(exp)) > 0) {
+				int mr = agent_write_metrics(a);
+				if (mr < 0 && !a->metrics_failing)
+					emit_error(a, "cannot write the metrics file",
+					           strerror(-mr));
+				a->metrics_failing = mr < 0; /* said once a streak */
+			}
 		}
 	}
 

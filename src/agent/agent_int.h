@@ -100,6 +100,7 @@ struct agent {
 	const struct agent_opts *o;
 	struct launch_ctx lc; /* the launch step shared with monitor, and its counters */
 	bool boosted;         /* the hot path runs at AGENT_HOT_NICE */
+	bool metrics_failing; /* the last metrics write failed (said in an error record) */
 	int nice;             /* the nice value the agent was started with */
 	struct nl_source *src;
 	struct output *out;
@@ -150,6 +151,8 @@ int agent_write_metrics(struct agent *a);
  * negative errno with why filled (the path and the fix).  With p NULL, only
  * the configured paths are checked: done before anything is read. */
 int agent_check_trust(struct agent *a, const struct policy *p, char *why, size_t whylen);
+/* The directory of --metrics: trusted as a policy's is (trust.h). */
+int agent_check_metrics_dir(struct agent *a, char *why, size_t whylen);
 /* no_new_privs; drop every capability but CAP_KILL and CAP_SYS_PTRACE (and
  * those from the bounding set).  Call before any thread starts: capabilities
  * are per thread.  0, or negative errno with why filled. */

@@ -102,6 +102,21 @@ static int check_path(const char *kind, const char *path, char *why, size_t whyl
 	return r;
 }
 
+int agent_check_metrics_dir(struct agent *a, char *why, size_t whylen)
+{
+	const char *path = a->o->metrics_path, *slash;
+	char dir[PATH_MAX];
+
+	if (!path || a->o->insecure_permissions)
+		return 0;
+	/* the file is replaced by a rename in its directory: whoever can write
+	 * that directory decides what the exporter reads */
+	slash = strrchr(path, '/');
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash > path ? slash - path : 1) : 1,
+	         slash ? path : ".");
+	return check_path("metrics directory", dir, why, whylen);
+}
+
 int agent_check_trust(struct agent *a, const struct policy *p, char *why, size_t whylen)
 {
 	const struct agent_opts *o = a->o;

@@ -75,6 +75,23 @@ chmod 0666 "$T/pd/b.yaml"
 refused --policy "$T/pd" -- "refusing policy '$T/pd/b.yaml'" "writable by others"
 chmod 0644 "$T/pd/b.yaml"
 
+# the metrics file is replaced by a rename in its directory: one that others
+# can write is refused, and one that cannot be written is said at the start
+# (it was ignored without a word)
+policy "$T/ok.yaml"
+refused --policy "$T/ok.yaml" --metrics "$T/sticky/m.prom" -- \
+	"refusing metrics directory '$T/sticky'" "writable by others (mode 1777)"
+refused --policy "$T/ok.yaml" --metrics "$T/missing/m.prom" -- \
+	"metrics directory '$T/missing'"
+mkdir -m 0555 "$T/ro"
+chattr +i "$T/ro" 2>/dev/null || true # root writes through modes: an immutable dir
+if ! touch "$T/ro/probe" 2>/dev/null; then
+	refused --policy "$T/ok.yaml" --metrics "$T/ro/m.prom" -- \
+		"cannot write the metrics file '$T/ro/m.prom'"
+fi
+chattr -i "$T/ro" 2>/dev/null || true
+rm -f "$T/ro/probe"
+
 # --insecure-permissions: starts, and says so
 start_agent --policy "$T/gw.yaml" --insecure-permissions --no-scan
 grep -q '"insecure_permissions":true' "$T/agent.json" || fail "start record lacks the override"
