@@ -11,7 +11,8 @@
  * (and count) rather than wait.  The state lives in struct agent; nothing is
  * global but the policy pointer it holds.  Signals come from a signalfd:
  * SIGHUP reloads (a failed load leaves the running policy in force) and
- * reopens the log; SIGTERM/SIGINT unsubscribe, drain, flush and stop.
+ * reopens the log; SIGUSR1 only reopens the log (rotation); SIGTERM/SIGINT
+ * unsubscribe, drain, flush and stop.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -1159,6 +1160,8 @@ static bool handle_signals(struct agent *a)
 	while (read(a->sfd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGHUP)
 			reload(a);
+		else if (si.ssi_signo == SIGUSR1)
+			output_reopen(a->out); /* log rotation: the policy stays as it is */
 		else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
 			stop = true;
 		else if (si.ssi_signo == SIGCHLD)
@@ -1304,6 +1307,7 @@ int agent_run(const struct agent_opts *o)
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGUSR1);
 	sigaddset(&sigs, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);

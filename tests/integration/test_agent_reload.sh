@@ -39,15 +39,28 @@ wait_for "$T/agent.json" 5 '"type":"reload"' || fail "no reload record in the re
 "$T/beta" --sleep-ms 50 three
 "$T/alpha" --sleep-ms 50 four
 wait_for "$T/agent.json" 5 '"three"' || fail "the new policy is not in force"
+
+# SIGUSR1 (logrotate's signal) reopens the log and nothing else: a policy
+# edited on disk meanwhile stays out until a reload
+sleep 0.3
+mv "$T/agent.json" "$T/agent.json.2"
+pol alpha
+kill -USR1 "$AGENT"
+for i in $(seq 1 50); do [ -e "$T/agent.json" ] && break; sleep 0.05; done
+[ -e "$T/agent.json" ] || fail "SIGUSR1 did not reopen the log"
+"$T/beta" --sleep-ms 50 five
+wait_for "$T/agent.json" 5 '"five"' || fail "the policy changed on SIGUSR1, or the log was not reopened"
+grep -q '"type":"reload"' "$T/agent.json" && fail "SIGUSR1 reloaded the policy"
 sleep 0.3
 stop_agent
-cat "$T/agent.json.1" "$T/agent.json" >"$T/all.json"
+cat "$T/agent.json.1" "$T/agent.json.2" "$T/agent.json" >"$T/all.json"
 json_lines_valid "$T/all.json"
 python3 - "$T" <<'PY'
 import json, sys
 T = sys.argv[1]
 old = [json.loads(l) for l in open(f"{T}/agent.json.1")]
-new = [json.loads(l) for l in open(f"{T}/agent.json")]
+new = [json.loads(l) for l in open(f"{T}/agent.json.2")]
+last = [json.loads(l) for l in open(f"{T}/agent.json")]
 err = [r for r in old if r["type"] == "error"]
 assert len(err) == 1, err
 assert any("p.yaml:4:" in m and "kil" in m for m in err[0]["messages"]), err
@@ -55,8 +68,10 @@ assert any("p.yaml:4:" in m and "kil" in m for m in err[0]["messages"]), err
 args = lambda recs: [r["argv"][-1] for r in recs if r["type"] == "exec" and r["rules"]]
 assert args(old) == ["one", "two"], args(old)
 assert args(new) == ["three"], args(new)
+assert args(last) == ["five"], args(last)
 rl = [r for r in new if r["type"] == "reload"][0]
 assert rl["policy"]["rules"] == 1, rl
-print("failed reload kept the old policy; valid reload switched; log reopened")
+print("failed reload kept the old policy; valid reload switched; log reopened on SIGHUP "
+      "and on SIGUSR1 (which left the policy alone)")
 PY
 echo PASS
