@@ -1,5 +1,6 @@
 #!/bin/bash
-# The shipped alert policy (policies/20-alert-suspicious.yaml), paths moved
+# The shipped alert policy (policies/20-alert-suspicious.yaml.in, as the
+# build configured it for its install prefix), paths moved
 # under a private directory and rules pinned to a test uid: a shell under a
 # web server and under a database server, a fileless (memfd) exec, a binary
 # run from /tmp, and a shell whose effective uid is root while its real uid
@@ -7,18 +8,22 @@
 . "$(dirname "$0")/lib.sh"
 
 U=64051
-mkdir -p "$T/usr/bin" "$T/bin" "$T/usr/sbin" "$T/tmp" "$T/usr/local/libexec/procwarden" "$T/out"
+mkdir -p "$T/usr/bin" "$T/bin" "$T/usr/sbin" "$T/tmp" "$T/out"
 for b in usr/bin/bash bin/sh usr/sbin/nginx usr/sbin/mariadbd tmp/tool usr/bin/plain; do
 	private_bin pw_victim "$b"
 done
 install -m 0755 "$HELPERS/pw_memfd" "$T/memfd"
-cat >"$T/usr/local/libexec/procwarden/log-to-file" <<EOF2
+chmod 0777 "$T/out"
+rewrite_policy "$PW_BUILD_DIR/policies/20-alert-suspicious.yaml" "$T/alert.yaml" $U --pin-uid
+# the hook where the rewritten policy has it (under $T, wherever the prefix put it)
+HOOK=$(grep -o 'hook: \["[^"]*log-to-file"' "$T/alert.yaml" | head -1 | sed 's/hook: \["//; s/"$//')
+case $HOOK in "$T"/*) ;; *) fail "the alert policy's hook is not under the test's directory: $HOOK" ;; esac
+mkdir -p "$(dirname "$HOOK")"
+cat >"$HOOK" <<EOF2
 #!/bin/sh
 cat >"$T/out/\$PROCWARDEN_RULE.\$PROCWARDEN_PID.json"
 EOF2
-chmod 0755 "$T/usr/local/libexec/procwarden/log-to-file"
-chmod 0777 "$T/out"
-rewrite_policy "$PW_SOURCE_DIR/policies/20-alert-suspicious.yaml" "$T/alert.yaml" $U --pin-uid
+chmod 0755 "$HOOK"
 [ "$(grep -c "uid: $U" "$T/alert.yaml")" = "$(grep -c '^    match:' "$T/alert.yaml")" ] ||
 	fail "every rule must be pinned to the test uid"
 "$PROCWARDEN" check "$T/alert.yaml" >/dev/null || fail "the rewritten policy does not load"
