@@ -19,7 +19,9 @@ static void check_usage(FILE *f)
 {
 	fprintf(f, "usage: procwarden check PATH...\n"
 	           "  Load policy files or directories (*.yaml, *.yml) as the agent would;\n"
-	           "  print a summary per file, or every error.\n");
+	           "  print a summary per file, or every error.\n"
+	           "  --allow-deny  accepted, does nothing (deny rules are always allowed)\n"
+	           "  --help        this text\n");
 }
 
 int cmd_check(int argc, char **argv)

@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/args.h"
 #include "procwarden/cli.h"
 #include "procwarden/clock.h"
 #include "procwarden/event.h"
@@ -605,11 +606,18 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: procwarden monitor [--json] [--events LIST] [--rcvbuf BYTES]\n"
 	           "                          [--batch N] [--no-kernel-filter] [--no-watch-exec]\n"
+	           "  --json         JSON lines (a value not learnt: null, named in unknown)\n"
+	           "                 instead of columns\n"
+	           "  --events LIST  comma-separated: fork,exec,exit,uid,gid,sid,ptrace,comm,"
+	           "coredump (default all)\n"
+	           "  --rcvbuf BYTES netlink receive buffer (K, M, G; default 8M)\n"
+	           "  --batch N      datagrams per receive (1-256; default 64)\n"
+	           "  --no-kernel-filter  filter events in the socket, not in the kernel\n"
 	           "  --no-watch-exec  do not name execs from fanotify (FAN_OPEN_EXEC\n"
 	           "                 notifications on every filesystem, on by default): a\n"
 	           "                 launch gone before /proc could show it stays unnamed\n"
-	           "  --events LIST  comma-separated: fork,exec,exit,uid,gid,sid,ptrace,comm,"
-	           "coredump (default all)\n");
+	           "  --watch-exec   the default, accepted for compatibility\n"
+	           "  --help         this text\n");
 }
 
 int cmd_monitor(int argc, char **argv)
@@ -631,6 +639,7 @@ int cmd_monitor(int argc, char **argv)
 	struct nl_source_opts so = {.rcvbuf = 8u << 20, .nice = -10};
 	struct monitor *m = calloc(1, sizeof(*m));
 	char why[512], bad[64];
+	uint64_t v;
 	sigset_t sigs;
 	int sfd = -1, c, rc = 2, r;
 
@@ -661,10 +670,14 @@ int cmd_monitor(int argc, char **argv)
 			}
 			break;
 		case 'b':
-			so.rcvbuf = strtoull(optarg, NULL, 0);
+			if (cli_number("monitor", "rcvbuf", optarg, true, 1, 1ull << 30, &v) < 0)
+				goto out;
+			so.rcvbuf = v;
 			break;
 		case 'B':
-			so.batch = (unsigned)strtoul(optarg, NULL, 0);
+			if (cli_number("monitor", "batch", optarg, false, 1, 256, &v) < 0)
+				goto out;
+			so.batch = (unsigned)v;
 			break;
 		case 'K':
 			so.no_kernel_filter = true;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "procwarden/agent.h"
+#include "cli/args.h"
 #include "procwarden/cli.h"
 
 /* Usage text. */
@@ -25,8 +26,12 @@ static void usage(FILE *f)
 	        "  --syslog        also send records to syslog (facility authpriv)\n"
 	        "  --dry-run       evaluate and log everything; send no signal, run no hook\n"
 	        "  --no-scan       do not apply the policy to processes already running\n"
-	        "  --metrics PATH  write Prometheus counters to PATH every few seconds\n"
-	        "  --rcvbuf BYTES  netlink receive buffer (default 8 MiB)\n"
+	        "  --metrics PATH  write Prometheus counters to PATH (its directory root's\n"
+	        "                  and writable only by root)\n"
+	        "  --metrics-interval SECONDS  how often (default 5)\n"
+	        "  --rcvbuf BYTES  netlink receive buffer (K, M, G; default 8M)\n"
+	        "  --insecure-permissions  accept policy files and hooks that others can\n"
+	        "                  write (said in the start record)\n"
 	        "  --no-gate       no fanotify gate: 'deny' rules kill right after the exec\n"
 	        "                  instead of blocking it\n"
 	        "  --no-watch-exec do not learn what every launch runs from fanotify\n"
@@ -40,7 +45,12 @@ static void usage(FILE *f)
 	        "  --uid-record-budget BYTES  of records per uid per minute (K, M, G;\n"
 	        "                  default 64M; 0: no budget) for launches neither killed nor\n"
 	        "                  denied and below severity warning; the rest are counted\n"
-	        "                  and said in loss records (class uid_budget)\n");
+	        "                  and said in loss records (class uid_budget)\n"
+	        "For testing and benchmarks:\n"
+	        "  --batch N       datagrams per receive (1-256; default 64)\n"
+	        "  --ring N        events the listener's queue holds (default 16384)\n"
+	        "  --no-seccomp    do not load the seccomp filter (sanitizers, valgrind)\n"
+	        "  --help          this text\n");
 }
 
 int cmd_run(int argc, char **argv)
@@ -68,6 +78,7 @@ int cmd_run(int argc, char **argv)
 	};
 	struct agent_opts o = {.watch_exec = true};
 	const char **paths = calloc((size_t)argc + 1, sizeof(*paths));
+	uint64_t v;
 	int c, rc;
 
 	if (!paths) {
@@ -97,16 +108,24 @@ int cmd_run(int argc, char **argv)
 			o.metrics_path = optarg;
 			break;
 		case 'i':
-			o.metrics_interval_s = (unsigned)strtoul(optarg, NULL, 10);
+			if (cli_number("run", "metrics-interval", optarg, false, 1, 86400, &v) < 0)
+				goto bad;
+			o.metrics_interval_s = (unsigned)v;
 			break;
 		case 'b':
-			o.rcvbuf = strtoull(optarg, NULL, 0);
+			if (cli_number("run", "rcvbuf", optarg, true, 1, 1ull << 30, &v) < 0)
+				goto bad;
+			o.rcvbuf = v;
 			break;
 		case 'B':
-			o.batch = (unsigned)strtoul(optarg, NULL, 0);
+			if (cli_number("run", "batch", optarg, false, 1, 256, &v) < 0)
+				goto bad;
+			o.batch = (unsigned)v;
 			break;
 		case 'R':
-			o.ring_capacity = strtoull(optarg, NULL, 0);
+			if (cli_number("run", "ring", optarg, false, 1, 1u << 24, &v) < 0)
+				goto bad;
+			o.ring_capacity = v;
 			break;
 		case 'I':
 			o.insecure_permissions = true;
@@ -126,24 +145,12 @@ int cmd_run(int argc, char **argv)
 		case 'E':
 			o.allow_empty_policy = true;
 			break;
-		case 'U': {
-			char *end;
-			unsigned long long v = strtoull(optarg, &end, 10);
-			unsigned long long mul = *end == 'K'   ? 1ull << 10
-			                         : *end == 'M' ? 1ull << 20
-			                         : *end == 'G' ? 1ull << 30
-			                                       : 1;
-			if (mul > 1)
-				end++;
-			if (*end || end == optarg || v > (UINT64_MAX >> 31)) {
-				fprintf(stderr,
-				        "procwarden run: --uid-record-budget wants bytes per "
-				        "minute (a number, K, M or G; 0: none)\n");
-				return 2;
-			}
-			o.uid_record_budget = v ? v * mul : UINT64_MAX;
+		case 'U': /* bytes a minute; 0: no budget */
+			if (cli_number("run", "uid-record-budget", optarg, true, 0, 1ull << 40,
+			               &v) < 0)
+				goto bad;
+			o.uid_record_budget = v ? v : UINT64_MAX;
 			break;
-		}
 		case 'h':
 			usage(stdout);
 			free(paths);
@@ -153,6 +160,11 @@ int cmd_run(int argc, char **argv)
 			free(paths);
 			return 2;
 		}
+	}
+	if (0) {
+	bad:
+		free(paths);
+		return 2;
 	}
 	if (optind < argc) {
 		fprintf(stderr, "procwarden run: unexpected argument '%s'\n", argv[optind]);

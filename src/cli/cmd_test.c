@@ -29,7 +29,14 @@ static void test_usage(FILE *f)
 	        "                       [--gid N|NAME] [--egid N] [--comm C] [--parent-exe P]\n"
 	        "                       [--parent-comm C] [--ancestor-exe P]... [--fileless]\n"
 	        "                       [-- ARGV...]\n"
-	        "  Evaluate one imagined launch and print the matching rules and actions.\n");
+	        "  Evaluate one imagined launch and print the matching rules and actions.\n"
+	        "  --policy PATH  a policy file or directory; repeatable (default: as run)\n"
+	        "  --exe PATH     the program launched (its file, if it exists, by identity)\n"
+	        "  --uid, --gid N|NAME; --euid, --egid N  its ids (effective ones default to the "
+	        "real)\n"
+	        "  --comm C, --parent-exe P, --parent-comm C, --ancestor-exe P (repeatable)\n"
+	        "  --fileless     the program is a memfd or a deleted file\n"
+	        "  --help         this text\n");
 }
 
 /* Parse a user (grp: group) id or name into *ret; 0 or -EINVAL.  For a user

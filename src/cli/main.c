@@ -9,17 +9,16 @@
 /* Usage text. */
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: procwarden COMMAND [OPTIONS]\n"
-		"\n"
-		"commands:\n"
-		"  run      enforce the policy on every program launch (the agent)\n"
-		"  monitor  show every process event live (fork, exec, exit, ...)\n"
-		"  check    load policy files and report every error\n"
-		"  test     evaluate one imagined launch against the policy\n"
-		"  version  print the version\n"
-		"\n"
-		"'procwarden COMMAND --help' shows a command's options.\n");
+	fprintf(f, "usage: procwarden COMMAND [OPTIONS]\n"
+	           "\n"
+	           "commands:\n"
+	           "  run      enforce the policy on every program launch (the agent)\n"
+	           "  monitor  show every process event live (fork, exec, exit, ...)\n"
+	           "  check    load policy files and report every error\n"
+	           "  test     evaluate one imagined launch against the policy\n"
+	           "  version  print the version\n"
+	           "\n"
+	           "'procwarden COMMAND --help' shows a command's options.\n");
 }
 
 int main(int argc, char **argv)
@@ -28,10 +27,10 @@ int main(int argc, char **argv)
 		const char *name;
 		int (*fn)(int, char **);
 	} cmds[] = {
-		{"run", cmd_run},
-		{"monitor", cmd_monitor},
-		{"check", cmd_check},
-		{"test", cmd_test},
+	    {"run", cmd_run},
+	    {"monitor", cmd_monitor},
+	    {"check", cmd_check},
+	    {"test", cmd_test},
 	};
 
 	if (argc < 2) {
