@@ -909,6 +909,19 @@ static void sd_notify(const char *msg)
 	close(fd);
 }
 
+/* systemd's status line (systemctl status): the counters that matter. */
+static void notify_status(struct agent *a)
+{
+	char msg[192];
+
+	snprintf(msg, sizeof(msg),
+	         "STATUS=%llu launches, %llu records, %llu signals sent, %llu denied, %u rules",
+	         (unsigned long long)a->c.launches, (unsigned long long)a->c.records,
+	         (unsigned long long)a->c.signals_sent, (unsigned long long)a->c.denials,
+	         a->pol ? (unsigned)policy_rule_count(a->pol) : 0u);
+	sd_notify(msg);
+}
+
 /* systemd's watchdog interval for this process (WATCHDOG_USEC, and
  * WATCHDOG_PID when set), in ns; 0: none.  The agent pings at half of it
  * from its main loop: a stopped or stuck agent is restarted, and the
@@ -1158,9 +1171,16 @@ static bool handle_signals(struct agent *a)
 	bool stop = false;
 
 	while (read(a->sfd, &si, sizeof(si)) == sizeof(si)) {
-		if (si.ssi_signo == SIGHUP)
+		if (si.ssi_signo == SIGHUP) {
+			/* systemd: reloading since now, then ready again (either way) */
+			char msg[64];
+			snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu",
+			         (unsigned long long)(pw_now_mono() / 1000));
+			sd_notify(msg);
 			reload(a);
-		else if (si.ssi_signo == SIGUSR1)
+			sd_notify("READY=1");
+			notify_status(a);
+		} else if (si.ssi_signo == SIGUSR1)
 			output_reopen(a->out); /* log rotation: the policy stays as it is */
 		else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
 			stop = true;
@@ -1490,6 +1510,7 @@ int agent_run(const struct agent_opts *o)
 			uint64_t t = pw_now_mono();
 			if (t >= wd_next) {
 				sd_notify("WATCHDOG=1");
+				notify_status(a);
 				wd_next = t + wd;
 			}
 			int until = (int)((wd_next - t) / 1000000) + 1;
@@ -1525,6 +1546,7 @@ int agent_run(const struct agent_opts *o)
 	a->gate = NULL;
 	while (a->gate_ring && ring_pop(a->gate_ring, a->deny_buf) == 0)
 		handle_denial(a, a->deny_buf);
+	sd_notify("STOPPING=1");
 	nl_source_stop(a->src);
 	while (ring_pop(ring, &ev) == 0)
 		handle_event(a, &ev);
