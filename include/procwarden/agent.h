@@ -51,4 +51,13 @@ struct agent_opts {
  * through its own records and, before the log exists, to stderr). */
 int agent_run(const struct agent_opts *o);
 
+struct policy;
+/* What `run` checks of a loaded policy before it enforces it, for `check`
+ * to judge the same: every hook exists and is a file, and the policy paths
+ * given (or /etc/procwarden/policy.d), each policy file and each hook are
+ * owned by root and writable only by root, as every directory above them
+ * (not with insecure).  0, or a negative errno with why filled. */
+int agent_check_policy_files(const struct policy *p, const char *const *paths, size_t n_paths,
+                             bool insecure, char *why, size_t whylen);
+
 #endif

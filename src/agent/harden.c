@@ -119,7 +119,13 @@ int agent_check_metrics_dir(struct agent *a, char *why, size_t whylen)
 
 int agent_check_trust(struct agent *a, const struct policy *p, char *why, size_t whylen)
 {
-	const struct agent_opts *o = a->o;
+	return agent_check_policy_files(p, a->o->policy_paths, a->o->n_policy_paths,
+	                                a->o->insecure_permissions, why, whylen);
+}
+
+int agent_check_policy_files(const struct policy *p, const char *const *paths, size_t n_paths,
+                             bool insecure, char *why, size_t whylen)
+{
 	struct stat st;
 	int r;
 
@@ -143,21 +149,21 @@ int agent_check_trust(struct agent *a, const struct policy *p, char *why, size_t
 				         policy_rule_name(p, i));
 				return -EINVAL;
 			}
-			if (o->insecure_permissions)
+			if (insecure)
 				continue;
 			r = check_path("hook", exe, why, whylen);
 			if (r < 0)
 				return r;
 		}
 	}
-	if (o->insecure_permissions)
+	if (insecure)
 		return 0;
-	for (size_t i = 0; i < o->n_policy_paths; i++) {
-		r = check_path("policy", o->policy_paths[i], why, whylen);
+	for (size_t i = 0; i < n_paths; i++) {
+		r = check_path("policy", paths[i], why, whylen);
 		if (r < 0)
 			return r;
 	}
-	if (!o->n_policy_paths && stat(POLICY_DEFAULT_DIR, &st) == 0) {
+	if (!n_paths && stat(POLICY_DEFAULT_DIR, &st) == 0) {
 		r = check_path("policy", POLICY_DEFAULT_DIR, why, whylen);
 		if (r < 0)
 			return r;

@@ -8,18 +8,23 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "procwarden/agent.h"
 #include "procwarden/cli.h"
 #include "procwarden/policy.h"
 
 /* Print the usage text to f. */
 static void check_usage(FILE *f)
 {
-	fprintf(f, "usage: procwarden check PATH...\n"
-	           "  Load policy files or directories (*.yaml, *.yml) as the agent would;\n"
-	           "  print a summary per file, or every error.\n"
+	fprintf(f, "usage: procwarden check [--insecure-permissions] PATH...\n"
+	           "  Load policy files or directories (*.yaml, *.yml) as the agent would,\n"
+	           "  and judge what it judges before it starts (hooks that exist, files\n"
+	           "  and directories only root can write); print a summary per file, or\n"
+	           "  every error.  Exit 0: run would start with it; 1: it would not.\n"
+	           "  --insecure-permissions  as run's: others may write the files\n"
 	           "  --allow-deny  accepted, does nothing (deny rules are always allowed)\n"
 	           "  --help        this text\n");
 }
@@ -29,8 +34,11 @@ int cmd_check(int argc, char **argv)
 	static const struct option longopts[] = {
 	    {"help", no_argument, NULL, 'h'},
 	    {"allow-deny", no_argument, NULL, 'D'},
+	    {"insecure-permissions", no_argument, NULL, 'I'},
 	    {NULL, 0, NULL, 0},
 	};
+	bool insecure = false;
+	char why[1024];
 	struct policy_opts opts = {.warn_missing_files = 1};
 	struct policy *p = NULL;
 	struct diags d;
@@ -43,6 +51,9 @@ int cmd_check(int argc, char **argv)
 			check_usage(stdout);
 			return 0;
 		case 'D': /* accepted for old scripts: deny is always allowed now */
+			break;
+		case 'I':
+			insecure = true;
 			break;
 		default:
 			check_usage(stderr);
@@ -77,6 +88,16 @@ int cmd_check(int argc, char **argv)
 	}
 	diags_print(&d, stderr); /* warnings, if any */
 	diags_free(&d);
+	/* what run refuses before it starts */
+	r = agent_check_policy_files(p, (const char *const *)(argv + optind),
+	                             (size_t)(argc - optind), insecure, why, sizeof(why));
+	if (r < 0) {
+		fprintf(stderr, "procwarden check: %s\n", why);
+		policy_unref(p);
+		return 1;
+	}
+	if (policy_rule_count(p) == 0)
+		fprintf(stderr, "procwarden check: warning: 0 rules: run would enforce nothing\n");
 	policy_unref(p);
 	return 0;
 }

@@ -92,6 +92,22 @@ fi
 chattr -i "$T/ro" 2>/dev/null || true
 rm -f "$T/ro/probe"
 
+# `check` judges what `run` judges before it starts: exit 1 with the reason
+checked() { # want-rc substring path...
+	local want=$1 sub=$2 rc=0
+	shift 2
+	"$PROCWARDEN" check "$@" >/dev/null 2>"$T/check.err" || rc=$?
+	[ "$rc" = "$want" ] || { cat "$T/check.err"; fail "check $*: exit $rc, expected $want"; }
+	grep -qF -- "$sub" "$T/check.err" || { cat "$T/check.err"; fail "check $*: no '$sub'"; }
+}
+checked 1 "directory '$T/sticky' is writable by others" "$T/sticky/sub/p.yaml"
+policy "$T/nohook.yaml" "$T/hooks/missing"
+checked 1 "cannot use hook '$T/hooks/missing'" "$T/nohook.yaml"
+mkdir -m 0755 "$T/empty"
+checked 0 "0 rules" "$T/empty"
+"$PROCWARDEN" check --insecure-permissions "$T/sticky/sub/p.yaml" >/dev/null 2>&1 ||
+	fail "check --insecure-permissions refused a policy run would take with it"
+
 # --insecure-permissions: starts, and says so
 start_agent --policy "$T/gw.yaml" --insecure-permissions --no-scan
 grep -q '"insecure_permissions":true' "$T/agent.json" || fail "start record lacks the override"
