@@ -25,7 +25,9 @@ struct output;
 
 struct output_opts {
 	const char *log_path; /* append to this file; NULL or "-": standard output */
-	bool syslog;          /* also to syslog, facility LOG_AUTHPRIV */
+	bool syslog;          /* also to syslog */
+	int syslog_facility;  /* LOG_* facility; 0: LOG_AUTHPRIV */
+	int syslog_max_prio;  /* lines less severe than this go to the file only; 0: all */
 	size_t ring_bytes;    /* 0: 512 KiB */
 	bool set_nice;        /* the writer thread runs at nice (whatever it inherited) */
 	int nice;

@@ -32,6 +32,8 @@ enum pw_severity {
 const char *pw_severity_name(int sev);
 /* syslog priority (LOG_INFO ... LOG_CRIT) of a severity. */
 int pw_severity_syslog(int sev);
+/* A severity by name ("info" ... "critical"), or -EINVAL. */
+int policy_severity_parse(const char *name);
 
 /* Action bits of a verdict. */
 enum {

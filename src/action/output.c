@@ -99,6 +99,7 @@ struct output {
 	char *path; /* NULL: stdout */
 	int fd;     /* touched by the writer thread only, after output_new */
 	bool use_syslog;
+	int syslog_max_prio; /* less severe lines: the file only */
 
 	uint64_t lines, drops, errors, reopens, batches; /* __atomic (drops: under lock) */
 
@@ -254,7 +255,7 @@ static void write_batch(struct output *o, struct iovec *iov, const int *prio, in
 		say_loss(o, "syslog", o->sl.lost, &o->said_syslog, &o->said_syslog_ns, now,
 		         o->sl.last_errno ? strerrorname_np(o->sl.last_errno) : NULL);
 		for (int i = 0; i < n; i++)
-			if (prio[i] >= 0)
+			if (prio[i] >= 0 && prio[i] <= o->syslog_max_prio)
 				(void)pw_syslog_send(&o->sl, prio[i], iov[i].iov_base,
 				                     iov[i].iov_len - 1);
 		__atomic_store_n(&o->syslog_lost, o->sl.lost, __ATOMIC_RELAXED);
@@ -457,6 +458,7 @@ int output_new(const struct output_opts *opts, struct output **ret)
 	if (o->cap < RING_MIN)
 		o->cap = RING_MIN;
 	o->use_syslog = opts->syslog;
+	o->syslog_max_prio = opts->syslog_max_prio ? opts->syslog_max_prio : LOG_DEBUG;
 	o->set_nice = opts->set_nice;
 	o->nice = opts->nice;
 	o->wake_bytes = o->cap / WAKE_FRACTION;
@@ -489,7 +491,8 @@ int output_new(const struct output_opts *opts, struct output **ret)
 		goto fail;
 	}
 	if (o->use_syslog)
-		pw_syslog_init(&o->sl, NULL, "procwarden", LOG_AUTHPRIV);
+		pw_syslog_init(&o->sl, NULL, "procwarden",
+		               opts->syslog_facility ? opts->syslog_facility : LOG_AUTHPRIV);
 
 	r = pw_thread_start(&o->writer, writer_main, o);
 	if (r < 0) {

@@ -1382,6 +1382,8 @@ int agent_run(const struct agent_opts *o)
 	/* 5. the output (opened without capabilities, like a reopen) */
 	oo.log_path = o->log_path;
 	oo.syslog = o->syslog;
+	oo.syslog_facility = o->syslog_facility;
+	oo.syslog_max_prio = o->syslog_max_prio;
 	oo.set_nice = a->boosted; /* the hot path's boost is not the writer's */
 	oo.nice = a->nice;
 	r = output_new(&oo, &a->out);

@@ -5,10 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 
 #include "procwarden/agent.h"
 #include "cli/args.h"
 #include "procwarden/cli.h"
+#include "procwarden/policy.h"
 
 /* Usage text. */
 static void usage(FILE *f)
@@ -24,6 +26,12 @@ static void usage(FILE *f)
 	        "                  built-in default policy.\n"
 	        "  --log PATH      append JSON lines to PATH ('-': standard output, the default)\n"
 	        "  --syslog        also send records to syslog (facility authpriv)\n"
+	        "  --syslog-facility NAME  with --syslog: auth, authpriv (the default),\n"
+	        "                  daemon, user, local0 ... local7\n"
+	        "  --syslog-min-severity LEVEL  with --syslog: only records of this\n"
+	        "                  severity or more (info, notice, warning, error,\n"
+	        "                  critical; default info: all) go to syslog too, the\n"
+	        "                  rest to the log file only\n"
 	        "  --dry-run       evaluate and log everything; send no signal, run no hook\n"
 	        "  --no-scan       do not apply the policy to processes already running\n"
 	        "  --metrics PATH  write Prometheus counters to PATH (its directory root's\n"
@@ -59,6 +67,8 @@ int cmd_run(int argc, char **argv)
 	    {"policy", required_argument, NULL, 'p'},
 	    {"log", required_argument, NULL, 'l'},
 	    {"syslog", no_argument, NULL, 's'},
+	    {"syslog-facility", required_argument, NULL, 'F'},
+	    {"syslog-min-severity", required_argument, NULL, 'M'},
 	    {"dry-run", no_argument, NULL, 'n'},
 	    {"no-scan", no_argument, NULL, 'S'},
 	    {"metrics", required_argument, NULL, 'm'},
@@ -98,6 +108,42 @@ int cmd_run(int argc, char **argv)
 		case 's':
 			o.syslog = true;
 			break;
+		case 'F': {
+			static const struct {
+				const char *name;
+				int fac;
+			} facs[] = {{"auth", LOG_AUTH},     {"authpriv", LOG_AUTHPRIV},
+			            {"daemon", LOG_DAEMON}, {"user", LOG_USER},
+			            {"local0", LOG_LOCAL0}, {"local1", LOG_LOCAL1},
+			            {"local2", LOG_LOCAL2}, {"local3", LOG_LOCAL3},
+			            {"local4", LOG_LOCAL4}, {"local5", LOG_LOCAL5},
+			            {"local6", LOG_LOCAL6}, {"local7", LOG_LOCAL7}};
+			size_t i = 0;
+			while (i < sizeof(facs) / sizeof(facs[0]) && strcmp(facs[i].name, optarg))
+				i++;
+			if (i == sizeof(facs) / sizeof(facs[0])) {
+				fprintf(stderr,
+				        "procwarden run: --syslog-facility: unknown facility '%s' "
+				        "(auth, authpriv, daemon, user, local0 ... local7)\n",
+				        optarg);
+				goto bad;
+			}
+			o.syslog_facility = facs[i].fac;
+			break;
+		}
+		case 'M': {
+			int sev = policy_severity_parse(optarg);
+			if (sev < 0) {
+				fprintf(
+				    stderr,
+				    "procwarden run: --syslog-min-severity: unknown severity '%s' "
+				    "(info, notice, warning, error, critical)\n",
+				    optarg);
+				goto bad;
+			}
+			o.syslog_max_prio = pw_severity_syslog(sev);
+			break;
+		}
 		case 'n':
 			o.dry_run = true;
 			break;

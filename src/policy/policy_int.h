@@ -219,8 +219,6 @@ void policy_free(struct policy *p);
 
 /* ---- names.c ---- */
 
-/* Severity from its name, or -EINVAL. */
-int policy_severity_parse(const char *name);
 /* The closest of n candidates to word (edit distance <= 2), or NULL. */
 const char *policy_suggest(const char *word, const char *const *cands, size_t n);
 /* The closest signal name ("SIGKILL") to word, or NULL. */

@@ -81,6 +81,31 @@ sleep 1.1
 "$T/marker" --sleep-ms 100 three
 seen_in_syslog three || fail "no syslog message after the socket came back: $(tail -c 300 "$T/syslog.txt"; grep -c . "$T/agent.json"; tail -c 600 "$T/agent.json")"
 stop_agent
+
+# --syslog-facility and --syslog-min-severity: only warning and above reach
+# syslog, under facility local3; everything is in the file
+mv "$T/agent.json" "$T/agent.json.1"
+write_policy sev.yaml <<EOF2
+version: 1
+rules:
+  - name: note-marker
+    match: {exe: "$T/marker", cmdline: "re: quiet\$"}
+    actions: [log]
+  - name: warn-marker
+    severity: warning
+    match: {exe: "$T/marker", cmdline: "re: loud\$"}
+    actions: [log]
+EOF2
+start_agent --policy "$T/sev.yaml" --syslog --syslog-facility local3 --syslog-min-severity warning --no-scan
+"$T/marker" --sleep-ms 100 quiet
+"$T/marker" --sleep-ms 100 loud
+seen_in_syslog loud || fail "no syslog message for a warning record"
+wait_for "$T/agent.json" 10 '"quiet"' || fail "no file record of the notice launch"
+sleep 0.3
+grep -q '"quiet"' "$T/syslog.txt" && fail "a notice record went to syslog under --syslog-min-severity warning"
+grep -q '^<156>' "$T/syslog.txt" || fail "not local3.warning (<156>): $(head -c 200 "$T/syslog.txt")"
+stop_agent
+cp "$T/agent.json.1" "$T/agent.json"
 python3 - "$T" <<'PY'
 import json, sys
 T = sys.argv[1]
