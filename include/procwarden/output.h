@@ -28,8 +28,12 @@ struct output_opts {
 	bool syslog;          /* also to syslog */
 	int syslog_facility;  /* LOG_* facility; 0: LOG_AUTHPRIV */
 	int syslog_max_prio;  /* lines less severe than this go to the file only; 0: all */
-	size_t ring_bytes;    /* 0: 512 KiB */
-	bool set_nice;        /* the writer thread runs at nice (whatever it inherited) */
+	/* fields put first in every line that is a JSON object, with "seq" (the
+	 * order lines were queued, from 1; one refused or lost leaves a gap)
+	 * after them: e.g. "\"host\":\"h\",\"boot_id\":\"...\","; NULL: none */
+	const char *record_prefix;
+	size_t ring_bytes; /* 0: 512 KiB */
+	bool set_nice;     /* the writer thread runs at nice (whatever it inherited) */
 	int nice;
 };
 

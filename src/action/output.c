@@ -100,6 +100,9 @@ struct output {
 	int fd;     /* touched by the writer thread only, after output_new */
 	bool use_syslog;
 	int syslog_max_prio; /* less severe lines: the file only */
+	char *prefix;        /* output_opts.record_prefix, or NULL */
+	size_t prefix_len;
+	uint64_t rec_seq; /* the last "seq" given (under lock) */
 
 	uint64_t lines, drops, errors, reopens, batches; /* __atomic (drops: under lock) */
 
@@ -203,12 +206,35 @@ static int write_all(struct output *o, struct iovec *iov, int n, int *ret_whole)
 	return r;
 }
 
+/* The head put before the rest of a JSON line: "{" + prefix + "seq":N, --
+ * into buf (at least prefix_len + 32 bytes); its length, 0 for none. */
+static size_t line_head(struct output *o, const char *line, size_t len, uint64_t seq, char *buf)
+{
+	if (!o->prefix || len < 2 || line[0] != '{')
+		return 0;
+	buf[0] = '{';
+	memcpy(buf + 1, o->prefix, o->prefix_len);
+	return 1 + o->prefix_len +
+	       (size_t)sprintf(buf + 1 + o->prefix_len, "\"seq\":%llu,", (unsigned long long)seq);
+}
+
 /* Write one line of the writer's own (a loss record); 0 or -errno. */
 static int write_own(struct output *o, char *line, size_t len, int prio)
 {
 	struct iovec iov = {.iov_base = line, .iov_len = len};
+	char buf[1024]; /* one line: write_all() keeps lines whole by iovec */
 	int whole;
 
+	if (o->prefix && o->prefix_len + 32 + len <= sizeof(buf)) {
+		pthread_mutex_lock(&o->lock);
+		uint64_t seq = ++o->rec_seq;
+		pthread_mutex_unlock(&o->lock);
+		size_t hl = line_head(o, line, len, seq, buf);
+		if (hl) {
+			memcpy(buf + hl, line + 1, len - 1);
+			iov = (struct iovec){.iov_base = buf, .iov_len = hl + len - 1};
+		}
+	}
 	if (o->use_syslog)
 		(void)pw_syslog_send(&o->sl, prio, line, len - 1);
 	return write_all(o, &iov, 1, &whole);
@@ -458,6 +484,14 @@ int output_new(const struct output_opts *opts, struct output **ret)
 	if (o->cap < RING_MIN)
 		o->cap = RING_MIN;
 	o->use_syslog = opts->syslog;
+	if (opts->record_prefix) {
+		o->prefix = strdup(opts->record_prefix);
+		if (!o->prefix) {
+			r = -ENOMEM;
+			goto fail;
+		}
+		o->prefix_len = strlen(o->prefix);
+	}
 	o->syslog_max_prio = opts->syslog_max_prio ? opts->syslog_max_prio : LOG_DEBUG;
 	o->set_nice = opts->set_nice;
 	o->nice = opts->nice;
@@ -512,17 +546,29 @@ int output_write(struct output *o, const char *line, size_t len, int syslog_prio
 {
 	struct rec_hdr h;
 	bool add_nl, urgent;
-	size_t need, contig, pad = 0;
+	size_t need, contig, pad = 0, head_len;
+	char head_stack[256], *head = head_stack;
 
 	if (!len)
 		return -EINVAL;
 	add_nl = line[len - 1] != '\n';
-	h.len = (uint32_t)(len + add_nl);
 	h.prio = syslog_prio < 0 ? -1 : syslog_prio;
 	urgent = h.prio >= 0 && (h.prio & LOG_PRIMASK) <= LOG_WARNING;
-	need = sizeof(h) + align8(len + add_nl);
+	if (o->prefix_len + 32 > sizeof(head_stack)) {
+		head = malloc(o->prefix_len + 32);
+		if (!head)
+			return -ENOMEM;
+	}
 
 	pthread_mutex_lock(&o->lock);
+	/* the number is taken even when the line is refused: a gap says so */
+	head_len = line_head(o, line, len, ++o->rec_seq, head);
+	if (head_len) { /* the line's own "{" is replaced by the head's */
+		line++;
+		len--;
+	}
+	h.len = (uint32_t)(head_len + len + add_nl);
+	need = sizeof(h) + align8(head_len + len + add_nl);
 	contig = o->cap - o->tail;
 	if (need > contig)
 		pad = contig;
@@ -533,6 +579,8 @@ int output_write(struct output *o, const char *line, size_t len, int syslog_prio
 	if (len >= UINT32_MAX || need + pad > room) {
 		__atomic_fetch_add(&o->drops, 1, __ATOMIC_RELAXED);
 		pthread_mutex_unlock(&o->lock);
+		if (head != head_stack)
+			free(head);
 		return -ENOBUFS;
 	}
 	if (pad) {
@@ -543,9 +591,10 @@ int output_write(struct output *o, const char *line, size_t len, int syslog_prio
 		o->used += pad;
 	}
 	memcpy(o->ring + o->tail, &h, sizeof(h));
-	memcpy(o->ring + o->tail + sizeof(h), line, len);
+	memcpy(o->ring + o->tail + sizeof(h), head, head_len);
+	memcpy(o->ring + o->tail + sizeof(h) + head_len, line, len);
 	if (add_nl)
-		o->ring[o->tail + sizeof(h) + len] = '\n';
+		o->ring[o->tail + sizeof(h) + head_len + len] = '\n';
 	o->tail = (o->tail + need) % o->cap;
 	o->used += need;
 	o->seq_in++;
@@ -554,6 +603,8 @@ int output_write(struct output *o, const char *line, size_t len, int syslog_prio
 	o->urgent |= urgent;
 	wake_writer(o, urgent || o->used >= o->wake_bytes);
 	pthread_mutex_unlock(&o->lock);
+	if (head != head_stack)
+		free(head);
 	return 0;
 }
 
@@ -632,6 +683,7 @@ void output_free(struct output *o)
 	pthread_mutex_destroy(&o->lock);
 	free(o->ring);
 	free(o->path);
+	free(o->prefix);
 	free(o);
 }
 

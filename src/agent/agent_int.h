@@ -101,7 +101,9 @@ struct agent {
 	struct launch_ctx lc; /* the launch step shared with monitor, and its counters */
 	bool boosted;         /* the hot path runs at AGENT_HOT_NICE */
 	bool metrics_failing; /* the last metrics write failed (said in an error record) */
-	int nice;             /* the nice value the agent was started with */
+	char prefix[384];     /* "host":...,"boot_id":..., for the output */
+	size_t prefix_len;
+	int nice; /* the nice value the agent was started with */
 	struct nl_source *src;
 	struct output *out;
 	struct hookexec *hx;

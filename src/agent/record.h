@@ -21,6 +21,9 @@ struct act_result {
 };
 
 #define RECORD_MAX_ACTIONS 72
+/* The record schema's version, in the start record: raised when a field
+ * changes meaning or goes (new fields do not raise it).  docs/records.md. */
+#define RECORD_SCHEMA 1
 
 /* Everything an exec record says. */
 struct exec_record {

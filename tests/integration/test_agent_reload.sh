@@ -56,7 +56,7 @@ stop_agent
 cat "$T/agent.json.1" "$T/agent.json.2" "$T/agent.json" >"$T/all.json"
 json_lines_valid "$T/all.json"
 python3 - "$T" <<'PY'
-import json, sys
+import json, os, sys
 T = sys.argv[1]
 old = [json.loads(l) for l in open(f"{T}/agent.json.1")]
 new = [json.loads(l) for l in open(f"{T}/agent.json.2")]
@@ -69,6 +69,14 @@ args = lambda recs: [r["argv"][-1] for r in recs if r["type"] == "exec" and r["r
 assert args(old) == ["one", "two"], args(old)
 assert args(new) == ["three"], args(new)
 assert args(last) == ["five"], args(last)
+# for a collector of many machines: every record names its host and boot,
+# and counts from 1 without a gap (nothing was lost), across the reopens
+allr = old + new + last
+boot = open("/proc/sys/kernel/random/boot_id").read().strip()
+host = os.uname().nodename
+assert all(r["host"] == host and r["boot_id"] == boot for r in allr), allr[0]
+assert [r["seq"] for r in allr] == list(range(1, len(allr) + 1)), [r["seq"] for r in allr]
+assert [r["schema"] for r in allr if r["type"] == "start"] == [1], "schema"
 rl = [r for r in new if r["type"] == "reload"][0]
 assert rl["policy"]["rules"] == 1, rl
 print("failed reload kept the old policy; valid reload switched; log reopened on SIGHUP "
