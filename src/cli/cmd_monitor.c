@@ -161,29 +161,29 @@ static void resolve_exec(struct monitor *m, const struct pw_event *ev, int32_t *
 	nl_source_capture_done(m->src, ev);
 }
 
-/* A string value, or null when not learnt (its name added to unknown). */
-static void kv_str_known(struct jbuf *j, const char *key, const char *v, bool known,
-                         const char **unknown, unsigned *n_unknown)
+/* "unknown": the names of the values not learnt (none: no key). */
+static void kv_unknown(struct jbuf *j, const char *const *unknown, unsigned n)
 {
-	if (known) {
-		json_kv_str(j, key, v);
+	if (!n)
 		return;
-	}
-	json_key(j, key);
-	json_null(j);
-	unknown[(*n_unknown)++] = key;
+	json_key(j, "unknown");
+	json_arr_open(j);
+	for (unsigned i = 0; i < n; i++)
+		json_str(j, unknown[i]);
+	json_arr_close(j);
 }
 
-static void kv_uint_known(struct jbuf *j, const char *key, uint64_t v, bool known,
-                          const char **unknown, unsigned *n_unknown)
+/* "key": then the caller's value when it is known (true), or null, the
+ * key added to unknown (false). */
+static bool key_known(struct jbuf *j, const char *key, bool known, const char **unknown,
+                      unsigned *n_unknown)
 {
-	if (known) {
-		json_kv_uint(j, key, v);
-		return;
-	}
 	json_key(j, key);
-	json_null(j);
-	unknown[(*n_unknown)++] = key;
+	if (!known) {
+		json_null(j);
+		unknown[(*n_unknown)++] = key;
+	}
+	return known;
 }
 
 /* Print an exec event (from the kernel or a rescan). */
@@ -232,39 +232,35 @@ static void print_exec(struct monitor *m, const struct pw_event *ev, const char 
 		pw_time_rfc3339(pw_mono_to_real(ev->ktime_ns), tbuf, sizeof(tbuf));
 		json_kv_str(&j, "time", tbuf);
 		json_kv_int(&j, "pid", ev->pid);
-		kv_uint_known(&j, "ppid", (uint64_t)pi->ppid, has_ppid, unknown, &nu);
+		if (key_known(&j, "ppid", has_ppid, unknown, &nu))
+			json_uint(&j, (uint64_t)pi->ppid);
 		if (ppid_now && has_ppid && ppid_now != pi->ppid)
 			json_kv_int(&j, "ppid_now", ppid_now);
-		kv_uint_known(&j, "uid", pi->uid, pi->have & PI_HAVE_UID, unknown, &nu);
-		kv_uint_known(&j, "euid", pi->euid, pi->have & PI_HAVE_EUID, unknown, &nu);
-		kv_uint_known(&j, "gid", pi->gid, pi->have & PI_HAVE_GID, unknown, &nu);
-		kv_uint_known(&j, "egid", pi->egid, pi->have & PI_HAVE_EGID, unknown, &nu);
-		kv_str_known(&j, "exe", pi->exe, pi->have & PI_HAVE_EXE, unknown, &nu);
-		if (pi->have & PI_HAVE_ARGV) {
-			json_key(&j, "argv");
+		if (key_known(&j, "uid", pi->have & PI_HAVE_UID, unknown, &nu))
+			json_uint(&j, pi->uid);
+		if (key_known(&j, "euid", pi->have & PI_HAVE_EUID, unknown, &nu))
+			json_uint(&j, pi->euid);
+		if (key_known(&j, "gid", pi->have & PI_HAVE_GID, unknown, &nu))
+			json_uint(&j, pi->gid);
+		if (key_known(&j, "egid", pi->have & PI_HAVE_EGID, unknown, &nu))
+			json_uint(&j, pi->egid);
+		if (key_known(&j, "exe", pi->have & PI_HAVE_EXE, unknown, &nu))
+			json_str(&j, pi->exe);
+		if (key_known(&j, "argv", pi->have & PI_HAVE_ARGV, unknown, &nu)) {
 			json_arr_open(&j);
 			for (uint32_t i = 0, off = 0; i < pi->argc && off < pi->argv_len; i++) {
 				json_str(&j, pi->argv + off);
 				off += (uint32_t)strlen(pi->argv + off) + 1;
 			}
 			json_arr_close(&j);
-		} else {
-			json_key(&j, "argv");
-			json_null(&j);
-			unknown[nu++] = "argv";
 		}
-		kv_str_known(&j, "comm", pi->comm, pi->have & PI_HAVE_COMM, unknown, &nu);
-		kv_str_known(&j, "parent_exe", pi->parent_exe, pi->have & PI_HAVE_PARENT_EXE,
-		             unknown, &nu);
-		kv_str_known(&j, "parent_comm", pi->parent_comm, pi->have & PI_HAVE_PARENT_COMM,
-		             unknown, &nu);
-		if (nu) {
-			json_key(&j, "unknown");
-			json_arr_open(&j);
-			for (unsigned i = 0; i < nu; i++)
-				json_str(&j, unknown[i]);
-			json_arr_close(&j);
-		}
+		if (key_known(&j, "comm", pi->have & PI_HAVE_COMM, unknown, &nu))
+			json_str(&j, pi->comm);
+		if (key_known(&j, "parent_exe", pi->have & PI_HAVE_PARENT_EXE, unknown, &nu))
+			json_str(&j, pi->parent_exe);
+		if (key_known(&j, "parent_comm", pi->have & PI_HAVE_PARENT_COMM, unknown, &nu))
+			json_str(&j, pi->parent_comm);
+		kv_unknown(&j, unknown, nu);
 		if (proc_info_fileless(pi))
 			json_kv_bool(&j, "fileless", true);
 		if (pi->flags & PI_ARGV_TRUNCATED)
@@ -338,17 +334,15 @@ static void print_other(struct monitor *m, const struct pw_event *ev)
 		json_kv_int(&j, "pid", ev->pid);
 		if (ev->tid != ev->pid)
 			json_kv_int(&j, "tid", ev->tid);
-		kv_uint_known(&j, "ppid", (uint64_t)ppid, has_ppid, unknown, &nu);
-		kv_uint_known(&j, "uid", has_uid ? e->uid : 0, has_uid, unknown, &nu);
-		kv_str_known(&j, "exe", has_exe ? e->exe : "", has_exe, unknown, &nu);
-		kv_str_known(&j, "comm", has_comm ? e->comm : "", has_comm, unknown, &nu);
-		if (nu) {
-			json_key(&j, "unknown");
-			json_arr_open(&j);
-			for (unsigned i = 0; i < nu; i++)
-				json_str(&j, unknown[i]);
-			json_arr_close(&j);
-		}
+		if (key_known(&j, "ppid", has_ppid, unknown, &nu))
+			json_uint(&j, (uint64_t)ppid);
+		if (key_known(&j, "uid", has_uid, unknown, &nu))
+			json_uint(&j, e->uid);
+		if (key_known(&j, "exe", has_exe, unknown, &nu))
+			json_str(&j, e->exe);
+		if (key_known(&j, "comm", has_comm, unknown, &nu))
+			json_str(&j, e->comm);
+		kv_unknown(&j, unknown, nu);
 		switch (ev->type) {
 		case PW_EV_FORK:
 			json_kv_int(&j, "parent_pid", ev->ppid);

@@ -845,26 +845,51 @@ int nl_source_sync(struct nl_source *s, uint64_t t_ns, unsigned timeout_us)
 	return 0;
 }
 
-/* Read pid's slot: 1 when the time it keeps (exit, or exec) is at or after
- * since_ns, 0 when not, -EAGAIN when another pid's event took the slot
- * since then. */
-static int slot_after(struct nl_source *s, int32_t pid, uint64_t since_ns, bool exec)
+/* A consistent copy of pid's slot (under its sequence lock). */
+struct slot_view {
+	uint32_t seq; /* 0: never written */
+	int32_t pid;
+	uint64_t exit_ns, exec_ns, prev_exec_ns, born_ns;
+};
+static int slot_read(struct nl_source *s, int32_t pid, struct slot_view *v)
 {
 	struct exit_slot *e = &s->exits[(uint32_t)pid & (EXIT_SLOTS - 1)];
 
 	for (int tries = 0; tries < 100; tries++) {
-		uint32_t q = atomic_load_explicit(&e->seq, memory_order_acquire);
-		int32_t p = atomic_load_explicit(&e->pid, memory_order_relaxed);
-		uint64_t ns = atomic_load_explicit(&e->ns, memory_order_relaxed);
-		uint64_t xns = atomic_load_explicit(&e->exec_ns, memory_order_relaxed);
+		v->seq = atomic_load_explicit(&e->seq, memory_order_acquire);
+		v->pid = atomic_load_explicit(&e->pid, memory_order_relaxed);
+		v->exit_ns = atomic_load_explicit(&e->ns, memory_order_relaxed);
+		v->exec_ns = atomic_load_explicit(&e->exec_ns, memory_order_relaxed);
+		v->prev_exec_ns = atomic_load_explicit(&e->prev_exec_ns, memory_order_relaxed);
+		v->born_ns = atomic_load_explicit(&e->born_ns, memory_order_relaxed);
 		atomic_thread_fence(memory_order_acquire);
-		if ((q & 1) || q != atomic_load_explicit(&e->seq, memory_order_relaxed))
-			continue;
-		if (p != pid)
-			return (ns >= since_ns || xns >= since_ns) && q ? -EAGAIN : 0;
-		return (exec ? xns : ns) >= since_ns;
+		if (!(v->seq & 1) && v->seq == atomic_load_explicit(&e->seq, memory_order_relaxed))
+			return 0;
 	}
 	return -EAGAIN;
+}
+
+/* Another pid's slot: -EAGAIN when it took the slot at or after since_ns
+ * (pid's own times are gone), else 0 (nothing of pid since then). */
+static int slot_taken(const struct slot_view *v, uint64_t since_ns)
+{
+	return v->seq &&
+	               (v->exit_ns >= since_ns || v->exec_ns >= since_ns || v->born_ns >= since_ns)
+	           ? -EAGAIN
+	           : 0;
+}
+
+/* 1 when the time pid's slot keeps (exit, or exec) is at or after since_ns,
+ * 0 when not, -EAGAIN when another pid's event took the slot since then. */
+static int slot_after(struct nl_source *s, int32_t pid, uint64_t since_ns, bool exec)
+{
+	struct slot_view v;
+
+	if (slot_read(s, pid, &v) < 0)
+		return -EAGAIN;
+	if (v.pid != pid)
+		return slot_taken(&v, since_ns);
+	return (exec ? v.exec_ns : v.exit_ns) >= since_ns;
 }
 
 int nl_source_exited(struct nl_source *s, int32_t pid, uint64_t since_ns)
@@ -905,45 +930,29 @@ uint64_t nl_pin_delay_quantile(const struct nl_stats *st, double q)
 
 int nl_source_execs_after(struct nl_source *s, int32_t pid, uint64_t after_ns, uint64_t *ret_first)
 {
-	struct exit_slot *e = &s->exits[(uint32_t)pid & (EXIT_SLOTS - 1)];
+	struct slot_view v;
 
-	for (int tries = 0; tries < 100; tries++) {
-		uint32_t q = atomic_load_explicit(&e->seq, memory_order_acquire);
-		int32_t p = atomic_load_explicit(&e->pid, memory_order_relaxed);
-		uint64_t ns = atomic_load_explicit(&e->ns, memory_order_relaxed);
-		uint64_t xns = atomic_load_explicit(&e->exec_ns, memory_order_relaxed);
-		uint64_t pns = atomic_load_explicit(&e->prev_exec_ns, memory_order_relaxed);
-		atomic_thread_fence(memory_order_acquire);
-		if ((q & 1) || q != atomic_load_explicit(&e->seq, memory_order_relaxed))
-			continue;
-		if (p != pid)
-			return (ns > after_ns || xns > after_ns) && q ? -EAGAIN : 0;
-		if (xns <= after_ns)
-			return 0;
-		if (pns > after_ns)
-			return 2;
-		*ret_first = xns;
-		return 1;
-	}
-	return -EAGAIN;
+	if (slot_read(s, pid, &v) < 0)
+		return -EAGAIN;
+	if (v.pid != pid)
+		return slot_taken(&v, after_ns + 1);
+	if (v.exec_ns <= after_ns)
+		return 0;
+	if (v.prev_exec_ns > after_ns)
+		return 2;
+	*ret_first = v.exec_ns;
+	return 1;
 }
 
 int nl_source_gone_before(struct nl_source *s, int32_t pid, uint64_t since_ns, uint64_t until_ns)
 {
-	struct exit_slot *e = &s->exits[(uint32_t)pid & (EXIT_SLOTS - 1)];
+	struct slot_view v;
 
-	for (int tries = 0; tries < 100; tries++) {
-		uint32_t q = atomic_load_explicit(&e->seq, memory_order_acquire);
-		int32_t p = atomic_load_explicit(&e->pid, memory_order_relaxed);
-		uint64_t ns = atomic_load_explicit(&e->ns, memory_order_relaxed);
-		uint64_t bns = atomic_load_explicit(&e->born_ns, memory_order_relaxed);
-		atomic_thread_fence(memory_order_acquire);
-		if ((q & 1) || q != atomic_load_explicit(&e->seq, memory_order_relaxed))
-			continue;
-		if (p != pid)
-			return q && (ns >= since_ns || bns >= since_ns) ? -EAGAIN : 0;
-		/* its exit, or another process made at its pid, before until */
-		return (ns >= since_ns && ns < until_ns) || (bns > since_ns && bns < until_ns);
-	}
-	return -EAGAIN;
+	if (slot_read(s, pid, &v) < 0)
+		return -EAGAIN;
+	if (v.pid != pid)
+		return slot_taken(&v, since_ns);
+	/* its exit, or another process made at its pid, before until */
+	return (v.exit_ns >= since_ns && v.exit_ns < until_ns) ||
+	       (v.born_ns > since_ns && v.born_ns < until_ns);
 }
