@@ -166,6 +166,10 @@ int nl_source_gone_before(struct nl_source *s, int32_t pid, uint64_t since_ns, u
  * (its time in *ret_first), 2 (two or more), or -EAGAIN (cannot tell). */
 int nl_source_execs_after(struct nl_source *s, int32_t pid, uint64_t after_ns, uint64_t *ret_first);
 
+/* When the listener last lost events (ENOBUFS, or the ring full): a slot
+ * says nothing of what was lost.  CLOCK_MONOTONIC ns, 0: never. */
+uint64_t nl_source_lost_ns(struct nl_source *s);
+
 /* The socket (for tests and the hardening code). */
 int nl_source_fd(const struct nl_source *s);
 /* Tid of the listener thread, or 0. */

@@ -235,7 +235,7 @@ static int write_own(struct output *o, char *line, size_t len, int prio)
 			iov = (struct iovec){.iov_base = buf, .iov_len = hl + len - 1};
 		}
 	}
-	if (o->use_syslog)
+	if (o->use_syslog && prio >= 0 && prio <= o->syslog_max_prio)
 		(void)pw_syslog_send(&o->sl, prio, line, len - 1);
 	return write_all(o, &iov, 1, &whole);
 }
@@ -258,7 +258,8 @@ static void say_loss(struct output *o, const char *cls, uint64_t total, uint64_t
 	             why ? ",\"error\":\"" : "", why ? why : "", why ? "\"" : "");
 	if (n <= 0 || (size_t)n >= sizeof(line))
 		return;
-	if (write_own(o, line, (size_t)n, LOG_WARNING) == 0) {
+	/* syslog's own losses are not sent to it (each would be one more) */
+	if (write_own(o, line, (size_t)n, strcmp(cls, "syslog") ? LOG_WARNING : -1) == 0) {
 		*said = total;
 		*said_ns = now;
 	}

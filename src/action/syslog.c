@@ -82,21 +82,31 @@ int pw_syslog_send(struct pw_syslog *s, int prio, const char *msg, size_t len)
 			return 0;
 		}
 		r = errno;
-		if ((r == EAGAIN || r == EWOULDBLOCK) && tries == 0) {
+		if ((r == EAGAIN || r == EWOULDBLOCK) && tries == 0 &&
+		    pw_now_mono() >= s->full_until) {
+			/* once per second at most: a stuck daemon must not hold the
+			 * writer 50 ms for every line of a batch */
 			struct pollfd p = {.fd = s->fd, .events = POLLOUT};
 			if (poll(&p, 1, PW_SYSLOG_WAIT_MS) > 0)
 				continue;
+			s->full_until = pw_now_mono() + PW_SYSLOG_RETRY_NS;
+		}
+		if (r != EAGAIN && r != EWOULDBLOCK && r != EMSGSIZE && r != ENOBUFS) {
+			/* gone or refused (a daemon restarted: its socket is a new
+			 * one): connect again at once, and send this one again */
+			close(s->fd);
+			s->fd = -1;
+			s->next_try_ns = 0;
+			if (tries == 0) {
+				try_connect(s);
+				if (s->fd >= 0)
+					continue;
+			}
 		}
 		break;
 	}
 	s->last_errno = r;
 	s->lost++;
-	if (r != EAGAIN && r != EWOULDBLOCK && r != EMSGSIZE && r != ENOBUFS) {
-		/* gone or refused (a daemon restarted: its socket is a new one) */
-		close(s->fd);
-		s->fd = -1;
-		s->next_try_ns = 0; /* the next message tries a new connection at once */
-	}
 	return -r;
 }
 

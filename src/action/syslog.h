@@ -23,6 +23,7 @@ struct pw_syslog {
 	const char *ident;
 	int facility;         /* LOG_AUTHPRIV, ... */
 	uint64_t next_try_ns; /* no connect before this (socket gone) */
+	uint64_t full_until;  /* a full socket was waited for in vain: no wait before this */
 	uint64_t sent, lost;  /* messages */
 	int last_errno;       /* why the last one was lost */
 };

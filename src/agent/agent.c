@@ -1511,6 +1511,9 @@ int agent_run(const struct agent_opts *o)
 		json_gate(&j, "watch", a->watch, a->watch_off);
 		emit(a, a->line, json_finish(&j), LOG_NOTICE);
 	}
+	/* ready: the start record is in the log (not only queued for it) */
+	if (getenv("NOTIFY_SOCKET"))
+		(void)output_flush(a->out, 1000);
 	sd_notify("READY=1");
 	uint64_t wd = watchdog_ns() / 2, wd_next = pw_now_mono() + wd;
 

@@ -527,9 +527,27 @@ static void handle(struct monitor *m, const struct pw_event *ev)
 		fflush(m->out);
 		return;
 	}
-	m->by_type[bit_index(ev->type)]++;
 	m->last_ktime = ev->ktime_ns;
 	pt_expire(m->pt, ev->ktime_ns);
+	if (!(ev->type & m->mask)) {
+		/* not asked for (--events): the table follows it all the same */
+		if (ev->type == PW_EV_EXEC) {
+			pt_exec(m->pt, ev->pid, ev->ktime_ns);
+			nl_source_capture_done(m->src, ev);
+		} else {
+			if (ev->type == PW_EV_FORK && ev->pid == ev->tid &&
+			    !pt_get(m->pt, ev->ppid))
+				launch_seed(m->pt, m->src, m->procfd, ev->ppid, ev->ktime_ns,
+				            m->pi);
+			launch_table_event(m->pt, ev);
+		}
+		if (ev->pidfd >= 0)
+			close(ev->pidfd);
+		if (ev->exefd >= 0)
+			close(ev->exefd);
+		return;
+	}
+	m->by_type[bit_index(ev->type)]++;
 	if (ev->type == PW_EV_EXEC) {
 		proc_parent_cache_forget(m->rs.parents, ev->pid); /* its exe changed */
 		print_exec(m, ev, "netlink");
@@ -696,7 +714,10 @@ int cmd_monitor(int argc, char **argv)
 		usage(stderr);
 		goto out;
 	}
-	so.events = m->mask;
+	/* what the table is built from, whatever --events prints; and the
+	 * listener's proofs of a pin (nl.h) need every exit and fork */
+	so.events =
+	    m->mask | PW_EV_FORK | PW_EV_EXEC | PW_EV_EXIT | PW_EV_UID | PW_EV_GID | PW_EV_COMM;
 	m->procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	setvbuf(m->out, out_buf, _IOFBF, sizeof(out_buf)); /* flushed by flush_due() */
 

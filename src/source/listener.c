@@ -83,13 +83,14 @@ struct nl_source {
 	uint32_t seq;
 	bool kernel_filter;
 	bool socket_filter;
-	atomic_bool no_pin;        /* nl_source_pin_exe(false) */
-	atomic_bool want_file;     /* nl_source_want_file(true) */
-	atomic_bool capture;       /* nl_source_capture(true) */
-	bool no_pidfd_info;        /* PIDFD_GET_INFO unsupported: no ids in captures */
-	char *arena;               /* CAP_ARENA bytes, SPSC (the listener writes) */
-	uint64_t cap_head;         /* listener: the arena's next free byte (monotonic) */
-	_Atomic uint64_t cap_tail; /* consumer: the bytes before it are free */
+	atomic_bool no_pin;          /* nl_source_pin_exe(false) */
+	atomic_bool want_file;       /* nl_source_want_file(true) */
+	atomic_bool capture;         /* nl_source_capture(true) */
+	bool no_pidfd_info;          /* PIDFD_GET_INFO unsupported: no ids in captures */
+	char *arena;                 /* CAP_ARENA bytes, SPSC (the listener writes) */
+	uint64_t cap_head;           /* listener: the arena's next free byte (monotonic) */
+	_Atomic uint64_t cap_tail;   /* consumer: the bytes before it are free */
+	_Atomic uint64_t overrun_ns; /* when events were last lost (ENOBUFS, a full ring) */
 	size_t rcvbuf;
 	/* counters written by the listener, read by anyone */
 	atomic_uint_least64_t datagrams, events, overruns, foreign, malformed, ring_drops,
@@ -204,12 +205,23 @@ static void capture_exec(struct nl_source *s, struct pw_event *ev)
 	buf = arena_reserve(s, &off);
 	if (!buf) {
 		bump(&s->cap_full, 1);
+		/* the program's identity at least (exec chains are told by it) */
+		snprintf(path, sizeof(path), "%d/exe", ev->pid);
+		if (fstatat(s->procfd, path, &st, 0) == 0 && poll(&pf, 1, 0) == 0) {
+			pw_file_id_set(&ev->file, &st);
+			ev->has_file = 1;
+		}
 		return;
 	}
-	/* the cmdline first: it goes with the memory at exit (exit_mm()),
-	 * the first thing an exiting process loses; the exe link next (also
-	 * the memory's), then what lasts until the reap */
+	/* the memory's first: the cmdline and the exe link go with it at exit
+	 * (exit_mm()), the first thing an exiting process loses; then what
+	 * lasts until the reap.  The exe link before and after the cmdline: an
+	 * exec that replaced the program in between shows as two links */
 	size_t argv_len = 0;
+	char again[PW_PATH_MAX];
+	ssize_t n0;
+	snprintf(path, sizeof(path), "%d/exe", ev->pid);
+	n0 = readlinkat(s->procfd, path, again, sizeof(again));
 	snprintf(path, sizeof(path), "%d/cmdline", ev->pid);
 	fd = openat(s->procfd, path, O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) {
@@ -231,6 +243,13 @@ static void capture_exec(struct nl_source *s, struct pw_event *ev)
 		ev->cap |= PW_CAP_EXE;
 		ev->cap_exe_len = (uint32_t)n;
 		used = (size_t)n;
+		if (n0 != n || memcmp(again, buf, (size_t)n)) {
+			ev->cap = PW_CAP_RACED; /* another program in between */
+			ev->cap_ns = pw_now_mono();
+			ev->has_file = 0;
+			bump(&s->cap_raced, 1);
+			return;
+		}
 	}
 	if (argv_len) { /* the arena holds the exe, then the cmdline */
 		memmove(buf + used, buf + PW_PATH_MAX, argv_len);
@@ -365,6 +384,7 @@ static int handle_dgram(struct nl_source *s, const void *buf, size_t len, uint32
 		/* announce the loss so that the consumer rescans */
 		if (!s->pending_overruns)
 			s->pending_overruns = 1;
+		atomic_store_explicit(&s->overrun_ns, pw_now_mono(), memory_order_release);
 		return 0;
 	}
 	bump(&s->events, 1);
@@ -419,6 +439,7 @@ static int recv_batch(struct nl_source *s, unsigned batch, uint32_t want_ack, in
 			return 0;
 		if (errno == ENOBUFS) {
 			bump(&s->overruns, 1);
+			atomic_store_explicit(&s->overrun_ns, pw_now_mono(), memory_order_release);
 			s->pending_overruns++;
 			flush_overrun(s);
 			ring_kick(s->ring);
@@ -900,6 +921,11 @@ int nl_source_exited(struct nl_source *s, int32_t pid, uint64_t since_ns)
 int nl_source_execd(struct nl_source *s, int32_t pid, uint64_t after_ns)
 {
 	return slot_after(s, pid, after_ns + 1, true);
+}
+
+uint64_t nl_source_lost_ns(struct nl_source *s)
+{
+	return atomic_load_explicit(&s->overrun_ns, memory_order_acquire);
 }
 
 int nl_source_fd(const struct nl_source *s)

@@ -40,6 +40,10 @@ bool launch_capture_proven(struct nl_source *src, const struct pw_event *ev)
 	    nl_source_sync(src, ev->cap_ns, LAUNCH_VERIFY_WAIT_US) < 0 ||
 	    nl_source_gone_before(src, ev->pid, ev->ktime_ns, ev->pin_ns) != 0)
 		return false;
+	/* events lost since the exec (an exit, a fork, a later exec among
+	 * them?): the slots cannot prove it */
+	if (nl_source_lost_ns(src) >= ev->ktime_ns)
+		return false;
 	switch (nl_source_execs_after(src, ev->pid, ev->ktime_ns, &next)) {
 	case 0:
 		return true;
@@ -315,8 +319,11 @@ void launch_resolve(struct launch_ctx *c, const struct pw_event *ev, const struc
 	 * this one before the kernel sent that event; the listener's stat,
 	 * right after this exec's event, shows which program this exec ran --
 	 * another file now is another exec */
-	if (!v->chained && ev->has_file && (pi->have & PI_HAVE_EXE_FILE) &&
-	    !pw_file_id_equal(&ev->file, &pi->exe_file)) {
+	struct pw_file_id now = pi->exe_file;
+	bool have_now = (pi->have & PI_HAVE_EXE_FILE) != 0;
+	if (cap_ok) /* pi has the capture's file: what /proc read after it shows now */
+		have_now = proc_exe_file(c->procfd, ev->pid, &now) == 0;
+	if (!v->chained && ev->has_file && have_now && !pw_file_id_equal(&ev->file, &now)) {
 		v->chained = true;
 		c->chains_by_file++;
 	}
