@@ -73,7 +73,7 @@ struct pw_event {
 	int32_t exefd;     /* exec: O_PATH fd of the program file pinned with it, or -1 */
 	uint32_t overruns; /* PW_EV_OVERRUN: how many ENOBUFS this marker stands for */
 	uint64_t pin_ns;   /* exec: CLOCK_MONOTONIC ns just after the pidfd was opened */
-	uint32_t has_file; /* exec: file is the identity of its program (nl_source_want_file) */
+	uint32_t has_file; /* exec: file is the identity of its program (the capture) */
 	struct pw_file_id file;
 	uint32_t cap;          /* exec: PW_CAP_* (0: nothing captured) */
 	uint32_t cap_exe_len;  /* PW_CAP_EXE */

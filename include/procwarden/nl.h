@@ -60,15 +60,11 @@ struct nl_source;
 void nl_source_pin_exe(struct nl_source *s, bool pin);
 /* Whether the listener pins exes (as nl_source_pin_exe() last set it). */
 bool nl_source_pins_exe(const struct nl_source *s);
-/* Whether the listener, pinning no exe, reads the identity of an exec's
- * program (ev.file, ev.has_file: a stat of /proc/PID/exe right after the
- * pidfd, kept only when the process had not exited after it).  Off by
- * default; any thread, any time. */
-void nl_source_want_file(struct nl_source *s, bool want);
 
 /* Capture each exec'd process at the pin (pw_event.cap: exe, cmdline,
  * file, ids), read by the listener while the process still runs.  Off by
- * default; any thread, any time.  It wins over nl_source_want_file(). */
+ * default; any thread, any time.  With the arena full, only the
+ * program's identity is read (ev.file, ev.has_file). */
 void nl_source_capture(struct nl_source *s, bool on);
 /* The text of ev's capture: ev->cap_exe_len bytes of exe, then
  * ev->cap_argv_len of cmdline; valid until nl_source_capture_done(). */

@@ -278,17 +278,8 @@ static void resume_pins(struct agent *a, const char *why, const char *detail)
 	emit_error(a, why, detail);
 }
 
-/* Is the process behind a pidfd opened at pin_ns for pid the one that
- * existed at since_ns?  0 yes; -ESRCH it has exited since (a signal would
- * reach nothing, or another process that took the pid); -ETIMEDOUT or
- * -EAGAIN the listener cannot tell.  See nl.h. */
-static int verify_target(struct agent *a, int32_t pid, uint64_t since_ns, uint64_t pin_ns)
-{
-	return launch_pinned(a->src, pid, since_ns, pin_ns);
-}
-
 /* Send sig through pidfd to the process an event at since_ns was about:
- * once proven (verify_target() said the pidfd names it: a pidfd never
+ * once proven (launch_pinned() said the pidfd names it: a pidfd never
  * changes its process), else after that check.  0 sent; -ESRCH it is gone
  * (nothing signalled); -EAGAIN its identity could not be proven (nothing
  * signalled); another negative errno from the signal. */
@@ -300,7 +291,7 @@ static int signal_launch(struct agent *a, int pidfd, int32_t pid, uint64_t since
 	if (pidfd < 0)
 		return -ESRCH;
 	if (!proven) {
-		r = verify_target(a, pid, since_ns, pin_ns);
+		r = launch_pinned(a->src, pid, since_ns, pin_ns);
 		if (r == -ESRCH)
 			return r;
 		if (r < 0)
@@ -1386,7 +1377,6 @@ int agent_run(const struct agent_opts *o)
 	/* the table is built from the events: lineage, ids, comm as they change */
 	so.events = PW_EV_FORK | PW_EV_EXEC | PW_EV_EXIT | PW_EV_UID | PW_EV_GID | PW_EV_COMM;
 	so.no_threads = true;
-	so.nice = AGENT_HOT_NICE;
 	so.rcvbuf = o->rcvbuf ? o->rcvbuf : (8u << 20);
 	so.batch = o->batch;
 	so.ring_capacity = o->ring_capacity;
@@ -1428,8 +1418,7 @@ int agent_run(const struct agent_opts *o)
 		goto out;
 	}
 
-	nl_source_want_file(a->src, true); /* see handle_exec(): exec chains */
-	nl_source_capture(a->src, true);   /* and what /proc shows at the pin */
+	nl_source_capture(a->src, true); /* what /proc shows at the pin (launch.h) */
 	r = nl_source_start(a->src);
 	if (r < 0) {
 		fprintf(stderr, "procwarden: cannot start the listener: %s\n", strerror(-r));

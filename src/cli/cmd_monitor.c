@@ -738,7 +738,6 @@ int cmd_monitor(int argc, char **argv)
 	}
 	open_watch(m);
 	m->lc = (struct launch_ctx){.pt = m->pt, .src = m->src, .procfd = m->procfd, .rs = &m->rs};
-	nl_source_want_file(m->src, true);
 	nl_source_capture(m->src, true); /* what /proc shows at the pin */
 	r = nl_source_start(m->src);
 	if (r < 0) {

@@ -84,7 +84,6 @@ struct nl_source {
 	bool kernel_filter;
 	bool socket_filter;
 	atomic_bool no_pin;          /* nl_source_pin_exe(false) */
-	atomic_bool want_file;       /* nl_source_want_file(true) */
 	atomic_bool capture;         /* nl_source_capture(true) */
 	bool no_pidfd_info;          /* PIDFD_GET_INFO unsupported: no ids in captures */
 	char *arena;                 /* CAP_ARENA bytes, SPSC (the listener writes) */
@@ -188,6 +187,17 @@ static char *arena_reserve(struct nl_source *s, uint64_t *ret_off)
 	return s->arena + pos;
 }
 
+/* Nothing of ev's process is this exec's: it ran with no memory (exiting,
+ * or inside a later exec whose event is not sent yet), or another program
+ * replaced it between two reads. */
+static void capture_raced(struct nl_source *s, struct pw_event *ev)
+{
+	ev->cap = PW_CAP_RACED;
+	ev->cap_ns = pw_now_mono();
+	ev->has_file = 0;
+	bump(&s->cap_raced, 1);
+}
+
 /* Capture the process ev pinned: exe link, its file, ids, cmdline; kept
  * when the pidfd shows it running after the reads (they were of it; a
  * later exec is the consumer's check).  Advances cap_head; the caller
@@ -244,10 +254,7 @@ static void capture_exec(struct nl_source *s, struct pw_event *ev)
 		ev->cap_exe_len = (uint32_t)n;
 		used = (size_t)n;
 		if (n0 != n || memcmp(again, buf, (size_t)n)) {
-			ev->cap = PW_CAP_RACED; /* another program in between */
-			ev->cap_ns = pw_now_mono();
-			ev->has_file = 0;
-			bump(&s->cap_raced, 1);
+			capture_raced(s, ev); /* another program in between */
 			return;
 		}
 	}
@@ -276,14 +283,8 @@ static void capture_exec(struct nl_source *s, struct pw_event *ev)
 		ev->has_file = 0;
 		return;
 	}
-	if (!(ev->cap & PW_CAP_ARGV)) {
-		/* running, with no memory yet or no more: exiting, or inside a
-		 * later exec (its program is in place, its event not yet sent):
-		 * what /proc shows is not this exec's */
-		ev->cap = PW_CAP_RACED;
-		ev->cap_ns = pw_now_mono();
-		ev->has_file = 0;
-		bump(&s->cap_raced, 1);
+	if (!(ev->cap & PW_CAP_ARGV)) { /* running, with no memory yet or no more */
+		capture_raced(s, ev);
 		return;
 	}
 	ev->cap_ns = pw_now_mono();
@@ -357,20 +358,8 @@ static int handle_dgram(struct nl_source *s, const void *buf, size_t len, uint32
 				if (ev.exefd < 0)
 					bump(&s->exefd_fail, 1);
 			}
-			if (atomic_load_explicit(&s->capture, memory_order_relaxed)) {
+			if (atomic_load_explicit(&s->capture, memory_order_relaxed))
 				capture_exec(s, &ev);
-			} else if (ev.exefd < 0 &&
-			           atomic_load_explicit(&s->want_file, memory_order_relaxed)) {
-				/* the program's identity, while it still runs: still
-				 * there after the stat, so the stat was of it */
-				struct pollfd pf = {.fd = ev.pidfd, .events = POLLIN};
-				struct stat st;
-				snprintf(path, sizeof(path), "%d/exe", ev.pid);
-				if (fstatat(s->procfd, path, &st, 0) == 0 && poll(&pf, 1, 0) == 0) {
-					pw_file_id_set(&ev.file, &st);
-					ev.has_file = 1;
-				}
-			}
 		}
 	}
 	flush_overrun(s);
@@ -661,8 +650,9 @@ static void *listener_main(void *arg)
 	int dummy_err, dummy_got;
 
 	atomic_store(&s->tid, (int)syscall(SYS_gettid));
-	/* ahead of the programs it watches: a launch is captured before it
-	 * can exit (as auditd boosts itself); best effort (RLIMIT_NICE) */
+	/* ahead of the programs it watches, so that a launch is captured
+	 * before it exits; best effort (needs CAP_SYS_NICE to go below the
+	 * nice value it inherited) */
 	if (s->o.nice)
 		(void)setpriority(PRIO_PROCESS, (id_t)atomic_load(&s->tid), s->o.nice);
 	while (!atomic_load_explicit(&s->stop, memory_order_relaxed)) {
@@ -711,11 +701,6 @@ int nl_source_confine(struct nl_source *s, int (*fn)(void *arg), void *arg, unsi
 		nanosleep(&tick, NULL);
 	}
 	return r > 0 ? 0 : r;
-}
-
-void nl_source_want_file(struct nl_source *s, bool want)
-{
-	atomic_store_explicit(&s->want_file, want, memory_order_relaxed);
 }
 
 void nl_source_capture(struct nl_source *s, bool on)

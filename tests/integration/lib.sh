@@ -95,6 +95,33 @@ private_bin() { # helper name
 }
 
 # Wait (up to $2 seconds, default 10) until the file $1 contains $3.
+# A receiver of datagrams on a Unix socket for 30 s at most (a NOTIFY_SOCKET,
+# a /dev/log): each datagram appended to out as one line ("TIME MESSAGE",
+# monotonic seconds, its newlines made spaces).  Returns once the socket
+# exists; its pid in DGRAM (in PIDS, killed at the end).
+dgram_receiver() { # socket out
+	rm -f "$1"
+	python3 - "$1" "$2" <<'PY' &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(0.2)
+end = time.time() + 30
+with open(sys.argv[2], "a", buffering=1) as f:
+    while time.time() < end:
+        try:
+            m = s.recv(65536).decode(errors="replace").replace("\n", " ")
+        except socket.timeout:
+            continue
+        f.write(f"{time.monotonic():.3f} {m}\n")
+PY
+	DGRAM=$!
+	PIDS+=("$DGRAM")
+	local i
+	for i in $(seq 1 50); do [ -S "$1" ] && return 0; sleep 0.05; done
+	fail "the receiver did not bind $1"
+}
+
 wait_for() { # file seconds pattern
 	local f=$1 secs=${2:-10} pat=$3 i
 	for ((i = 0; i < secs * 20; i++)); do

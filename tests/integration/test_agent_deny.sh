@@ -162,23 +162,8 @@ timeout 10 "$G/evil" --exit 4 || rc=$?
 # stopped (SIGSTOP) while the gate holds execs: its watchdog pings stop (so
 # systemd's WatchdogSec restarts it), the held exec waits, and it proceeds
 # once the stopped agent is gone
-python3 - "$T/notify.sock" "$T/notify.log" <<'PY' &
-import socket, sys, time
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-s.settimeout(0.2)
-end = time.time() + 30
-with open(sys.argv[2], "a", buffering=1) as f:
-    while time.time() < end:
-        try:
-            m = s.recv(256).decode()
-        except socket.timeout:
-            continue
-        f.write(f"{time.monotonic():.3f} {m}\n")
-PY
-NOTIFY=$!
-PIDS+=("$NOTIFY")
-for i in $(seq 1 50); do [ -S "$T/notify.sock" ] && break; sleep 0.1; done
+dgram_receiver "$T/notify.sock" "$T/notify.log"
+NOTIFY=$DGRAM
 NOTIFY_SOCKET="$T/notify.sock" WATCHDOG_USEC=400000 start_agent --policy "$T/deny.yaml"
 wait_for "$T/notify.log" 10 "WATCHDOG=1" || fail "no watchdog ping"
 kill -STOP "$AGENT"
