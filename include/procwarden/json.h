@@ -54,6 +54,12 @@ void json_kv_uint(struct jbuf *j, const char *key, uint64_t v);
 void json_kv_bool(struct jbuf *j, const char *key, bool v);
 void json_kv_strn(struct jbuf *j, const char *key, const char *s, size_t len); /* added */
 
+/* Hold back reserve bytes for what follows (a record's fields after its
+ * argv): until json_unreserve(j, the value returned), values are cut or
+ * dropped as if the buffer ended reserve bytes early. */
+size_t json_reserve(struct jbuf *j, size_t reserve);
+void json_unreserve(struct jbuf *j, size_t cap);
+
 /* Close every open level, append '\n', NUL-terminate.  Returns the length
  * (without the NUL). */
 size_t json_finish(struct jbuf *j);

@@ -87,6 +87,37 @@ static const struct {
     {"parent_comm", PI_HAVE_PARENT_COMM},
 };
 
+/* An upper bound of what an exec record needs after its argv (every string
+ * escaped at worst 6 bytes a byte): the argv is cut to leave it room, so a
+ * long command line never costs the record its rules, actions or result. */
+static size_t tail_bound(const struct exec_record *r)
+{
+	const struct proc_info *pi = r->pi;
+	const struct policy_verdict *v = r->v;
+	size_t n = 1024; /* keys, numbers, the unknown list, flags */
+
+	n += 6 * (sizeof(pi->comm) + sizeof(pi->parent_comm));
+	if (pi->have & PI_HAVE_PARENT_EXE)
+		n += 6 * strlen(pi->parent_exe);
+	for (uint32_t i = 0; i < v->n_rules; i++)
+		n += 6 * strlen(policy_rule_name(r->p, v->rules[i])) + 3;
+	for (uint32_t i = 0; i < v->n_undecided; i++)
+		n += 6 * strlen(policy_rule_name(r->p, v->undecided[i])) + 3;
+	for (size_t i = 0; i < r->n_acts; i++) {
+		const struct act_result *a = &r->acts[i];
+		n += 128 + (a->result ? 6 * strlen(a->result) : 0);
+		if (a->action == ACT_HOOK || a->action == ACT_KILL)
+			n += 6 * strlen(policy_rule_name(r->p, a->rule));
+		if (a->action == ACT_HOOK) {
+			const struct policy_hook *h;
+			if (a->hook < policy_rule_hooks(r->p, a->rule, &h))
+				for (const char *const *s = h[a->hook].argv; *s; s++)
+					n += 6 * strlen(*s) + 3;
+		}
+	}
+	return n;
+}
+
 size_t record_exec(char *buf, size_t size, const struct exec_record *r)
 {
 	const struct proc_info *pi = r->pi;
@@ -119,6 +150,8 @@ size_t record_exec(char *buf, size_t size, const struct exec_record *r)
 		kv_null(&j, "exe");
 	if (r->matched_by_identity)
 		json_kv_str(&j, "matched_by", "identity");
+	bool cut = j.truncated;
+	size_t cap = json_reserve(&j, tail_bound(r));
 	json_key(&j, "argv");
 	if (pi->have & PI_HAVE_ARGV) {
 		json_arr_open(&j);
@@ -131,7 +164,8 @@ size_t record_exec(char *buf, size_t size, const struct exec_record *r)
 	} else {
 		json_null(&j);
 	}
-	if (pi->flags & PI_ARGV_TRUNCATED)
+	json_unreserve(&j, cap);
+	if ((pi->flags & PI_ARGV_TRUNCATED) || (j.truncated && !cut))
 		json_kv_bool(&j, "argv_truncated", true);
 	kv_text(&j, pi, "comm", pi->comm, PI_HAVE_COMM);
 	kv_text(&j, pi, "parent_exe", pi->parent_exe, PI_HAVE_PARENT_EXE);

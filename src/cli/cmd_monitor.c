@@ -246,6 +246,13 @@ static void print_exec(struct monitor *m, const struct pw_event *ev, const char 
 			json_uint(&j, pi->egid);
 		if (key_known(&j, "exe", pi->have & PI_HAVE_EXE, unknown, &nu))
 			json_str(&j, pi->exe);
+		/* the argv leaves room for the fields after it (escaped, at worst
+		 * 6 bytes a byte): a long command line costs only itself */
+		bool cut = j.truncated;
+		size_t cap = json_reserve(
+		    &j,
+		    1024 + 6 * (2 * sizeof(pi->comm) +
+		                ((pi->have & PI_HAVE_PARENT_EXE) ? strlen(pi->parent_exe) : 0)));
 		if (key_known(&j, "argv", pi->have & PI_HAVE_ARGV, unknown, &nu)) {
 			json_arr_open(&j);
 			for (uint32_t i = 0, off = 0; i < pi->argc && off < pi->argv_len; i++) {
@@ -254,6 +261,8 @@ static void print_exec(struct monitor *m, const struct pw_event *ev, const char 
 			}
 			json_arr_close(&j);
 		}
+		json_unreserve(&j, cap);
+		bool argv_cut = j.truncated && !cut;
 		if (key_known(&j, "comm", pi->have & PI_HAVE_COMM, unknown, &nu))
 			json_str(&j, pi->comm);
 		if (key_known(&j, "parent_exe", pi->have & PI_HAVE_PARENT_EXE, unknown, &nu))
@@ -263,7 +272,7 @@ static void print_exec(struct monitor *m, const struct pw_event *ev, const char 
 		kv_unknown(&j, unknown, nu);
 		if (proc_info_fileless(pi))
 			json_kv_bool(&j, "fileless", true);
-		if (pi->flags & PI_ARGV_TRUNCATED)
+		if ((pi->flags & PI_ARGV_TRUNCATED) || argv_cut)
 			json_kv_bool(&j, "argv_truncated", true);
 		json_kv_str(&j, "source", source);
 		if (pi->flags & PI_GONE)

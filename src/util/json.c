@@ -423,6 +423,20 @@ void json_kv_bool(struct jbuf *j, const char *key, bool v)
 	json_bool(j, v);
 }
 
+size_t json_reserve(struct jbuf *j, size_t reserve)
+{
+	size_t cap = j->cap;
+
+	j->cap = cap > j->len + reserve ? cap - reserve : j->len;
+	return cap;
+}
+
+void json_unreserve(struct jbuf *j, size_t cap)
+{
+	if (cap > j->cap)
+		j->cap = cap;
+}
+
 size_t json_finish(struct jbuf *j)
 {
 	j->skipped = 0;
@@ -454,8 +468,8 @@ void pw_time_rfc3339(uint64_t realtime_ns, char *buf, size_t size)
 		int n;
 		if (!gmtime_r(&secs, &tm) ||
 		    (n = snprintf(last, sizeof(last), "%04d-%02d-%02dT%02d:%02d:%02d",
-				  tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-				  tm.tm_min, tm.tm_sec)) < 0 ||
+		                  tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		                  tm.tm_min, tm.tm_sec)) < 0 ||
 		    (size_t)n >= sizeof(last)) {
 			buf[0] = '\0';
 			return;
