@@ -22,6 +22,7 @@ struct agent_opts {
 	size_t n_policy_paths;
 	const char *log_path; /* NULL or "-": standard output */
 	bool syslog;
+	bool journal;        /* syslog as native journal entries (--journal) */
 	int syslog_facility; /* LOG_* facility; 0: LOG_AUTHPRIV */
 	int syslog_max_prio; /* records of a syslog priority above this (less severe)
 	                      * go to the log file only; 0: LOG_DEBUG (all) */

@@ -26,6 +26,7 @@ struct output;
 struct output_opts {
 	const char *log_path; /* append to this file; NULL or "-": standard output */
 	bool syslog;          /* also to syslog */
+	bool journal;         /* with syslog: as native entries to the systemd journal */
 	int syslog_facility;  /* LOG_* facility; 0: LOG_AUTHPRIV */
 	int syslog_max_prio;  /* lines less severe than this go to the file only; 0: all */
 	/* fields put first in every line that is a JSON object, with "seq" (the

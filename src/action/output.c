@@ -99,8 +99,9 @@ struct output {
 	char *path; /* NULL: stdout */
 	int fd;     /* touched by the writer thread only, after output_new */
 	bool use_syslog;
-	int syslog_max_prio; /* less severe lines: the file only */
-	char *prefix;        /* output_opts.record_prefix, or NULL */
+	const char *syslog_class; /* its loss class: "syslog" or "journal" */
+	int syslog_max_prio;      /* less severe lines: the file only */
+	char *prefix;             /* output_opts.record_prefix, or NULL */
 	size_t prefix_len;
 	uint64_t rec_seq; /* the last "seq" given (under lock) */
 
@@ -258,8 +259,9 @@ static void say_loss(struct output *o, const char *cls, uint64_t total, uint64_t
 	             why ? ",\"error\":\"" : "", why ? why : "", why ? "\"" : "");
 	if (n <= 0 || (size_t)n >= sizeof(line))
 		return;
-	/* syslog's own losses are not sent to it (each would be one more) */
-	if (write_own(o, line, (size_t)n, strcmp(cls, "syslog") ? LOG_WARNING : -1) == 0) {
+	/* syslog's (the journal's) own losses are not sent to it (each would be
+	 * one more) */
+	if (write_own(o, line, (size_t)n, cls != o->syslog_class ? LOG_WARNING : -1) == 0) {
 		*said = total;
 		*said_ns = now;
 	}
@@ -279,7 +281,7 @@ static void write_batch(struct output *o, struct iovec *iov, const int *prio, in
 	say_loss(o, "output_error", errors, &o->said_errors, &o->said_errors_ns, now,
 	         o->last_errno ? strerrorname_np(o->last_errno) : NULL);
 	if (o->use_syslog) {
-		say_loss(o, "syslog", o->sl.lost, &o->said_syslog, &o->said_syslog_ns, now,
+		say_loss(o, o->syslog_class, o->sl.lost, &o->said_syslog, &o->said_syslog_ns, now,
 		         o->sl.last_errno ? strerrorname_np(o->sl.last_errno) : NULL);
 		for (int i = 0; i < n; i++)
 			if (prio[i] >= 0 && prio[i] <= o->syslog_max_prio)
@@ -485,6 +487,7 @@ int output_new(const struct output_opts *opts, struct output **ret)
 	if (o->cap < RING_MIN)
 		o->cap = RING_MIN;
 	o->use_syslog = opts->syslog;
+	o->syslog_class = opts->journal ? "journal" : "syslog";
 	if (opts->record_prefix) {
 		o->prefix = strdup(opts->record_prefix);
 		if (!o->prefix) {
@@ -527,7 +530,8 @@ int output_new(const struct output_opts *opts, struct output **ret)
 	}
 	if (o->use_syslog)
 		pw_syslog_init(&o->sl, NULL, "procwarden",
-		               opts->syslog_facility ? opts->syslog_facility : LOG_AUTHPRIV);
+		               opts->syslog_facility ? opts->syslog_facility : LOG_AUTHPRIV,
+		               opts->journal);
 
 	r = pw_thread_start(&o->writer, writer_main, o);
 	if (r < 0) {

@@ -1253,7 +1253,7 @@ static void emit_stop(struct agent *a)
 	if (a->out && a->o->syslog) {
 		struct output_stats os;
 		output_get_stats(a->out, &os);
-		json_kv_uint(&j, "syslog_lost", os.syslog_lost);
+		json_kv_uint(&j, a->o->journal ? "journal_lost" : "syslog_lost", os.syslog_lost);
 	}
 	json_kv_uint(&j, "denied", a->c.denials);
 	json_kv_uint(&j, "deny_fallback_kills", a->c.deny_fallback_kills);
@@ -1405,6 +1405,7 @@ int agent_run(const struct agent_opts *o)
 	/* 5. the output (opened without capabilities, like a reopen) */
 	oo.log_path = o->log_path;
 	oo.syslog = o->syslog;
+	oo.journal = o->journal;
 	oo.syslog_facility = o->syslog_facility;
 	oo.record_prefix = record_prefix(a->prefix, sizeof(a->prefix));
 	a->prefix_len = strlen(a->prefix); /* the budget counts the bytes written */

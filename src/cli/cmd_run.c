@@ -16,7 +16,9 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-	        "usage: procwarden run [--policy PATH]... [--log PATH|-] [--syslog] [--dry-run]\n"
+	        "usage: procwarden run [--policy PATH]... [--log PATH|-] [--syslog|--journal]\n"
+	        "                      [--syslog-facility NAME] [--syslog-min-severity LEVEL]\n"
+	        "                      [--dry-run]\n"
 	        "                      [--no-scan] [--metrics PATH] [--metrics-interval SECONDS]\n"
 	        "                      [--rcvbuf BYTES] [--insecure-permissions] [--no-gate]\n"
 	        "                      [--no-watch-exec] [--allow-empty-policy]\n"
@@ -26,9 +28,12 @@ static void usage(FILE *f)
 	        "                  built-in default policy.\n"
 	        "  --log PATH      append JSON lines to PATH ('-': standard output, the default)\n"
 	        "  --syslog        also send records to syslog (facility authpriv)\n"
-	        "  --syslog-facility NAME  with --syslog: auth, authpriv (the default),\n"
-	        "                  daemon, user, local0 ... local7\n"
-	        "  --syslog-min-severity LEVEL  with --syslog: only records of this\n"
+	        "  --journal       instead of --syslog: send records to the systemd journal\n"
+	        "                  as native entries (MESSAGE: the JSON line; PRIORITY,\n"
+	        "                  PROCWARDEN_RULE, _PID, _EXE, _TYPE, _UID, _SEVERITY, _SEQ)\n"
+	        "  --syslog-facility NAME  with --syslog or --journal: auth, authpriv (the\n"
+	        "                  default), daemon, user, local0 ... local7\n"
+	        "  --syslog-min-severity LEVEL  with --syslog or --journal: only records of this\n"
 	        "                  severity or more (info, notice, warning, error,\n"
 	        "                  critical; default info: all) go to syslog too, the\n"
 	        "                  rest to the log file only\n"
@@ -67,6 +72,7 @@ int cmd_run(int argc, char **argv)
 	    {"policy", required_argument, NULL, 'p'},
 	    {"log", required_argument, NULL, 'l'},
 	    {"syslog", no_argument, NULL, 's'},
+	    {"journal", no_argument, NULL, 'J'},
 	    {"syslog-facility", required_argument, NULL, 'F'},
 	    {"syslog-min-severity", required_argument, NULL, 'M'},
 	    {"dry-run", no_argument, NULL, 'n'},
@@ -106,7 +112,22 @@ int cmd_run(int argc, char **argv)
 			o.log_path = optarg;
 			break;
 		case 's':
+			if (o.journal) {
+				fprintf(stderr,
+				        "procwarden run: --syslog and --journal: choose one "
+				        "(the journal forwards to syslog)\n");
+				goto bad;
+			}
 			o.syslog = true;
+			break;
+		case 'J':
+			if (o.syslog && !o.journal) {
+				fprintf(stderr,
+				        "procwarden run: --syslog and --journal: choose one "
+				        "(the journal forwards to syslog)\n");
+				goto bad;
+			}
+			o.syslog = o.journal = true;
 			break;
 		case 'F': {
 			static const struct {

@@ -62,6 +62,8 @@ static const char *const agent_calls[] = {
 	/* user and group names at a reload through NSS modules over AF_UNIX
 	 * sockets (nscd, sss, systemd-userdb): else they read as "unknown" */
 	"sendmsg", "getsockopt", "fcntl",
+	/* a journal entry too large for a datagram: a sealed memfd (fcntl above) */
+	"memfd_create",
 	/* acting on processes: pin, signal; stop the hook executor */
 	"pidfd_open", "pidfd_send_signal", "kill", "wait4",
 	/* the exec watch by names: a directory's path from its handle (the mount
