@@ -91,7 +91,8 @@ static const char *const listener_calls[] = {
 /* The hook executor and the hooks it runs (they inherit it across execve):
  * what ordinary programs -- shells, coreutils, curl, logger -- need, without
  * the calls that change the system below them (modules, kexec, mounts, bpf,
- * ptrace, keyrings, clocks, reboot, swap, namespaces, io_uring). */
+ * ptrace, keyrings, clocks, reboot, swap, namespaces, io_uring) or reach into
+ * other processes (pidfd_getfd); within the unit's SystemCallFilter=. */
 /* clang-format off */
 static const char *const hookexec_calls[] = {
 	"read", "write", "readv", "writev", "pread64", "pwrite64", "preadv", "pwritev", "preadv2",
@@ -120,7 +121,7 @@ static const char *const hookexec_calls[] = {
 	"prlimit64", "getrusage", "times", "getpriority", "setpriority", "sched_yield",
 	"sched_getaffinity", "sched_setaffinity", "sched_getparam", "sched_getscheduler",
 	"sched_get_priority_max", "sched_get_priority_min", "uname", "sysinfo", "getrandom",
-	"pidfd_open", "pidfd_send_signal", "pidfd_getfd", "seccomp",
+	"pidfd_open", "pidfd_send_signal", "seccomp",
 	/* signals */
 	"rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "rt_sigsuspend", "rt_sigpending",
 	"rt_sigtimedwait", "rt_sigqueueinfo", "sigaltstack", "pause", "alarm", "signalfd4",
