@@ -44,9 +44,10 @@ struct agent_opts {
 	 * AGENT_UID_BUDGET_DEFAULT; UINT64_MAX: none */
 	uint64_t uid_record_budget;
 	bool no_seccomp;
-	bool no_gate;    /* deny rules: kill after the exec, no fanotify gate */
-	bool watch_exec; /* learn exes from fanotify notifications (cmd_run: on
-	                  * unless --no-watch-exec) */
+	bool no_gate;          /* deny rules: kill after the exec, no fanotify gate */
+	bool gate_fail_closed; /* --gate-fail closed: deny what the gate cannot decide */
+	bool watch_exec;       /* learn exes from fanotify notifications (cmd_run: on
+	                        * unless --no-watch-exec) */
 };
 
 /* Run until SIGTERM/SIGINT.  Returns the exit code: 0 after a clean stop,

@@ -8,6 +8,14 @@
  * allows whatever was pending.  Setting up needs CAP_SYS_ADMIN; the thread
  * needs no capability.  A watch (watch_only) sees the same execs without
  * holding them: it only learns what each process executed.
+ *
+ * Bounded answers: a request not answered GATE_ANSWER_BOUND_MS after the
+ * gate read it (its decision stuck: a slow policy, a lock) is answered by
+ * a supervisor thread -- allow, or deny with fail_closed -- and so is every
+ * request queued behind it while the decision stays stuck; each is handed to
+ * the undecided function for its record.  With fail_closed the queue is
+ * unlimited (an overflow would make the kernel allow), and a request that
+ * cannot be read or resolved is denied, not allowed.
  */
 #ifndef PROCWARDEN_GATE_H
 #define PROCWARDEN_GATE_H
@@ -18,6 +26,11 @@
 #include <sys/types.h>
 
 struct gate;
+
+/* How long after reading a request the gate answers it at the latest; the
+ * supervisor looks every GATE_SUPERVISE_MS. */
+#define GATE_ANSWER_BOUND_MS 250
+#define GATE_SUPERVISE_MS 50
 
 /* One request, valid during the decision call only. */
 struct gate_request {
@@ -31,18 +44,22 @@ struct gate_request {
 /* The decision: true to deny.  Runs on the gate thread, must not block (the
  * exec waits for it): no hooks, no waiting on other threads. */
 typedef bool (*gate_decide_fn)(void *arg, const struct gate_request *rq);
+/* A request answered without a decision (denied: fail_closed); runs on the
+ * supervisor thread, must not block; rq->fd and rq->pidfd may be -1. */
+typedef void (*gate_undecided_fn)(void *arg, const struct gate_request *rq, bool denied);
 
 struct gate_opts {
 	const char *const *dirs; /* watch the filesystems holding these */
 	size_t n_dirs;
-	bool everywhere; /* watch every filesystem programs can run from */
-	bool watch_only; /* FAN_OPEN_EXEC notifications: learn, never hold an exec
-	                  * up (the decision's answer is ignored) */
-	bool names;      /* with watch_only: events name the file by its
-	                  * directory's handle and its name (no fd per exec; the
-	                  * caller needs CAP_DAC_READ_SEARCH to resolve a directory
-	                  * it has not seen); no thread: gate_start() only sets the
-	                  * function and gate_catch_up_once() reads the events */
+	bool everywhere;  /* watch every filesystem programs can run from */
+	bool watch_only;  /* FAN_OPEN_EXEC notifications: learn, never hold an exec
+	                   * up (the decision's answer is ignored) */
+	bool names;       /* with watch_only: events name the file by its
+	                   * directory's handle and its name (no fd per exec; the
+	                   * caller needs CAP_DAC_READ_SEARCH to resolve a directory
+	                   * it has not seen); no thread: gate_start() only sets the
+	                   * function and gate_catch_up_once() reads the events */
+	bool fail_closed; /* deny what cannot be decided (see above) */
 };
 
 struct gate_stats {
@@ -52,6 +69,9 @@ struct gate_stats {
 	uint64_t answer_ns_max; /* slowest read-to-answer */
 	uint64_t answer_ns_sum;
 	uint64_t dir_lookups; /* names: directories resolved by handle (cache misses) */
+	uint64_t undecided;   /* answered by the supervisor: no decision in time */
+	uint64_t fd_denials;  /* execs the kernel denied: the gate could not take
+	                       * their fd (EMFILE, ENFILE) */
 };
 
 /* Create the fanotify group and mark the filesystems.  0 and *ret, or a
@@ -59,8 +79,9 @@ struct gate_stats {
  * mark).  A filesystem that cannot be marked is skipped and named in
  * gate_warnings(). */
 int gate_open(const struct gate_opts *o, struct gate **ret, char *why, size_t whylen);
-/* Start the thread.  0 or negative errno. */
-int gate_start(struct gate *g, gate_decide_fn fn, void *arg);
+/* Start the thread (and a gate's supervisor; undecided may be NULL).  0 or
+ * negative errno. */
+int gate_start(struct gate *g, gate_decide_fn fn, gate_undecided_fn undecided, void *arg);
 /* The mount points marked, owned by the gate; returns their number. */
 size_t gate_marks(const struct gate *g, const char *const **ret);
 /* What could not be marked (one string each, owned by the gate). */
@@ -71,6 +92,8 @@ uint64_t gate_drained_ns(const struct gate *g);
  * the same lock).  1 when the batch took everything queued, 0 when more may
  * be queued, negative errno (-EAGAIN: nothing was). */
 int gate_catch_up_once(struct gate *g);
+/* True for a gate that fails closed (gate_opts.fail_closed). */
+bool gate_fail_closed(const struct gate *g);
 /* True for a watch by names (gate_opts.names) that the kernel accepted. */
 bool gate_names(const struct gate *g);
 /* True for a watch by names on every filesystem programs run from, each

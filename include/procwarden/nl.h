@@ -75,21 +75,26 @@ const char *nl_source_capture_text(const struct nl_source *s, const struct pw_ev
 void nl_source_capture_done(struct nl_source *s, const struct pw_event *ev);
 
 #define NL_PIN_DELAY_BUCKETS 20
+/* Open files kept free of the queued events' pins: the gate's reads (256 at
+ * most), hooks, the log, /proc reads. */
+#define NL_FD_RESERVE 1024
 
 struct nl_stats {
-	uint64_t datagrams;   /* received */
-	uint64_t events;      /* decoded and queued */
-	uint64_t overruns;    /* ENOBUFS seen */
-	uint64_t foreign;     /* messages not from the kernel, ignored */
-	uint64_t malformed;   /* bad lengths, ignored */
-	uint64_t ring_drops;  /* ring full: events lost (an overrun marker follows) */
-	uint64_t pidfd_fail;  /* exec events whose process was gone before pinning */
-	uint64_t exefd_fail;  /* exec events whose exe file could not be pinned */
-	uint64_t wakeups;     /* recvmmsg calls that returned data */
-	uint64_t recv_errors; /* receives that failed (not ENOBUFS, EINTR, EAGAIN) */
-	uint64_t captures;    /* execs captured at the pin (nl_source_capture()) */
-	uint64_t cap_full;    /* execs not captured: the arena was full */
-	uint64_t cap_raced;   /* execs caught exiting or exec'ing again at the capture */
+	uint64_t datagrams;         /* received */
+	uint64_t events;            /* decoded and queued */
+	uint64_t overruns;          /* ENOBUFS seen */
+	uint64_t foreign;           /* messages not from the kernel, ignored */
+	uint64_t malformed;         /* bad lengths, ignored */
+	uint64_t ring_drops;        /* ring full: events lost (an overrun marker follows) */
+	uint64_t pidfd_fail;        /* exec events whose process was gone before pinning */
+	uint64_t fd_budget_refused; /* exec events not pinned: the queued events held
+	                             * every fd they may (NL_FD_RESERVE) */
+	uint64_t exefd_fail;        /* exec events whose exe file could not be pinned */
+	uint64_t wakeups;           /* recvmmsg calls that returned data */
+	uint64_t recv_errors;       /* receives that failed (not ENOBUFS, EINTR, EAGAIN) */
+	uint64_t captures;          /* execs captured at the pin (nl_source_capture()) */
+	uint64_t cap_full;          /* execs not captured: the arena was full */
+	uint64_t cap_raced;         /* execs caught exiting or exec'ing again at the capture */
 	/* execs pinned [2^i, 2^(i+1)) microseconds after the kernel's event
 	 * (the last bucket: longer); nl_pin_delay_quantile() */
 	uint64_t pin_delay[NL_PIN_DELAY_BUCKETS];

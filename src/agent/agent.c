@@ -600,6 +600,8 @@ static struct policy *current_policy(struct agent *a)
 	return p;
 }
 
+static void gate_push(struct agent *a, const struct deny_event *de);
+
 /* The gate thread's decision on a program about to run: evaluate the deny
  * and allow rules on what is known before the exec, queue a denial for its
  * record, and answer.  Reads only the pinned process's ids and its parent
@@ -614,6 +616,11 @@ static bool gate_decide(void *arg, const struct gate_request *rq)
 	unsigned what = PROC_READ_IDS, needs = policy_needs(p);
 	bool deny;
 
+#ifdef PW_TEST_HOOKS
+	/* test-only: a decision that takes its time (the gate's bound) */
+	if (a->test_gate_delay_ms && strstr(rq->path, "/slow"))
+		usleep(a->test_gate_delay_ms * 1000u);
+#endif
 	proc_info_reset(pi, rq->pid);
 	proc_set_exe(pi, rq->path, strlen(rq->path));
 	struct stat st;
@@ -655,9 +662,40 @@ static bool gate_decide(void *arg, const struct gate_request *rq)
 	memcpy(de->exe, pi->exe, sizeof(de->exe));
 	memcpy(de->parent_exe, pi->parent_exe, sizeof(de->parent_exe));
 	memcpy(de->parent_comm, pi->parent_comm, sizeof(de->parent_comm));
-	if (ring_push(a->gate_ring, de) < 0)
-		__atomic_add_fetch(&a->c.gate_ring_drops, 1, __ATOMIC_RELAXED);
+	gate_push(a, de);
 	return deny;
+}
+
+/* Queue a gate record for the evaluator (the gate thread or its supervisor). */
+static void gate_push(struct agent *a, const struct deny_event *de)
+{
+	pthread_mutex_lock(&a->gate_push_lock);
+	int r = ring_push(a->gate_ring, de);
+	pthread_mutex_unlock(&a->gate_push_lock);
+	if (r < 0)
+		__atomic_add_fetch(&a->c.gate_ring_drops, 1, __ATOMIC_RELAXED);
+}
+
+/* An exec the gate answered without a decision (its supervisor thread):
+ * queue its record.  Only what the request says is known: pid and file. */
+static void gate_undecided(void *arg, const struct gate_request *rq, bool denied)
+{
+	struct agent *a = arg;
+	struct deny_event *de = a->gate_sup_ev;
+	struct stat st;
+
+	*de = (struct deny_event){.pid = rq->pid,
+	                          .t_ns = rq->t_ns,
+	                          .decide_ns = pw_now_mono() - rq->t_ns,
+	                          .undecided = true,
+	                          .denied = denied};
+	if (rq->path)
+		snprintf(de->exe, sizeof(de->exe), "%s", rq->path);
+	if (rq->fd >= 0 && fstat(rq->fd, &st) == 0) {
+		pw_file_id_set(&de->file, &st);
+		de->have |= PI_HAVE_EXE_FILE;
+	}
+	gate_push(a, de);
 }
 
 /* The watch's note of an exec (its thread): remember the path. */
@@ -689,19 +727,35 @@ static void handle_denial(struct agent *a, const struct deny_event *de)
 	pi->have |= de->have;
 	pi->exe_file = de->file;
 	memcpy(pi->exe, de->exe, sizeof(pi->exe));
-	pi->have |= PI_HAVE_EXE;
+	if (!de->undecided || de->exe[0])
+		pi->have |= PI_HAVE_EXE;
 	pi->flags |= de->flags;
 	memcpy(pi->parent_exe, de->parent_exe, sizeof(pi->parent_exe));
 	memcpy(pi->parent_comm, de->parent_comm, sizeof(pi->parent_comm));
-	/* the rules as the current policy names them (a reload in between
-	 * may name none: the record still says what the gate did) */
-	policy_eval_preexec(p, pi, &v);
-	acts[n_acts++] =
-	    (struct act_result){.action = ACT_DENY, .result = de->dry_run ? "dry-run" : "ok"};
-	if (de->dry_run)
-		a->c.denials_dry_run++;
-	else
-		a->c.denials++;
+	if (de->undecided) {
+		/* answered by the gate's bound: no rule decided it (what the
+		 * request did not carry is unknown) */
+		memset(&v, 0, sizeof(v));
+		v.allow_rule = -1;
+		v.severity = SEV_WARNING;
+		acts[n_acts++] = (struct act_result){
+		    .action = de->denied ? ACT_DENY : ACT_ALLOW,
+		    .result = de->denied ? "fail-closed: no decision within the gate's bound"
+		                         : "fail-open: no decision within the gate's bound"};
+		if (de->denied)
+			a->c.denials++;
+	} else {
+		/* the rules as the current policy names them (a reload in
+		 * between may name none: the record still says what the gate
+		 * did) */
+		policy_eval_preexec(p, pi, &v);
+		acts[n_acts++] = (struct act_result){.action = ACT_DENY,
+		                                     .result = de->dry_run ? "dry-run" : "ok"};
+		if (de->dry_run)
+			a->c.denials_dry_run++;
+		else
+			a->c.denials++;
+	}
 	a->c.launches++;
 	if (v.actions & ACT_LOG)
 		acts[n_acts++] = (struct act_result){.action = ACT_LOG, .result = "ok"};
@@ -750,8 +804,10 @@ static int open_gate(struct agent *a)
 		snprintf(a->gate_off, sizeof(a->gate_off), "off: --no-gate");
 	} else {
 		n = policy_deny_dirs(a->pol, &dirs);
-		struct gate_opts go = {
-		    .dirs = dirs, .n_dirs = n > 0 ? (size_t)n : 0, .everywhere = n < 0};
+		struct gate_opts go = {.dirs = dirs,
+		                       .n_dirs = n > 0 ? (size_t)n : 0,
+		                       .everywhere = n < 0,
+		                       .fail_closed = a->o->gate_fail_closed};
 		r = gate_open(&go, &a->gate, why, sizeof(why));
 		if (r < 0) {
 			snprintf(a->gate_off, sizeof(a->gate_off), "off: %s", why);
@@ -765,9 +821,11 @@ static int open_gate(struct agent *a)
 	a->gate_procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	a->gate_pi = malloc(sizeof(*a->gate_pi));
 	a->gate_ev = malloc(sizeof(*a->gate_ev));
+	a->gate_sup_ev = malloc(sizeof(*a->gate_sup_ev));
 	a->deny_buf = malloc(sizeof(*a->deny_buf));
 	a->hints = calloc(1, sizeof(*a->hints));
-	if (a->gate_procfd < 0 || !a->gate_pi || !a->gate_ev || !a->deny_buf || !a->hints)
+	if (a->gate_procfd < 0 || !a->gate_pi || !a->gate_ev || !a->gate_sup_ev || !a->deny_buf ||
+	    !a->hints)
 		return -ENOMEM;
 	return ring_new(sizeof(struct deny_event), GATE_RING, &a->gate_ring);
 }
@@ -783,6 +841,10 @@ static void json_gate(struct jbuf *j, const char *key, const struct gate *g, con
 	json_kv_str(j, "state", g ? "on" : off[0] ? off : "off");
 	if (g && gate_names(g))
 		json_kv_bool(j, "names", true); /* by directory handle and name */
+	if (g && !strcmp(key, "gate")) {
+		json_kv_str(j, "fail", gate_fail_closed(g) ? "closed" : "open");
+		json_kv_uint(j, "answer_bound_ms", GATE_ANSWER_BOUND_MS);
+	}
 	if (g) {
 		n = gate_marks(g, &v);
 		json_key(j, "watching");
@@ -1140,6 +1202,9 @@ static void report_losses(struct agent *a, uint64_t now)
 
 	nl_source_stats(a->src, &st);
 	pt_get_stats(a->pt, &ps);
+	struct gate_stats gs = {0};
+	if (a->gate)
+		gate_get_stats(a->gate, &gs);
 	const struct {
 		const char *cls;
 		uint64_t total;
@@ -1152,6 +1217,8 @@ static void report_losses(struct agent *a, uint64_t now)
 	    {"hooks_skipped", a->c.hooks_skipped + a->c.hooks_local_skipped},
 	    {"match_limit", a->c.match_errors},
 	    {"receive_errors", st.recv_errors},
+	    /* execs the kernel denied: the gate could not take their fd */
+	    {"gate_fd_denials", gs.fd_denials},
 	};
 	_Static_assert(sizeof(v) / sizeof(v[0]) <= sizeof(a->c.loss_said) / sizeof(uint64_t),
 	               "loss classes");
@@ -1236,6 +1303,7 @@ static void emit_stop(struct agent *a)
 		json_kv_uint(&j, "watch_pins_resumed", a->c.pins_resumed);
 	json_kv_uint(&j, "foreign_messages", st.foreign);
 	json_kv_uint(&j, "pidfd_failures", st.pidfd_fail);
+	json_kv_uint(&j, "pins_refused_fd_budget", st.fd_budget_refused);
 	json_kv_uint(&j, "exe_pin_failures", st.exefd_fail);
 	json_kv_uint(&j, "exe_pins", a->lc.exe_pins);
 	json_kv_uint(&j, "captured", a->lc.captured);
@@ -1288,6 +1356,8 @@ static void emit_stop(struct agent *a)
 		json_kv_uint(&j, "gate_errors", gs.errors);
 		json_kv_uint(&j, "gate_overflows", gs.overflows);
 		json_kv_uint(&j, "gate_answer_us_max", gs.answer_ns_max / 1000);
+		json_kv_uint(&j, "gate_undecided", gs.undecided);
+		json_kv_uint(&j, "gate_fd_denials", gs.fd_denials);
 		json_kv_uint(&j, "gate_record_drops",
 		             __atomic_load_n(&a->c.gate_ring_drops, __ATOMIC_RELAXED));
 	}
@@ -1312,9 +1382,12 @@ int agent_run(const struct agent_opts *o)
 	a->o = o;
 	a->procfd = a->sfd = a->tfd = a->gate_procfd = -1;
 	pthread_mutex_init(&a->pol_lock, NULL);
+	pthread_mutex_init(&a->gate_push_lock, NULL);
 #ifdef PW_TEST_HOOKS
 	if (getenv("PROCWARDEN_TEST_KILL_DELAY_MS"))
 		a->test_kill_delay_ms = (unsigned)atoi(getenv("PROCWARDEN_TEST_KILL_DELAY_MS"));
+	if (getenv("PROCWARDEN_TEST_GATE_DELAY_MS"))
+		a->test_gate_delay_ms = (unsigned)atoi(getenv("PROCWARDEN_TEST_GATE_DELAY_MS"));
 #endif
 	a->pi = malloc(sizeof(*a->pi));
 	a->line = malloc(RECORD_SIZE);
@@ -1426,14 +1499,14 @@ int agent_run(const struct agent_opts *o)
 		goto out;
 	}
 	if (a->gate) {
-		r = gate_start(a->gate, gate_decide, a);
+		r = gate_start(a->gate, gate_decide, gate_undecided, a);
 		if (r < 0) {
 			fprintf(stderr, "procwarden: cannot start the gate: %s\n", strerror(-r));
 			goto out;
 		}
 	}
 	if (a->watch) {
-		r = gate_start(a->watch, watch_note, a);
+		r = gate_start(a->watch, watch_note, NULL, a);
 		if (r < 0) {
 			fprintf(stderr, "procwarden: cannot start the watch: %s\n", strerror(-r));
 			goto out;
@@ -1602,6 +1675,7 @@ out:
 		close(a->gate_procfd);
 	free(a->gate_pi);
 	free(a->gate_ev);
+	free(a->gate_sup_ev);
 	free(a->deny_buf);
 	free(a->hints);
 	hookexec_stop(a->hx);

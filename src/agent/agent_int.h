@@ -79,6 +79,8 @@ struct deny_event {
 	uint64_t t_ns;  /* when the gate read the request (CLOCK_MONOTONIC) */
 	uint64_t decide_ns;
 	bool dry_run;           /* matched, but allowed: --dry-run */
+	bool undecided;         /* answered without a decision (the gate's bound) */
+	bool denied;            /* undecided: denied (--gate-fail closed), else allowed */
 	struct pw_file_id file; /* PI_HAVE_EXE_FILE in have */
 	char exe[PW_PATH_MAX];
 	char parent_exe[PW_PATH_MAX];
@@ -110,15 +112,18 @@ struct agent {
 	struct policy *pol; /* the current policy: swapped whole on reload, under pol_lock
 	                     * (the gate thread takes its references under it) */
 	pthread_mutex_t pol_lock;
-	struct gate *gate;  /* NULL: no deny rule, --no-gate, or no fanotify */
+	pthread_mutex_t gate_push_lock; /* the gate ring's two producers: the gate
+	                                 * thread (denials) and its supervisor */
+	struct gate *gate;              /* NULL: no deny rule, --no-gate, or no fanotify */
 	struct gate *watch; /* the exec watch (off: --no-watch-exec); then the only hint writer */
 	bool watch_on;      /* the watch ran (its counters go in the stop record) */
 	char watch_off[320];
-	struct ring *gate_ring;      /* gate thread -> evaluator: struct deny_event */
-	struct proc_info *gate_pi;   /* the gate thread's own */
-	struct deny_event *gate_ev;  /* the gate thread's own */
-	struct deny_event *deny_buf; /* the evaluator's, to pop into */
-	struct exe_hints *hints;     /* gate thread -> evaluator */
+	struct ring *gate_ring;         /* gate thread -> evaluator: struct deny_event */
+	struct proc_info *gate_pi;      /* the gate thread's own */
+	struct deny_event *gate_ev;     /* the gate thread's own */
+	struct deny_event *gate_sup_ev; /* the gate supervisor's own */
+	struct deny_event *deny_buf;    /* the evaluator's, to pop into */
+	struct exe_hints *hints;        /* gate thread -> evaluator */
 	struct gate_stats gate_stats_final, watch_stats_final;
 	struct proc_read_stats gate_rs;
 	int gate_procfd;
@@ -142,6 +147,7 @@ struct agent {
 	unsigned n_pending;
 	bool confined;
 	unsigned test_kill_delay_ms; /* PW_TEST_HOOKS builds only */
+	unsigned test_gate_delay_ms; /* PW_TEST_HOOKS: the gate's decisions on a "/slow*" file */
 	char *line;                  /* record buffer */
 	char *hookline;              /* hook result buffer */
 };

@@ -493,7 +493,7 @@ static void open_watch(struct monitor *m)
 		        m->hints ? why : "out of memory");
 		return;
 	}
-	gate_start(m->watch, watch_note, m); /* a watch by names has no thread */
+	gate_start(m->watch, watch_note, NULL, m); /* a watch by names has no thread */
 	if (gate_names_all(m->watch))
 		nl_source_pin_exe(m->src, false);
 }

@@ -22,6 +22,7 @@ static void usage(FILE *f)
 	        "                      [--no-scan] [--metrics PATH] [--metrics-interval SECONDS]\n"
 	        "                      [--rcvbuf BYTES] [--insecure-permissions] [--no-gate]\n"
 	        "                      [--no-watch-exec] [--allow-empty-policy]\n"
+	        "                      [--gate-fail open|closed]\n"
 	        "                      [--uid-record-budget BYTES]\n"
 	        "  --policy PATH   a policy file or directory (*.yaml, *.yml); repeatable.\n"
 	        "                  Default: /etc/procwarden/policy.d if it exists, else the\n"
@@ -47,6 +48,11 @@ static void usage(FILE *f)
 	        "                  write (said in the start record)\n"
 	        "  --no-gate       no fanotify gate: 'deny' rules kill right after the exec\n"
 	        "                  instead of blocking it\n"
+	        "  --gate-fail open|closed  what the gate answers an exec it cannot decide\n"
+	        "                  within 250 ms of reading it (a stuck decision) or at all\n"
+	        "                  (an unreadable request): allow (open, the default) or\n"
+	        "                  deny (closed, for kiosks; its queue is then unlimited,\n"
+	        "                  so that no overflow lets an exec through); recorded\n"
 	        "  --no-watch-exec do not learn what every launch runs from fanotify\n"
 	        "                  (FAN_OPEN_EXEC notifications on every filesystem programs\n"
 	        "                  run from, on by default; they hold nothing up): a launch\n"
@@ -85,6 +91,7 @@ int cmd_run(int argc, char **argv)
 	    {"insecure-permissions", no_argument, NULL, 'I'},
 	    {"no-seccomp", no_argument, NULL, 'Z'},
 	    {"no-gate", no_argument, NULL, 'G'},
+	    {"gate-fail", required_argument, NULL, 'K'},
 	    {"watch-exec", no_argument, NULL, 'W'},
 	    {"no-watch-exec", no_argument, NULL, 'X'},
 	    {"allow-empty-policy", no_argument, NULL, 'E'},
@@ -202,6 +209,15 @@ int cmd_run(int argc, char **argv)
 			break;
 		case 'G':
 			o.no_gate = true;
+			break;
+		case 'K':
+			if (strcmp(optarg, "open") && strcmp(optarg, "closed")) {
+				fprintf(stderr,
+				        "procwarden run: --gate-fail: '%s' is not open or closed\n",
+				        optarg);
+				goto bad;
+			}
+			o.gate_fail_closed = !strcmp(optarg, "closed");
 			break;
 		case 'W':
 			o.watch_exec = true;

@@ -38,6 +38,18 @@
  * queues the notification during execve, before the proc connector's event
  * for the same exec is sent.
  *
+ * Bounded answers (gate.h): the gate thread publishes each batch it read
+ * (g->ifl, under ifl_lock) and marks each request answered under that lock;
+ * the supervisor thread looks every GATE_SUPERVISE_MS and answers, with the
+ * fail mode's answer, every request of a batch read more than
+ * GATE_ANSWER_BOUND_MS ago, then reads and answers what is queued behind it
+ * for as long as the batch stays stuck.  The kernel ignores a second answer
+ * for a request (ENOENT), and the gate thread, which alone closes a batch's
+ * fds, skips what the supervisor answered.  A gate's read is small
+ * (GATE_PERM_READ: at most 128 requests, 256 fds) so that the agent's fd
+ * budget (listener.c) keeps room for it: a read the kernel cannot give an
+ * fd to (EMFILE) makes it deny that exec, which is counted (fd_denials).
+ *
  * What it does not see: execs of files on filesystems it did not mark
  * (mounted later, or memfds, which live on an internal mount), and programs
  * that a marked interpreter or the dynamic loader runs as data.
@@ -55,6 +67,7 @@
 #include <sys/fanotify.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "procwarden/clock.h"
@@ -63,6 +76,9 @@
 
 #define GATE_MAX_MARKS 256
 #define GATE_READ_BUF 16384
+#define GATE_PERM_READ 4096 /* a gate's read (see above) */
+#define GATE_PERM_MAX (GATE_PERM_READ / FAN_EVENT_METADATA_LEN)
+#define GATE_BOUND_NS ((uint64_t)GATE_ANSWER_BOUND_MS * 1000000u)
 /* The largest event: metadata, then a pidfd record, or a directory-handle
  * record with its handle and a name (NAME_MAX and its NUL). */
 #define GATE_MAX_EVENT                                                                             \
@@ -80,6 +96,13 @@ struct dir_slot {
 	unsigned char fh[sizeof(struct file_handle) + DIR_HANDLE_MAX];
 	__kernel_fsid_t fsid;
 	char *path;
+};
+
+/* A request of the batch being handled (gate.ifl). */
+struct inflight {
+	int fd, pidfd;
+	int32_t pid;
+	bool answered; /* under ifl_lock */
 };
 
 struct gate {
@@ -114,6 +137,17 @@ struct gate {
 	uint64_t since_ns;            /* CLOCK_MONOTONIC when the marks were made */
 	pthread_mutex_t lock;         /* one reader of the group at a time: the thread,
 	                               * or gate_catch_up_once() */
+
+	/* a gate's bounded answers (see above) */
+	bool fail_closed;
+	gate_undecided_fn undecided;
+	pthread_t sup;
+	bool sup_started;
+	pthread_mutex_t ifl_lock;
+	struct inflight ifl[GATE_PERM_MAX];
+	size_t n_ifl;
+	uint64_t ifl_t; /* when that batch was read */
+	_Atomic uint64_t undecided_n, fd_denials;
 };
 
 /* Filesystems no program runs from: never marked when watching everywhere. */
@@ -283,6 +317,8 @@ int gate_open(const struct gate_opts *o, struct gate **ret, char *why, size_t wh
 	if (!g)
 		return -ENOMEM;
 	pthread_mutex_init(&g->lock, NULL);
+	pthread_mutex_init(&g->ifl_lock, NULL);
+	g->fail_closed = o->fail_closed && !o->watch_only;
 	g->fd = -1;
 	g->procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	g->watch_only = o->watch_only;
@@ -290,6 +326,9 @@ int gate_open(const struct gate_opts *o, struct gate **ret, char *why, size_t wh
 	g->mask = o->watch_only ? FAN_OPEN_EXEC : FAN_OPEN_EXEC_PERM;
 	/* a watch needs no pidfd: it reads nothing of the process */
 	unsigned class = o->watch_only ? FAN_CLASS_NOTIF : FAN_CLASS_CONTENT | FAN_REPORT_PIDFD;
+	/* failing closed: no queue overflow, which the kernel would allow */
+	unsigned unlimited = g->fail_closed ? FAN_UNLIMITED_QUEUE : 0;
+	class |= unlimited;
 	if (g->names) {
 		g->dirs = calloc(DIR_SLOTS, sizeof(*g->dirs));
 		if (!g->dirs) {
@@ -310,7 +349,7 @@ int gate_open(const struct gate_opts *o, struct gate **ret, char *why, size_t wh
 		                      O_RDONLY | O_LARGEFILE | O_CLOEXEC);
 	}
 	if (g->fd < 0 && errno == EINVAL && !o->watch_only) /* before 5.15: no pidfd in events */
-		g->fd = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK,
+		g->fd = fanotify_init(FAN_CLASS_CONTENT | unlimited | FAN_CLOEXEC | FAN_NONBLOCK,
 		                      O_RDONLY | O_LARGEFILE | O_CLOEXEC);
 	if (g->fd < 0) {
 		r = -errno;
@@ -573,6 +612,108 @@ out:
 		close(pidfd);
 }
 
+/* Answer a request that was not decided in time with the fail mode's
+ * answer, and hand it to the undecided function (supervisor thread). */
+static void answer_undecided(struct gate *g, int fd, int pidfd, int32_t pid, uint64_t t)
+{
+	char link[32], path[PATH_MAX];
+
+	snprintf(link, sizeof(link), "self/fd/%d", fd);
+	ssize_t n = readlinkat(g->procfd, link, path, sizeof(path) - 1);
+	path[n > 0 ? n : 0] = '\0';
+	answer(g, fd, g->fail_closed);
+	bump(&g->undecided_n, 1);
+	if (g->undecided) {
+		struct gate_request rq = {
+		    .pid = pid, .pidfd = pidfd, .path = n > 0 ? path : NULL, .fd = fd, .t_ns = t};
+		g->undecided(g->arg, &rq, g->fail_closed);
+	}
+}
+
+/* A gate's request of the published batch: decide and answer, unless the
+ * supervisor answered it already; then close its fds. */
+static void handle_perm(struct gate *g, struct inflight *it, uint64_t t)
+{
+	char link[32], path[PATH_MAX];
+	bool deny, done;
+
+	pthread_mutex_lock(&g->ifl_lock);
+	done = it->answered;
+	pthread_mutex_unlock(&g->ifl_lock);
+	if (!done) {
+		bump(&g->requests, 1);
+		snprintf(link, sizeof(link), "self/fd/%d", it->fd);
+		ssize_t n = readlinkat(g->procfd, link, path, sizeof(path) - 1);
+		if (n <= 0) {
+			bump(&g->errors, 1);
+			deny = g->fail_closed;
+		} else {
+			struct gate_request rq = {.pid = it->pid,
+			                          .pidfd = it->pidfd,
+			                          .path = path,
+			                          .fd = it->fd,
+			                          .t_ns = t};
+			path[n] = '\0';
+			deny = g->fn(g->arg, &rq);
+		}
+		pthread_mutex_lock(&g->ifl_lock);
+		if (!it->answered) {
+			answer(g, it->fd, deny);
+			it->answered = true;
+		}
+		pthread_mutex_unlock(&g->ifl_lock);
+		uint64_t ns = pw_now_mono() - t;
+		bump(&g->ns_sum, ns);
+		if (ns > atomic_load_explicit(&g->ns_max, memory_order_relaxed))
+			atomic_store_explicit(&g->ns_max, ns, memory_order_relaxed);
+	}
+	close(it->fd);
+	if (it->pidfd >= 0)
+		close(it->pidfd);
+}
+
+/* A gate's batch of n bytes read at t: published for the supervisor, then
+ * each request handled in order. */
+static void gate_batch(struct gate *g, const char *buf, size_t n, uint64_t t)
+{
+	size_t off = 0, k = 0;
+
+	pthread_mutex_lock(&g->ifl_lock);
+	while (off + FAN_EVENT_METADATA_LEN <= n && k < GATE_PERM_MAX) {
+		struct fanotify_event_metadata m;
+		const char *raw = buf + off;
+
+		memcpy(&m, raw, sizeof(m));
+		if (m.event_len < FAN_EVENT_METADATA_LEN || m.event_len > n - off)
+			break;
+		off += m.event_len;
+		if (m.mask & FAN_Q_OVERFLOW)
+			bump(&g->overflows, 1);
+		if (m.fd < 0)
+			continue;
+		int pidfd = m.vers == FANOTIFY_METADATA_VERSION ? event_pidfd(raw, &m) : -1;
+		if (m.vers != FANOTIFY_METADATA_VERSION || !(m.mask & g->mask)) {
+			/* cannot parse, or not an exec: the fail mode's answer */
+			if (m.vers != FANOTIFY_METADATA_VERSION)
+				bump(&g->errors, 1);
+			answer(g, m.fd, m.vers != FANOTIFY_METADATA_VERSION && g->fail_closed);
+			close(m.fd);
+			if (pidfd >= 0)
+				close(pidfd);
+			continue;
+		}
+		g->ifl[k++] = (struct inflight){.fd = m.fd, .pidfd = pidfd, .pid = m.pid};
+	}
+	g->n_ifl = k;
+	g->ifl_t = t;
+	pthread_mutex_unlock(&g->ifl_lock);
+	for (size_t i = 0; i < k; i++)
+		handle_perm(g, &g->ifl[i], t);
+	pthread_mutex_lock(&g->ifl_lock);
+	g->n_ifl = 0;
+	pthread_mutex_unlock(&g->ifl_lock);
+}
+
 /* Read one batch and handle it.  Returns 1 when the batch took everything
  * queued before it was read (drained_ns then advances), 0 when more may be
  * queued, negative errno (-EAGAIN: nothing queued).  Callers hold g->lock. */
@@ -582,18 +723,26 @@ static int read_batch(struct gate *g)
 		struct fanotify_event_metadata m;
 		char b[GATE_READ_BUF];
 	} u;
-	size_t off = 0;
+	size_t off = 0, want = g->watch_only ? sizeof(u) : GATE_PERM_READ;
 	uint64_t t = pw_now_mono();
-	ssize_t n = read(g->fd, u.b, sizeof(u));
+	ssize_t n = read(g->fd, u.b, want);
 
 	if (n <= 0) {
 		if (n < 0 && errno == EAGAIN)
 			atomic_store_explicit(&g->drained_ns, t, memory_order_release);
+		if (n < 0 && (errno == EMFILE || errno == ENFILE))
+			bump(&g->fd_denials, 1); /* the kernel denied that exec */
 		return n < 0 ? -errno : -EAGAIN;
 	}
 	/* a read that left room for the largest event took everything queued
 	 * before it (the kernel stops at the first event that does not fit) */
-	bool drained = (size_t)n + GATE_MAX_EVENT < sizeof(u);
+	bool drained = (size_t)n + GATE_MAX_EVENT < want;
+	if (!g->watch_only) {
+		gate_batch(g, u.b, (size_t)n, t);
+		if (drained)
+			atomic_store_explicit(&g->drained_ns, t, memory_order_release);
+		return drained;
+	}
 	/* events one after another, each copied out of the buffer (see
 	 * event_info() on alignment) */
 	while (off + FAN_EVENT_METADATA_LEN <= (size_t)n) {
@@ -643,6 +792,62 @@ static void *gate_main(void *arg)
 	return NULL;
 }
 
+/* The supervisor: every GATE_SUPERVISE_MS, answer what the gate thread has
+ * not answered GATE_ANSWER_BOUND_MS after reading it, and while it stays
+ * stuck, what is queued behind it. */
+static void *gate_supervise(void *arg)
+{
+	struct gate *g = arg;
+	char buf[GATE_PERM_READ];
+
+	while (!atomic_load_explicit(&g->stop, memory_order_relaxed)) {
+		struct timespec ts = {0, GATE_SUPERVISE_MS * 1000000L};
+		nanosleep(&ts, NULL);
+		uint64_t now = pw_now_mono();
+		bool stuck = false;
+		pthread_mutex_lock(&g->ifl_lock);
+		if (g->n_ifl && now - g->ifl_t > GATE_BOUND_NS) {
+			stuck = true;
+			for (size_t i = 0; i < g->n_ifl; i++) {
+				struct inflight *it = &g->ifl[i];
+				if (it->answered)
+					continue;
+				answer_undecided(g, it->fd, it->pidfd, it->pid, g->ifl_t);
+				it->answered = true;
+			}
+		}
+		pthread_mutex_unlock(&g->ifl_lock);
+		for (int reads = 0; stuck && reads < 64; reads++) {
+			ssize_t n = read(g->fd, buf, sizeof(buf));
+			if (n <= 0) {
+				if (n < 0 && (errno == EMFILE || errno == ENFILE))
+					bump(&g->fd_denials, 1);
+				break;
+			}
+			for (size_t off = 0; off + FAN_EVENT_METADATA_LEN <= (size_t)n;) {
+				struct fanotify_event_metadata m;
+				memcpy(&m, buf + off, sizeof(m));
+				if (m.event_len < FAN_EVENT_METADATA_LEN ||
+				    m.event_len > (size_t)n - off)
+					break;
+				int pidfd = m.vers == FANOTIFY_METADATA_VERSION
+				                ? event_pidfd(buf + off, &m)
+				                : -1;
+				off += m.event_len;
+				if (m.mask & FAN_Q_OVERFLOW)
+					bump(&g->overflows, 1);
+				if (m.fd >= 0) {
+					answer_undecided(g, m.fd, pidfd, m.pid, now);
+					close(m.fd);
+				}
+				if (pidfd >= 0)
+					close(pidfd);
+			}
+		}
+	}
+	return NULL;
+}
+
 int gate_catch_up_once(struct gate *g)
 {
 	int r;
@@ -653,11 +858,12 @@ int gate_catch_up_once(struct gate *g)
 	return r;
 }
 
-int gate_start(struct gate *g, gate_decide_fn fn, void *arg)
+int gate_start(struct gate *g, gate_decide_fn fn, gate_undecided_fn undecided, void *arg)
 {
 	int r;
 
 	g->fn = fn;
+	g->undecided = undecided;
 	g->arg = arg;
 	if (g->names)
 		return 0; /* no thread: drained by gate_catch_up_once() */
@@ -665,6 +871,12 @@ int gate_start(struct gate *g, gate_decide_fn fn, void *arg)
 	if (r < 0)
 		return r;
 	g->started = true;
+	if (!g->watch_only) {
+		r = pw_thread_start(&g->sup, gate_supervise, g);
+		if (r < 0)
+			return r;
+		g->sup_started = true;
+	}
 	return 0;
 }
 
@@ -684,6 +896,11 @@ uint64_t gate_drained_ns(const struct gate *g)
 {
 	return atomic_load_explicit(&((struct gate *)(uintptr_t)g)->drained_ns,
 	                            memory_order_acquire);
+}
+
+bool gate_fail_closed(const struct gate *g)
+{
+	return g->fail_closed;
 }
 
 bool gate_names(const struct gate *g)
@@ -740,16 +957,20 @@ void gate_get_stats(const struct gate *g, struct gate_stats *ret)
 	ret->answer_ns_max = atomic_load(&m->ns_max);
 	ret->answer_ns_sum = atomic_load(&m->ns_sum);
 	ret->dir_lookups = atomic_load(&m->dir_lookups);
+	ret->undecided = atomic_load(&m->undecided_n);
+	ret->fd_denials = atomic_load(&m->fd_denials);
 }
 
 void gate_free(struct gate *g)
 {
 	if (!g)
 		return;
-	if (g->started) {
+	if (g->started || g->sup_started)
 		atomic_store(&g->stop, true);
+	if (g->started)
 		pthread_join(g->thread, NULL);
-	}
+	if (g->sup_started)
+		pthread_join(g->sup, NULL);
 	if (g->fd >= 0)
 		close(g->fd); /* the kernel allows what is still pending */
 	if (g->procfd >= 0)
@@ -763,5 +984,6 @@ void gate_free(struct gate *g)
 		free(g->warnings[i]);
 	free(g->warnings);
 	pthread_mutex_destroy(&g->lock);
+	pthread_mutex_destroy(&g->ifl_lock);
 	free(g);
 }

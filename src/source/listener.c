@@ -94,6 +94,8 @@ struct nl_source {
 	/* counters written by the listener, read by anyone */
 	atomic_uint_least64_t datagrams, events, overruns, foreign, malformed, ring_drops,
 	    pidfd_fail, exefd_fail, wakeups, recv_errors, captures, cap_full, cap_raced;
+	_Atomic uint64_t fd_budget_refused; /* pins not made: the fd budget was spent */
+	size_t fd_budget;                   /* fds the queued events may hold (raise_nofile) */
 	/* how long after its exec each process was pinned: bucket i counts
 	 * delays of [2^i, 2^(i+1)) microseconds (the last: longer) */
 	atomic_uint_least64_t pin_delay[NL_PIN_DELAY_BUCKETS];
@@ -338,7 +340,12 @@ static int handle_dgram(struct nl_source *s, const void *buf, size_t len, uint32
 		if (s->test_pin_delay_ms)
 			usleep(s->test_pin_delay_ms * 1000u);
 #endif
-		ev.pidfd = (int32_t)syscall(SYS_pidfd_open, ev.pid, 0);
+		/* two fds a queued exec at most (the ring's count includes
+		 * other events: an upper bound) */
+		bool refused = 2 * (ring_count(s->ring) + 1) > s->fd_budget;
+		ev.pidfd = refused ? -1 : (int32_t)syscall(SYS_pidfd_open, ev.pid, 0);
+		if (refused)
+			bump(&s->fd_budget_refused, 1);
 		ev.pin_ns = pw_now_mono();
 		if (ev.pin_ns > ev.ktime_ns) {
 			uint64_t us = (ev.pin_ns - ev.ktime_ns) / 1000;
@@ -348,7 +355,8 @@ static int handle_dgram(struct nl_source *s, const void *buf, size_t len, uint32
 		}
 		s->pinned |= ev.pidfd >= 0; /* a pidfd to prove: see recv_batch() */
 		if (ev.pidfd < 0) {
-			bump(&s->pidfd_fail, 1);
+			if (!refused)
+				bump(&s->pidfd_fail, 1);
 		} else {
 			if (!atomic_load_explicit(&s->no_pin, memory_order_relaxed)) {
 				/* pin the program file too: it outlives a process that
@@ -532,17 +540,22 @@ static int subscribe(struct nl_source *s, char *why, size_t whylen)
 }
 
 /* Every queued exec holds two fds (pidfd, exefd): raise the soft limit on
- * open files to the hard one (bounded), so that a full ring cannot run out. */
-static void raise_nofile(void)
+ * open files to the hard one (bounded), and return how many fds the queued
+ * events may hold -- all but NL_FD_RESERVE, kept for the rest of the agent
+ * and above all for the gate's reads: the kernel denies an exec whose
+ * request it cannot give an fd to, and a full ring must not cause that. */
+static size_t raise_nofile(void)
 {
 	struct rlimit rl;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-		return;
+		return 0;
 	if (rl.rlim_cur < 65536 && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max < 65536 ? rl.rlim_max : 65536;
 		(void)setrlimit(RLIMIT_NOFILE, &rl);
+		(void)getrlimit(RLIMIT_NOFILE, &rl);
 	}
+	return rl.rlim_cur > NL_FD_RESERVE ? (size_t)(rl.rlim_cur - NL_FD_RESERVE) : 0;
 }
 
 /* Set a receive timeout so that the thread notices stop requests. */
@@ -576,7 +589,7 @@ int nl_source_open(const struct nl_source_opts *o, struct nl_source **ret, char 
 	s->fd = -1;
 	s->procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	s->arena = malloc(CAP_ARENA); /* touched only as captures use it; NULL: none */
-	raise_nofile();
+	s->fd_budget = raise_nofile();
 	if (o)
 		s->o = *o;
 	if (!s->o.events)
@@ -788,6 +801,7 @@ void nl_source_stats(const struct nl_source *s, struct nl_stats *r)
 	r->malformed = atomic_load(&s->malformed);
 	r->ring_drops = atomic_load(&s->ring_drops);
 	r->pidfd_fail = atomic_load(&s->pidfd_fail);
+	r->fd_budget_refused = atomic_load(&s->fd_budget_refused);
 	r->exefd_fail = atomic_load(&s->exefd_fail);
 	r->wakeups = atomic_load(&s->wakeups);
 	r->recv_errors = atomic_load(&s->recv_errors);
