@@ -41,9 +41,19 @@ struct gate_request {
 	uint64_t t_ns;    /* CLOCK_MONOTONIC when the gate read the request */
 };
 
-/* The decision: true to deny.  Runs on the gate thread, must not block (the
- * exec waits for it): no hooks, no waiting on other threads. */
-typedef bool (*gate_decide_fn)(void *arg, const struct gate_request *rq);
+/* A decision. */
+enum gate_answer {
+	GATE_ALLOW = 0,
+	GATE_DENY = 1,
+	/* allow, and every later exec of this file (its inode) until it is
+	 * modified or gate_forget(): the kernel is told not to hold them (an
+	 * ignore mark, which it drops when the file is written) */
+	GATE_ALLOW_FILE = 2,
+};
+
+/* The decision (enum gate_answer).  Runs on the gate thread, must not block
+ * (the exec waits for it): no hooks, no waiting on other threads. */
+typedef int (*gate_decide_fn)(void *arg, const struct gate_request *rq);
 /* A request answered without a decision (denied: fail_closed); runs on the
  * supervisor thread, must not block; rq->fd and rq->pidfd may be -1. */
 typedef void (*gate_undecided_fn)(void *arg, const struct gate_request *rq, bool denied);
@@ -68,10 +78,14 @@ struct gate_stats {
 	uint64_t overflows;     /* queue overflows (the kernel allowed those) */
 	uint64_t answer_ns_max; /* slowest read-to-answer */
 	uint64_t answer_ns_sum;
-	uint64_t dir_lookups; /* names: directories resolved by handle (cache misses) */
-	uint64_t undecided;   /* answered by the supervisor: no decision in time */
-	uint64_t fd_denials;  /* execs the kernel denied: the gate could not take
-	                       * their fd (EMFILE, ENFILE) */
+	uint64_t dir_lookups;   /* names: directories resolved by handle (cache misses) */
+	uint64_t undecided;     /* answered by the supervisor: no decision in time */
+	uint64_t fd_denials;    /* execs the kernel denied: the gate could not take
+	                         * their fd (EMFILE, ENFILE) */
+	uint64_t files_allowed; /* ignore marks made (GATE_ALLOW_FILE) */
+	uint64_t files_live;    /* ignore marks in place now */
+	uint64_t files_forgets; /* times they were all dropped (gate_forget, or full) */
+	uint64_t files_errors;  /* ignore marks the kernel refused */
 };
 
 /* Create the fanotify group and mark the filesystems.  0 and *ret, or a
@@ -110,6 +124,10 @@ bool gate_covers(const struct gate *g, const char *dir);
 bool gate_covers_dev(const struct gate *g, dev_t dev);
 /* Queue overflows so far (notifications the kernel dropped). */
 uint64_t gate_overflows(const struct gate *g);
+/* Forget every GATE_ALLOW_FILE (a new policy): the next exec of each file
+ * is held and decided again; a decision made before this call and answered
+ * after it marks nothing.  Any thread. */
+void gate_forget(struct gate *g);
 /* Counters (any thread). */
 void gate_get_stats(const struct gate *g, struct gate_stats *ret);
 /* Stop the thread and close the group (the kernel allows what is pending).

@@ -98,6 +98,11 @@ bool policy_is_builtin(const struct policy *p);
 size_t policy_enforcing_rules(const struct policy *p);
 /* True when some rule denies (the agent then starts the fanotify gate). */
 bool policy_has_deny(const struct policy *p);
+/* True when the gate's verdict on an exec rests on the file alone: every
+ * deny or allow rule up to the last deny tests only exe (and fileless), so
+ * an exec the policy allows is allowed for anyone until the file changes or
+ * the policy does (the gate then asks the kernel not to hold it again). */
+bool policy_gate_file_only(const struct policy *p);
 /* The directories the deny rules' exe patterns live under, owned by the
  * policy (*ret); returns their number, or -1 when some deny rule can match a
  * program anywhere (no exe, or a regex): the gate then watches every mount. */

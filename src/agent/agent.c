@@ -607,13 +607,18 @@ static void gate_push(struct agent *a, const struct deny_event *de);
  * record, and answer.  Reads only the pinned process's ids and its parent
  * (no lock the exec'ing process could hold); never waits on another thread
  * but for the policy pointer's lock. */
-static bool gate_decide(void *arg, const struct gate_request *rq)
+static int gate_decide(void *arg, const struct gate_request *rq)
 {
 	struct agent *a = arg;
 	struct proc_info *pi = a->gate_pi;
 	struct policy *p = current_policy(a);
 	struct policy_verdict v;
 	unsigned what = PROC_READ_IDS, needs = policy_needs(p);
+	/* a verdict on the file alone: the caller's ids are not read for it
+	 * (only for a denial's record), and an allowed file is not asked about
+	 * again until it changes or the policy does -- unless the gate is where
+	 * launches are named (no exec watch) */
+	bool file_only = policy_gate_file_only(p);
 	bool deny;
 
 #ifdef PW_TEST_HOOKS
@@ -632,16 +637,19 @@ static bool gate_decide(void *arg, const struct gate_request *rq)
 		what |= PROC_READ_PARENT;
 	if (needs & POLICY_NEED_ANCESTORS)
 		what |= PROC_READ_ANCESTORS;
-	proc_read(a->gate_procfd, rq->pidfd, rq->pid, what, pi, &a->gate_rs);
+	if (!file_only)
+		proc_read(a->gate_procfd, rq->pidfd, rq->pid, what, pi, &a->gate_rs);
 	policy_eval_preexec(p, pi, &v);
 	policy_unref(p);
 	deny = (v.actions & ACT_DENY) && !a->o->dry_run;
 	if (!deny && !a->watch) /* one writer of the hints: the watch's reader when there is one */
 		exe_hint_put(a->hints, rq->pid, rq->path, rq->t_ns);
 	if (!(v.actions & ACT_DENY))
-		return false;
-	/* the record names the parent (denials are rare: worth the read) */
-	proc_read(a->gate_procfd, rq->pidfd, rq->pid, PROC_READ_PARENT, pi, &a->gate_rs);
+		return file_only && a->watch ? GATE_ALLOW_FILE : GATE_ALLOW;
+	/* the record names the caller and its parent (denials are rare: worth
+	 * the read) */
+	proc_read(a->gate_procfd, rq->pidfd, rq->pid,
+	          PROC_READ_PARENT | (file_only ? PROC_READ_IDS : 0), pi, &a->gate_rs);
 
 	struct deny_event *de = a->gate_ev;
 	*de = (struct deny_event){
@@ -663,7 +671,7 @@ static bool gate_decide(void *arg, const struct gate_request *rq)
 	memcpy(de->parent_exe, pi->parent_exe, sizeof(de->parent_exe));
 	memcpy(de->parent_comm, pi->parent_comm, sizeof(de->parent_comm));
 	gate_push(a, de);
-	return deny;
+	return deny ? GATE_DENY : GATE_ALLOW;
 }
 
 /* Queue a gate record for the evaluator (the gate thread or its supervisor). */
@@ -699,12 +707,12 @@ static void gate_undecided(void *arg, const struct gate_request *rq, bool denied
 }
 
 /* The watch's note of an exec (its thread): remember the path. */
-static bool watch_note(void *arg, const struct gate_request *rq)
+static int watch_note(void *arg, const struct gate_request *rq)
 {
 	struct agent *a = arg;
 
 	exe_hint_put(a->hints, rq->pid, rq->path, rq->t_ns);
-	return false;
+	return GATE_ALLOW;
 }
 
 /* Record a denial the gate made (evaluator thread). */
@@ -1144,6 +1152,8 @@ static void reload(struct agent *a)
 	a->pol = np; /* the swap: evaluations take their own reference */
 	pthread_mutex_unlock(&a->pol_lock);
 	policy_unref(old);
+	if (a->gate) /* files allowed by the old policy are asked about again */
+		gate_forget(a->gate);
 	warn_ungated(a);
 	reset_rule_counters(a);
 	a->c.reloads++;
@@ -1357,6 +1367,9 @@ static void emit_stop(struct agent *a)
 		json_kv_uint(&j, "gate_overflows", gs.overflows);
 		json_kv_uint(&j, "gate_answer_us_max", gs.answer_ns_max / 1000);
 		json_kv_uint(&j, "gate_undecided", gs.undecided);
+		json_kv_uint(&j, "gate_files_allowed", gs.files_allowed);
+		json_kv_uint(&j, "gate_files_forgets", gs.files_forgets);
+		json_kv_uint(&j, "gate_files_errors", gs.files_errors);
 		json_kv_uint(&j, "gate_fd_denials", gs.fd_denials);
 		json_kv_uint(&j, "gate_record_drops",
 		             __atomic_load_n(&a->c.gate_ring_drops, __ATOMIC_RELAXED));

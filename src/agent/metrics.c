@@ -141,6 +141,10 @@ int agent_write_metrics(struct agent *a)
 		        gs.errors);
 		counter(f, "procwarden_gate_overflows_total",
 		        "fanotify queue overflows (the kernel allowed those execs).", gs.overflows);
+		counter(f, "procwarden_gate_files_allowed_total",
+		        "Files the gate allowed for good (ignore marks: not held again until "
+		        "modified or the policy is reloaded).",
+		        gs.files_allowed);
 	}
 	struct pt_stats ps;
 	pt_get_stats(a->pt, &ps);

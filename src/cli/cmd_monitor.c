@@ -467,12 +467,12 @@ static void print_overrun(struct monitor *m, const struct pw_event *ev, int resc
 }
 
 /* The exec watch's note of an exec: remember the path. */
-static bool watch_note(void *arg, const struct gate_request *rq)
+static int watch_note(void *arg, const struct gate_request *rq)
 {
 	struct monitor *m = arg;
 
 	exe_hint_put(m->hints, rq->pid, rq->path, rq->t_ns);
-	return false;
+	return GATE_ALLOW;
 }
 
 /* Start the exec watch (fanotify FAN_OPEN_EXEC by names on every filesystem

@@ -255,15 +255,35 @@ static int deny_dir_add(struct policy *p, const char *dir, size_t len)
 /* Where the gate must watch for the deny rules: the directory part of each
  * exact or glob exe pattern (up to the glob's last literal '/'); a deny rule
  * without an exe, or with a regex or a relative one, can match anywhere. */
+/* A condition on the file only: its exe (path, identity) and fileless. */
+static bool cond_file_only(const struct cond *c)
+{
+	return !c->id_mask && !(c->str_mask & ~(1u << SF_EXE));
+}
+
 static int deny_dirs_build(struct policy *p)
 {
+	for (size_t i = 0; i < p->n_rules; i++) {
+		const struct rule *ru = &p->rules[i];
+		if (ru->actions & ACT_DENY)
+			p->deny_end = i + 1;
+	}
+	/* the gate's verdict rests on the file alone when every deny or allow
+	 * rule it evaluates (up to the last deny) tests nothing but the file */
+	p->gate_file_only = p->deny_end > 0;
+	for (size_t i = 0; i < p->deny_end; i++) {
+		const struct rule *ru = &p->rules[i];
+		if ((ru->actions & (ACT_DENY | ACT_ALLOW)) &&
+		    ((ru->has_match && !cond_file_only(&ru->match)) ||
+		     (ru->has_unless && !cond_file_only(&ru->unless))))
+			p->gate_file_only = false;
+	}
 	for (size_t i = 0; i < p->n_rules; i++) {
 		const struct rule *ru = &p->rules[i];
 		const struct patlist *pl = &ru->match.str[SF_EXE];
 
 		if (!(ru->actions & ACT_DENY))
 			continue;
-		p->deny_end = i + 1;
 		if (!ru->has_match || !(ru->match.str_mask & (1u << SF_EXE))) {
 			p->deny_anywhere = 1;
 			continue;
@@ -497,6 +517,11 @@ unsigned policy_needs(const struct policy *p)
 bool policy_has_deny(const struct policy *p)
 {
 	return p->deny_end > 0;
+}
+
+bool policy_gate_file_only(const struct policy *p)
+{
+	return p->gate_file_only;
 }
 
 int policy_deny_dirs(const struct policy *p, const char *const **ret)

@@ -161,8 +161,10 @@ struct policy {
 	uint32_t *general;   /* rules in neither index, ascending */
 	uint32_t *all_rules; /* 0 .. n_rules - 1: a launch whose exe is unknown */
 	size_t n_general;
-	size_t deny_end;  /* 1 + the last rule with deny, 0: none */
-	char **deny_dirs; /* directories deny rules' exe patterns live under (owned) */
+	size_t deny_end; /* 1 + the last rule with deny, 0: none */
+	bool
+	    gate_file_only; /* the gate's verdict rests on the file alone (policy_gate_file_only) */
+	char **deny_dirs;   /* directories deny rules' exe patterns live under (owned) */
 	size_t n_deny_dirs;
 	int deny_anywhere;         /* a deny rule can match a file anywhere */
 	pcre2_match_context *mctx; /* match limits for every regex */

@@ -79,6 +79,9 @@
 #define GATE_PERM_READ 4096 /* a gate's read (see above) */
 #define GATE_PERM_MAX (GATE_PERM_READ / FAN_EVENT_METADATA_LEN)
 #define GATE_BOUND_NS ((uint64_t)GATE_ANSWER_BOUND_MS * 1000000u)
+/* Ignore marks kept at most (the kernel's per-user mark limit is 8,192 or
+ * more); at the limit they are all dropped and made again as execs come. */
+#define GATE_IGNORE_MAX 4096
 /* The largest event: metadata, then a pidfd record, or a directory-handle
  * record with its handle and a name (NAME_MAX and its NUL). */
 #define GATE_MAX_EVENT                                                                             \
@@ -148,6 +151,13 @@ struct gate {
 	size_t n_ifl;
 	uint64_t ifl_t; /* when that batch was read */
 	_Atomic uint64_t undecided_n, fd_denials;
+
+	/* ignore marks (GATE_ALLOW_FILE): made under ign_lock when ign_gen is
+	 * still what it was before the decision */
+	pthread_mutex_t ign_lock;
+	_Atomic uint64_t ign_gen;
+	uint64_t n_ign;
+	_Atomic uint64_t ign_added, ign_live, ign_forgets, ign_errors;
 };
 
 /* Filesystems no program runs from: never marked when watching everywhere. */
@@ -318,6 +328,7 @@ int gate_open(const struct gate_opts *o, struct gate **ret, char *why, size_t wh
 		return -ENOMEM;
 	pthread_mutex_init(&g->lock, NULL);
 	pthread_mutex_init(&g->ifl_lock, NULL);
+	pthread_mutex_init(&g->ign_lock, NULL);
 	g->fail_closed = o->fail_closed && !o->watch_only;
 	g->fd = -1;
 	g->procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -596,7 +607,7 @@ static void handle(struct gate *g, const char *raw, const struct fanotify_event_
 		struct gate_request rq = {
 		    .pid = m->pid, .pidfd = pidfd, .path = path, .fd = m->fd, .t_ns = t};
 		path[n] = '\0';
-		deny = g->fn(g->arg, &rq) && !g->watch_only;
+		deny = g->fn(g->arg, &rq) == GATE_DENY && !g->watch_only;
 	}
 	if (g->watch_only)
 		bump(&g->allowed, 1);
@@ -630,12 +641,51 @@ static void answer_undecided(struct gate *g, int fd, int pidfd, int32_t pid, uin
 	}
 }
 
+/* Drop every ignore mark (g->ign_lock held). */
+static void flush_ignores(struct gate *g)
+{
+	atomic_fetch_add(&g->ign_gen, 1);
+	if (g->n_ign && fanotify_mark(g->fd, FAN_MARK_FLUSH, 0, AT_FDCWD, NULL) < 0)
+		bump(&g->ign_errors, 1);
+	g->n_ign = 0;
+	atomic_store_explicit(&g->ign_live, 0, memory_order_relaxed);
+	bump(&g->ign_forgets, 1);
+}
+
+/* Tell the kernel not to hold execs of fd's file again, unless the policy
+ * changed since the decision began (generation gen). */
+static void ignore_file(struct gate *g, int fd, uint64_t gen)
+{
+	pthread_mutex_lock(&g->ign_lock);
+	if (atomic_load(&g->ign_gen) == gen) {
+		if (g->n_ign >= GATE_IGNORE_MAX)
+			flush_ignores(g);
+		if (fanotify_mark(g->fd, FAN_MARK_ADD | FAN_MARK_IGNORED_MASK, FAN_OPEN_EXEC_PERM,
+		                  fd, NULL) == 0) {
+			g->n_ign++;
+			atomic_store_explicit(&g->ign_live, g->n_ign, memory_order_relaxed);
+			bump(&g->ign_added, 1);
+		} else {
+			bump(&g->ign_errors, 1);
+		}
+	}
+	pthread_mutex_unlock(&g->ign_lock);
+}
+
+void gate_forget(struct gate *g)
+{
+	pthread_mutex_lock(&g->ign_lock);
+	flush_ignores(g);
+	pthread_mutex_unlock(&g->ign_lock);
+}
+
 /* A gate's request of the published batch: decide and answer, unless the
  * supervisor answered it already; then close its fds. */
 static void handle_perm(struct gate *g, struct inflight *it, uint64_t t)
 {
 	char link[32], path[PATH_MAX];
 	bool deny, done;
+	int ans = GATE_ALLOW;
 
 	pthread_mutex_lock(&g->ifl_lock);
 	done = it->answered;
@@ -644,6 +694,7 @@ static void handle_perm(struct gate *g, struct inflight *it, uint64_t t)
 		bump(&g->requests, 1);
 		snprintf(link, sizeof(link), "self/fd/%d", it->fd);
 		ssize_t n = readlinkat(g->procfd, link, path, sizeof(path) - 1);
+		uint64_t gen = atomic_load(&g->ign_gen);
 		if (n <= 0) {
 			bump(&g->errors, 1);
 			deny = g->fail_closed;
@@ -654,14 +705,19 @@ static void handle_perm(struct gate *g, struct inflight *it, uint64_t t)
 			                          .fd = it->fd,
 			                          .t_ns = t};
 			path[n] = '\0';
-			deny = g->fn(g->arg, &rq);
+			ans = g->fn(g->arg, &rq);
+			deny = ans == GATE_DENY;
 		}
 		pthread_mutex_lock(&g->ifl_lock);
-		if (!it->answered) {
+		bool mine = !it->answered;
+		if (mine) {
 			answer(g, it->fd, deny);
 			it->answered = true;
 		}
 		pthread_mutex_unlock(&g->ifl_lock);
+		/* after the answer: the exec need not wait for the mark */
+		if (mine && ans == GATE_ALLOW_FILE)
+			ignore_file(g, it->fd, gen);
 		uint64_t ns = pw_now_mono() - t;
 		bump(&g->ns_sum, ns);
 		if (ns > atomic_load_explicit(&g->ns_max, memory_order_relaxed))
@@ -959,6 +1015,10 @@ void gate_get_stats(const struct gate *g, struct gate_stats *ret)
 	ret->dir_lookups = atomic_load(&m->dir_lookups);
 	ret->undecided = atomic_load(&m->undecided_n);
 	ret->fd_denials = atomic_load(&m->fd_denials);
+	ret->files_allowed = atomic_load(&m->ign_added);
+	ret->files_live = atomic_load(&m->ign_live);
+	ret->files_forgets = atomic_load(&m->ign_forgets);
+	ret->files_errors = atomic_load(&m->ign_errors);
 }
 
 void gate_free(struct gate *g)
@@ -985,5 +1045,6 @@ void gate_free(struct gate *g)
 	free(g->warnings);
 	pthread_mutex_destroy(&g->lock);
 	pthread_mutex_destroy(&g->ifl_lock);
+	pthread_mutex_destroy(&g->ign_lock);
 	free(g);
 }

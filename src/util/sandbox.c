@@ -69,6 +69,9 @@ static const char *const agent_calls[] = {
 	/* the exec watch by names: a directory's path from its handle (the mount
 	 * point checked with fstatfs); an exe's filesystem (statx) */
 	"open_by_handle_at", "fstatfs", "statx",
+	/* the gate: a file whose verdict cannot change is not held again (an
+	 * inode ignore mark; the gate's filesystem marks were made before) */
+	"fanotify_mark",
 	/* the listener stacks its own filter on itself (filters only narrow) */
 	"seccomp", NULL,
 };

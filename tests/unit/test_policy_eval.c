@@ -883,6 +883,48 @@ static void test_identity(void **state)
 	rmdir(dir);
 }
 
+/* The gate's verdict rests on the file alone only when every deny or allow
+ * rule up to the last deny tests only exe (or fileless). */
+static void test_gate_file_only(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *rules;
+		bool want;
+	} cases[] = {
+	    {"  - {name: d, match: {exe: /x/a}, actions: [deny]}\n", true},
+	    {"  - {name: d, match: {exe: \"/x/*\"}, unless: {exe: /x/ok}, actions: [deny]}\n",
+	     true},
+	    {"  - {name: d, match: {fileless: true}, actions: [deny]}\n", true},
+	    {"  - {name: d, match: {exe: /x/a, uid: 64001}, actions: [deny]}\n", false},
+	    {"  - {name: d, match: {exe: /x/a}, unless: {uid: 64001}, actions: [deny]}\n", false},
+	    {"  - {name: d, match: {parent_exe: /x/p}, actions: [deny]}\n", false},
+	    {"  - {name: d, actions: [deny]}\n", true},
+	    /* an allow on the caller before the last deny decides whether it applies */
+	    {"  - {name: a, match: {uid: 64001}, actions: [allow]}\n"
+	     "  - {name: d, match: {exe: /x/a}, actions: [deny]}\n",
+	     false},
+	    /* after the last deny, or not deny/allow: the gate does not evaluate it */
+	    {"  - {name: d, match: {exe: /x/a}, actions: [deny]}\n"
+	     "  - {name: a, match: {uid: 64001}, actions: [allow]}\n"
+	     "  - {name: k, match: {uid: 64002}, actions: [kill]}\n",
+	     true},
+	    {"  - {name: l, match: {uid: 64001}, actions: [log]}\n"
+	     "  - {name: d, match: {exe: /x/a}, actions: [deny]}\n",
+	     true},
+	    /* no deny: no gate */
+	    {"  - {name: k, match: {exe: /x/a}, actions: [kill]}\n", false},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char text[1024];
+		snprintf(text, sizeof(text), "version: 1\nrules:\n%s", cases[i].rules);
+		struct policy *p = load_ok(text);
+		if (policy_gate_file_only(p) != cases[i].want)
+			fail_msg("case %zu: %s", i, cases[i].rules);
+		policy_unref(p);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -906,6 +948,7 @@ int main(void)
 	    cmocka_unit_test(test_glob_and_exact_no_duplicate),
 	    cmocka_unit_test(test_glob_order),
 	    cmocka_unit_test(test_glob_deep_exe),
+	    cmocka_unit_test(test_gate_file_only),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
