@@ -32,6 +32,10 @@ rules:
   - name: deny-slow-denied
     match: {exe: "$G/slow-denied"}
     actions: [deny]
+  # a deny on the caller: every exec is decided (no file is allowed for good)
+  - name: deny-never-uid
+    match: {exe: "$G/never", uid: 64123}
+    actions: [deny]
   - name: log-fine
     match: {exe: "$G/*fine"}
     actions: [log]
