@@ -8,9 +8,10 @@
 # logs 1,000 launches of the test's binary, with the log rotated halfway as
 # logrotate does it (renamed, then SIGUSR1: the agent writes a new file), a
 # reload (SIGHUP), and the collector stopped for a while (100 launches) and
-# started again on the same port: the sender queues and delivers.  Every record of the agent's log -- both files -- must
-# reach the collector's file once, as the same JSON object and the same
-# bytes, matched by seq; none lost, none duplicated, nothing else there.
+# started again on the same port: the sender queues and delivers.  Every
+# record of the agent's log -- both files -- must reach the collector's file
+# once, as the same JSON object and the same bytes, matched by seq; none
+# lost, none duplicated, nothing else there.
 # Arguments carry what a record must survive: UTF-8, quotes, backslashes,
 # escaped control characters, bytes that are not UTF-8, arguments of
 # 20,000 bytes and one cut at the record's 64 KiB limit.
