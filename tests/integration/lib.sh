@@ -15,6 +15,14 @@ if [ "$(id -u)" != 0 ]; then
 	exit 77
 fi
 
+# A test that sets PW_MOUNT_NS=1 before sourcing this runs again, once, in
+# a private mount namespace (before anything else): what it mounts is seen
+# by nothing else on the machine, and goes with it.
+if [ "${PW_MOUNT_NS:-0}" = 1 ] && [ -z "${PW_IN_MOUNT_NS:-}" ]; then
+	export PW_IN_MOUNT_NS=1
+	exec unshare -m --propagation private bash "$0" "$@"
+fi
+
 T=$(mktemp -d /run/pwtest.XXXXXX 2>/dev/null || mktemp -d)
 chmod 755 "$T"
 
@@ -73,6 +81,14 @@ cleanup() {
 	fi
 }
 trap cleanup EXIT
+
+# A private tmpfs at DIR (in the test's mount namespace) for the gate to
+# mark: nothing outside the namespace waits for it.
+gated_tmpfs() { # dir [size]
+	mkdir -p "$1"
+	mount -t tmpfs -o "size=${2:-16m},mode=0755" pwtest "$1"
+	MOUNTS+=("$1")
+}
 
 # Drop pid $1 from PIDS (whole entries only: a pattern substitution would
 # turn 1234 into 14 when removing 23, and cleanup would signal that).

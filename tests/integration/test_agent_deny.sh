@@ -10,16 +10,11 @@
 # Safety: the test re-runs itself in a private mount namespace and marks
 # only a tmpfs mounted there (nothing else on the machine waits for the
 # gate); the rules match only binaries on that tmpfs.
-if [ -z "${PW_DENY_NS:-}" ]; then
-	export PW_DENY_NS=1
-	exec unshare -m --propagation private bash "$0" "$@"
-fi
+PW_MOUNT_NS=1 # a private mount namespace of its own (lib.sh)
 . "$(dirname "$0")/lib.sh"
 
 G="$T/gate"
-mkdir -p "$G"
-mount -t tmpfs -o size=32m,mode=0755 pwdeny "$G"
-MOUNTS+=("$G")
+gated_tmpfs "$G" 32m
 cp "$HELPERS/pw_victim" "$G/evil"
 cp "$HELPERS/pw_victim" "$G/fine"
 cp "$HELPERS/pw_victim" "$G/uidonly"

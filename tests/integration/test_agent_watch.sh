@@ -18,10 +18,7 @@
 #
 # Safety: the test re-runs itself in a private mount namespace, where the
 # late filesystem is a private tmpfs; the rules only log.
-if [ -z "${PW_WATCH_NS:-}" ]; then
-	export PW_WATCH_NS=1
-	exec unshare -m --propagation private bash "$0" "$@"
-fi
+PW_MOUNT_NS=1 # a private mount namespace of its own (lib.sh)
 . "$(dirname "$0")/lib.sh"
 
 mkdir -p "$T/d1"

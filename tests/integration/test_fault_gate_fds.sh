@@ -12,10 +12,7 @@
 #
 # Safety: a private mount namespace; the gate marks only a tmpfs mounted
 # there; the kill rule matches only the test's victim on it.
-if [ -z "${PW_GATEFDS_NS:-}" ]; then
-	export PW_GATEFDS_NS=1
-	exec unshare -m --propagation private bash "$0" "$@"
-fi
+PW_MOUNT_NS=1 # a private mount namespace of its own (lib.sh)
 . "$(dirname "$0")/lib.sh"
 if ! grep -q PW_TEST_HOOKS:BOOL=ON "$PW_BUILD_DIR/CMakeCache.txt"; then
 	echo "SKIP: needs a build with -DPW_TEST_HOOKS=ON"
@@ -23,9 +20,7 @@ if ! grep -q PW_TEST_HOOKS:BOOL=ON "$PW_BUILD_DIR/CMakeCache.txt"; then
 fi
 
 G="$T/gate"
-mkdir -p "$G"
-mount -t tmpfs -o size=16m,mode=0755 pwgatefds "$G"
-MOUNTS+=("$G")
+gated_tmpfs "$G"
 for b in fine victim never; do cp "$HELPERS/pw_victim" "$G/$b"; done
 write_policy p.yaml <<EOF2
 version: 1

@@ -10,10 +10,7 @@
 # "passwd: files pwtest" (nothing else on the machine sees it); the module
 # and its daemon are the test's; the user is test uid 64061; the rules only
 # log the test's private binary.
-if [ -z "${PW_NSS_NS:-}" ]; then
-	export PW_NSS_NS=1
-	exec unshare -m --propagation private bash "$0" "$@"
-fi
+PW_MOUNT_NS=1 # a private mount namespace of its own (lib.sh)
 . "$(dirname "$0")/lib.sh"
 
 MOD="$PW_BUILD_DIR/helpers/libnss_pwtest.so.2"

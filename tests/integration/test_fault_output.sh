@@ -10,10 +10,7 @@
 #
 # Safety: the test re-runs itself in a private mount namespace; the tmpfs
 # lives only there; the rule only logs the test's private binary.
-if [ -z "${PW_OUTPUT_NS:-}" ]; then
-	export PW_OUTPUT_NS=1
-	exec unshare -m --propagation private bash "$0" "$@"
-fi
+PW_MOUNT_NS=1 # a private mount namespace of its own (lib.sh)
 . "$(dirname "$0")/lib.sh"
 
 private_bin pw_victim quick

@@ -10,10 +10,7 @@
 # Safety: the test re-runs itself in a private mount namespace with an
 # overlay on /etc (nothing on the machine's /etc changes); the rule kills
 # only the test's private binary run by the test uid 64123.
-if [ -z "${PW_POLICY_NS:-}" ]; then
-	export PW_POLICY_NS=1
-	exec unshare -m --propagation private bash "$0" "$@"
-fi
+PW_MOUNT_NS=1 # a private mount namespace of its own (lib.sh)
 . "$(dirname "$0")/lib.sh"
 
 U=64123

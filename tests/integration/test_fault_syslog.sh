@@ -8,10 +8,7 @@
 # Safety: the test re-runs itself in a private mount namespace with an
 # overlay on /dev, where its own receiver owns /dev/log (nothing on the
 # machine's /dev changes); the rule only logs the test's private binary.
-if [ -z "${PW_SYSLOG_NS:-}" ]; then
-	export PW_SYSLOG_NS=1
-	exec unshare -m --propagation private bash "$0" "$@"
-fi
+PW_MOUNT_NS=1 # a private mount namespace of its own (lib.sh)
 . "$(dirname "$0")/lib.sh"
 
 mkdir -p "$T/dev-up" "$T/dev-work"

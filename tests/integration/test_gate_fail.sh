@@ -11,10 +11,7 @@
 #
 # Safety: a private mount namespace; the gate marks only a tmpfs mounted
 # there; the rules match only the test's binaries on it.
-if [ -z "${PW_GATEFAIL_NS:-}" ]; then
-	export PW_GATEFAIL_NS=1
-	exec unshare -m --propagation private bash "$0" "$@"
-fi
+PW_MOUNT_NS=1 # a private mount namespace of its own (lib.sh)
 . "$(dirname "$0")/lib.sh"
 if ! grep -q PW_TEST_HOOKS:BOOL=ON "$PW_BUILD_DIR/CMakeCache.txt"; then
 	echo "SKIP: needs a build with -DPW_TEST_HOOKS=ON"
@@ -22,9 +19,7 @@ if ! grep -q PW_TEST_HOOKS:BOOL=ON "$PW_BUILD_DIR/CMakeCache.txt"; then
 fi
 
 G="$T/gate"
-mkdir -p "$G"
-mount -t tmpfs -o size=16m,mode=0755 pwgatefail "$G"
-MOUNTS+=("$G")
+gated_tmpfs "$G"
 for b in fine slow-fine slow-denied; do cp "$HELPERS/pw_victim" "$G/$b"; done
 write_policy p.yaml <<EOF2
 version: 1

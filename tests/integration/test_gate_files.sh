@@ -9,16 +9,11 @@
 #
 # Safety: a private mount namespace; the gate marks only a tmpfs mounted
 # there; the rules match only the test's binaries on it.
-if [ -z "${PW_GATEFILES_NS:-}" ]; then
-	export PW_GATEFILES_NS=1
-	exec unshare -m --propagation private bash "$0" "$@"
-fi
+PW_MOUNT_NS=1 # a private mount namespace of its own (lib.sh)
 . "$(dirname "$0")/lib.sh"
 
 G="$T/gate"
-mkdir -p "$G"
-mount -t tmpfs -o size=16m,mode=0755 pwgatefiles "$G"
-MOUNTS+=("$G")
+gated_tmpfs "$G"
 for b in fine never; do cp "$HELPERS/pw_victim" "$G/$b"; done
 write_policy p.yaml <<EOF2
 version: 1

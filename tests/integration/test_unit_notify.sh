@@ -9,10 +9,7 @@
 #
 # Safety: a private mount namespace; the gate marks only a tmpfs mounted
 # there, and the deny rule matches only a binary on it.
-if [ -z "${PW_UNIT_NS:-}" ]; then
-	export PW_UNIT_NS=1
-	exec unshare -m --propagation private bash "$0" "$@"
-fi
+PW_MOUNT_NS=1 # a private mount namespace of its own (lib.sh)
 . "$(dirname "$0")/lib.sh"
 
 UNIT="$PW_BUILD_DIR/contrib/procwarden.service"
@@ -20,9 +17,7 @@ UNIT="$PW_BUILD_DIR/contrib/procwarden.service"
 CAPS=$(sed -n 's/^CapabilityBoundingSet=//p' "$UNIT" | tr 'A-Z' 'a-z' | sed 's/cap_/+/g; s/ /,/g')
 grep -q '^NoNewPrivileges=yes' "$UNIT" || fail "the unit lost NoNewPrivileges"
 G="$T/gate"
-mkdir -p "$G"
-mount -t tmpfs -o size=8m,mode=0755 pwunit "$G"
-MOUNTS+=("$G")
+gated_tmpfs "$G" 8m
 cp "$HELPERS/pw_victim" "$G/evil"
 write_policy deny.yaml <<EOF2
 version: 1

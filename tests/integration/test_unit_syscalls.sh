@@ -11,10 +11,7 @@
 #
 # Safety: a private mount namespace; the gate marks only a tmpfs mounted
 # there; the rules match only the test's private binaries.
-if [ -z "${PW_SYSCALLS_NS:-}" ]; then
-	export PW_SYSCALLS_NS=1
-	exec unshare -m --propagation private bash "$0" "$@"
-fi
+PW_MOUNT_NS=1 # a private mount namespace of its own (lib.sh)
 . "$(dirname "$0")/lib.sh"
 
 command -v strace >/dev/null || { echo "SKIP: no strace"; exit 77; }
@@ -23,9 +20,7 @@ UNIT="$PW_BUILD_DIR/contrib/procwarden.service"
 [ -f "$UNIT" ] || fail "no configured unit at $UNIT"
 
 G="$T/gate"
-mkdir -p "$G"
-mount -t tmpfs -o size=16m,mode=0755 pwsyscalls "$G"
-MOUNTS+=("$G")
+gated_tmpfs "$G"
 cp "$HELPERS/pw_victim" "$G/denied"
 cp "$HELPERS/pw_victim" "$T/marker"
 cp "$HELPERS/pw_victim" "$T/victim"
