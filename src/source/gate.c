@@ -581,13 +581,22 @@ static void handle_name(struct gate *g, const char *raw, const struct fanotify_e
 	bump(&g->errors, 1);
 }
 
-/* One event: decide, answer, close. */
+/* The read-to-answer time of a request read at t. */
+static void note_time(struct gate *g, uint64_t t)
+{
+	uint64_t ns = pw_now_mono() - t;
+
+	bump(&g->ns_sum, ns);
+	if (ns > atomic_load_explicit(&g->ns_max, memory_order_relaxed))
+		atomic_store_explicit(&g->ns_max, ns, memory_order_relaxed);
+}
+
+/* A watch's event with an fd (kernels without names): note it, close. */
 static void handle(struct gate *g, const char *raw, const struct fanotify_event_metadata *m,
                    uint64_t t)
 {
 	char link[32], path[PATH_MAX];
 	int pidfd = event_pidfd(raw, m);
-	bool deny = false;
 	ssize_t n;
 
 	if (m->mask & FAN_Q_OVERFLOW)
@@ -607,16 +616,10 @@ static void handle(struct gate *g, const char *raw, const struct fanotify_event_
 		struct gate_request rq = {
 		    .pid = m->pid, .pidfd = pidfd, .path = path, .fd = m->fd, .t_ns = t};
 		path[n] = '\0';
-		deny = g->fn(g->arg, &rq) == GATE_DENY && !g->watch_only;
+		(void)g->fn(g->arg, &rq);
 	}
-	if (g->watch_only)
-		bump(&g->allowed, 1);
-	else
-		answer(g, m->fd, deny);
-	uint64_t ns = pw_now_mono() - t;
-	bump(&g->ns_sum, ns);
-	if (ns > atomic_load_explicit(&g->ns_max, memory_order_relaxed))
-		atomic_store_explicit(&g->ns_max, ns, memory_order_relaxed);
+	bump(&g->allowed, 1);
+	note_time(g, t);
 	close(m->fd);
 out:
 	if (pidfd >= 0)
@@ -718,10 +721,7 @@ static void handle_perm(struct gate *g, struct inflight *it, uint64_t t)
 		/* after the answer: the exec need not wait for the mark */
 		if (mine && ans == GATE_ALLOW_FILE)
 			ignore_file(g, it->fd, gen);
-		uint64_t ns = pw_now_mono() - t;
-		bump(&g->ns_sum, ns);
-		if (ns > atomic_load_explicit(&g->ns_max, memory_order_relaxed))
-			atomic_store_explicit(&g->ns_max, ns, memory_order_relaxed);
+		note_time(g, t);
 	}
 	close(it->fd);
 	if (it->pidfd >= 0)
@@ -859,10 +859,12 @@ static void *gate_supervise(void *arg)
 	while (!atomic_load_explicit(&g->stop, memory_order_relaxed)) {
 		struct timespec ts = {0, GATE_SUPERVISE_MS * 1000000L};
 		nanosleep(&ts, NULL);
-		uint64_t now = pw_now_mono();
 		bool stuck = false;
 		pthread_mutex_lock(&g->ifl_lock);
-		if (g->n_ifl && now - g->ifl_t > GATE_BOUND_NS) {
+		/* the clock read under the lock: a batch published while it was
+		 * taken must not look older than the clock (it would underflow) */
+		uint64_t now = pw_now_mono();
+		if (g->n_ifl && now > g->ifl_t && now - g->ifl_t > GATE_BOUND_NS) {
 			stuck = true;
 			for (size_t i = 0; i < g->n_ifl; i++) {
 				struct inflight *it = &g->ifl[i];

@@ -82,6 +82,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Skip (77) unless the build has the test-only knobs (-DPW_TEST_HOOKS=ON).
+need_test_hooks() {
+	if ! grep -q PW_TEST_HOOKS:BOOL=ON "$PW_BUILD_DIR/CMakeCache.txt"; then
+		echo "SKIP: needs a build with -DPW_TEST_HOOKS=ON"
+		exit 77
+	fi
+}
+
 # A private tmpfs at DIR (in the test's mount namespace) for the gate to
 # mark: nothing outside the namespace waits for it.
 gated_tmpfs() { # dir [size]

@@ -113,6 +113,8 @@ assert len(fine) + len(unk) >= M + 1 and len(unk) <= M // 100, \
 assert all(r["source"] == "netlink" and r["rules"] == ["log-fine"] for r in fine), fine[:3]
 stop = [r for r in recs if r["type"] == "stop"][0]
 assert stop["denied"] == N + 4, stop
+# no decision here takes near the gate's bound: none was answered by it
+assert stop["gate_undecided"] == 0, stop
 assert stop["gate_errors"] == 0 and stop["gate_record_drops"] == 0, stop
 assert stop["deny_fallback_kills"] == 0, stop
 print(f"fine: {len(fine)} of {M + 1} launches logged by exe; "

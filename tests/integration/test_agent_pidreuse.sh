@@ -16,10 +16,7 @@ rules:
       exe: "$T/victim"
     actions: [kill]
 EOF2
-if ! grep -q PW_TEST_HOOKS:BOOL=ON "$PW_BUILD_DIR/CMakeCache.txt"; then
-	echo "SKIP: needs a build with -DPW_TEST_HOOKS=ON"
-	exit 77
-fi
+need_test_hooks
 PROCWARDEN_TEST_KILL_DELAY_MS=400 start_agent --policy "$T/kill.yaml" --no-scan
 rc=0
 "$T/victim" --sleep-ms 50 --exit 4 quick || rc=$?

@@ -14,10 +14,7 @@
 # there; the kill rule matches only the test's victim on it.
 PW_MOUNT_NS=1 # a private mount namespace of its own (lib.sh)
 . "$(dirname "$0")/lib.sh"
-if ! grep -q PW_TEST_HOOKS:BOOL=ON "$PW_BUILD_DIR/CMakeCache.txt"; then
-	echo "SKIP: needs a build with -DPW_TEST_HOOKS=ON"
-	exit 77
-fi
+need_test_hooks
 
 G="$T/gate"
 gated_tmpfs "$G"
