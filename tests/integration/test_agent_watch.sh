@@ -122,8 +122,12 @@ import json, sys
 T, N = sys.argv[1], int(sys.argv[2])
 recs = [json.loads(l) for l in open(f"{T}/mon.json")]
 ex = [r for r in recs if r.get("exe") == f"{T}/d2/stormbin"]
-print(f"monitor: {len(ex)} of {N} launches named")
-assert len(ex) == N, f"{len(ex)} of {N}"
+# as for run: named, or said unknown (at most 1%: a note the watch lost),
+# never silent and never wrong
+unk = [r for r in recs if r.get("type") == "exec" and r.get("exe") is None
+       and "exe" in (r.get("unknown") or []) and (r.get("parent_exe") or "").endswith("/pw_storm")]
+print(f"monitor: {len(ex)} of {N} launches named, {len(unk)} said unknown")
+assert len(ex) + len(unk) >= N and len(unk) <= N // 100, f"{len(ex)} named, {len(unk)} unknown of {N}"
 PY
 
 # --- run --no-watch-exec
