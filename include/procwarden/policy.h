@@ -99,7 +99,7 @@ size_t policy_enforcing_rules(const struct policy *p);
 /* True when some rule denies (the agent then starts the fanotify gate). */
 bool policy_has_deny(const struct policy *p);
 /* True when the gate's verdict on an exec rests on the file alone: every
- * deny or allow rule up to the last deny tests only exe (and fileless), so
+ * deny or allow rule up to the last deny tests only exe (not fileless), so
  * an exec the policy allows is allowed for anyone until the file changes or
  * the policy does (the gate then asks the kernel not to hold it again). */
 bool policy_gate_file_only(const struct policy *p);

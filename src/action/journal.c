@@ -296,6 +296,8 @@ static void members(struct jout *o, const char *line, size_t len)
 				ws(&r);
 				if (ok && r.s < r.end && *r.s == ',')
 					r.s++;
+				else if (r.s >= r.end || *r.s != ']')
+					ok = false; /* not the agent's JSON: stop */
 			}
 		} else {
 			ok = skip_value(&r);

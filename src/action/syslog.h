@@ -19,8 +19,8 @@
 #define PW_SYSLOG_WAIT_MS 50
 /* With the socket gone, a connect is tried again at most this often. */
 #define PW_SYSLOG_RETRY_NS 1000000000ull
-/* A journal entry larger than this is lost (counted): the largest record,
- * an argv of 64 KiB of control bytes escaped, is about 400 KiB. */
+/* A journal entry larger than this is lost (counted): records are 64 KiB at
+ * most, an entry repeats some of their fields. */
 #define PW_JOURNAL_MAX_ENTRY (4u << 20)
 
 struct pw_syslog {

@@ -640,12 +640,24 @@ static int gate_decide(void *arg, const struct gate_request *rq)
 	if (!file_only)
 		proc_read(a->gate_procfd, rq->pidfd, rq->pid, what, pi, &a->gate_rs);
 	policy_eval_preexec(p, pi, &v);
+	/* a deny rule that rested on an unknown value, or a regex that hit its
+	 * limit: not decided -- never allowed for good, and denied when the
+	 * gate fails closed */
+	bool unsure = v.match_errors != 0;
+	for (uint32_t i = 0; i < v.n_undecided; i++)
+		unsure |= (policy_rule_actions(p, v.undecided[i], NULL) & ACT_DENY) != 0;
 	policy_unref(p);
-	deny = (v.actions & ACT_DENY) && !a->o->dry_run;
+	bool unsure_deny = unsure && a->o->gate_fail_closed && !(v.actions & ACT_DENY);
+	deny = ((v.actions & ACT_DENY) || unsure_deny) && !a->o->dry_run;
 	if (!deny && !a->watch) /* one writer of the hints: the watch's reader when there is one */
 		exe_hint_put(a->hints, rq->pid, rq->path, rq->t_ns);
-	if (!(v.actions & ACT_DENY))
-		return file_only && a->watch ? GATE_ALLOW_FILE : GATE_ALLOW;
+	if (!(v.actions & ACT_DENY) && !unsure_deny) {
+		/* for good only what the file alone decided: not a deleted file, a
+		 * memfd or a cut path (an fd can run it again under another name) */
+		bool whole = !unsure && !v.n_undecided &&
+		             !(pi->flags & (PI_EXE_DELETED | PI_EXE_MEMFD | PI_EXE_TRUNCATED));
+		return file_only && whole && a->watch ? GATE_ALLOW_FILE : GATE_ALLOW;
+	}
 	/* the record names the caller and its parent (denials are rare: worth
 	 * the read) */
 	proc_read(a->gate_procfd, rq->pidfd, rq->pid,
@@ -666,6 +678,9 @@ static int gate_decide(void *arg, const struct gate_request *rq)
 	    .t_ns = rq->t_ns,
 	    .decide_ns = pw_now_mono() - rq->t_ns,
 	    .dry_run = !deny,
+	    .undecided = unsure_deny,
+	    .denied = unsure_deny && deny,
+	    .unknown = unsure_deny,
 	};
 	memcpy(de->exe, pi->exe, sizeof(de->exe));
 	memcpy(de->parent_exe, pi->parent_exe, sizeof(de->parent_exe));
@@ -690,8 +705,9 @@ static void gate_undecided(void *arg, const struct gate_request *rq, bool denied
 {
 	struct agent *a = arg;
 	struct deny_event *de = a->gate_sup_ev;
-	struct stat st;
 
+	/* nothing here may block (no fstat: a FUSE or NFS file's attributes
+	 * come from its server) */
 	*de = (struct deny_event){.pid = rq->pid,
 	                          .t_ns = rq->t_ns,
 	                          .decide_ns = pw_now_mono() - rq->t_ns,
@@ -699,10 +715,6 @@ static void gate_undecided(void *arg, const struct gate_request *rq, bool denied
 	                          .denied = denied};
 	if (rq->path)
 		snprintf(de->exe, sizeof(de->exe), "%s", rq->path);
-	if (rq->fd >= 0 && fstat(rq->fd, &st) == 0) {
-		pw_file_id_set(&de->file, &st);
-		de->have |= PI_HAVE_EXE_FILE;
-	}
 	gate_push(a, de);
 }
 
@@ -747,9 +759,11 @@ static void handle_denial(struct agent *a, const struct deny_event *de)
 		v.allow_rule = -1;
 		v.severity = SEV_WARNING;
 		acts[n_acts++] = (struct act_result){
-		    .action = de->denied ? ACT_DENY : ACT_ALLOW,
-		    .result = de->denied ? "fail-closed: no decision within the gate's bound"
-		                         : "fail-open: no decision within the gate's bound"};
+		    .action = de->denied || de->dry_run ? ACT_DENY : ACT_ALLOW,
+		    .result = de->dry_run   ? "dry-run"
+		              : de->unknown ? "fail-closed: a deny rule rested on an unknown value"
+		              : de->denied  ? "fail-closed: no decision within the gate's bound"
+		                            : "fail-open: no decision within the gate's bound"};
 		if (de->denied)
 			a->c.denials++;
 	} else {

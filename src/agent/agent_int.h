@@ -81,6 +81,7 @@ struct deny_event {
 	bool dry_run;           /* matched, but allowed: --dry-run */
 	bool undecided;         /* answered without a decision (the gate's bound) */
 	bool denied;            /* undecided: denied (--gate-fail closed), else allowed */
+	bool unknown;           /* undecided because a deny rule rested on an unknown value */
 	struct pw_file_id file; /* PI_HAVE_EXE_FILE in have */
 	char exe[PW_PATH_MAX];
 	char parent_exe[PW_PATH_MAX];

@@ -255,10 +255,11 @@ static int deny_dir_add(struct policy *p, const char *dir, size_t len)
 /* Where the gate must watch for the deny rules: the directory part of each
  * exact or glob exe pattern (up to the glob's last literal '/'); a deny rule
  * without an exe, or with a regex or a relative one, can match anywhere. */
-/* A condition on the file only: its exe (path, identity) and fileless. */
+/* A condition on the file only: its exe (path, identity).  Not fileless: a
+ * file deleted after it was allowed runs again through an fd. */
 static bool cond_file_only(const struct cond *c)
 {
-	return !c->id_mask && !(c->str_mask & ~(1u << SF_EXE));
+	return !c->id_mask && !(c->str_mask & ~(1u << SF_EXE)) && c->fileless < 0;
 }
 
 static int deny_dirs_build(struct policy *p)

@@ -149,7 +149,8 @@ struct gate {
 	pthread_mutex_t ifl_lock;
 	struct inflight ifl[GATE_PERM_MAX];
 	size_t n_ifl;
-	uint64_t ifl_t; /* when that batch was read */
+	uint64_t ifl_t;   /* when that batch was read */
+	uint64_t ifl_seq; /* batches published */
 	_Atomic uint64_t undecided_n, fd_denials;
 
 	/* ignore marks (GATE_ALLOW_FILE): made under ign_lock when ign_gen is
@@ -182,7 +183,12 @@ static void warn(struct gate *g, const char *path, int err)
 	if (!v)
 		return;
 	g->warnings = v;
-	if (asprintf(&s, "cannot watch '%s': %s", path, strerror(err)) < 0)
+	if (err == EPROTONOSUPPORT ? asprintf(&s,
+	                                      "not gated '%s': a FUSE filesystem (its server "
+	                                      "could hold every exec); deny rules kill after the "
+	                                      "exec there",
+	                                      path) < 0
+	                           : asprintf(&s, "cannot watch '%s': %s", path, strerror(err)) < 0)
 		return;
 	v[g->n_warnings++] = s;
 }
@@ -235,6 +241,12 @@ static int mark_fs(struct gate *g, const char *path, bool whole)
 	}
 	if (g->n_marks >= GATE_MAX_MARKS)
 		return -E2BIG;
+	/* not a FUSE filesystem for the gate: the kernel opens the file of each
+	 * held exec inside the gate's read, and a server that never answers
+	 * that open would hold the gate -- and every exec on the machine */
+	struct statfs fs;
+	if (!g->watch_only && statfs(p, &fs) == 0 && fs.f_type == 0x65735546 /* FUSE_SUPER_MAGIC */)
+		return -EPROTONOSUPPORT;
 	if (fanotify_mark(g->fd, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, g->mask, AT_FDCWD, p) < 0 &&
 	    fanotify_mark(g->fd, FAN_MARK_ADD | FAN_MARK_MOUNT, g->mask, AT_FDCWD, p) < 0)
 		return -errno;
@@ -762,6 +774,7 @@ static void gate_batch(struct gate *g, const char *buf, size_t n, uint64_t t)
 	}
 	g->n_ifl = k;
 	g->ifl_t = t;
+	g->ifl_seq++;
 	pthread_mutex_unlock(&g->ifl_lock);
 	for (size_t i = 0; i < k; i++)
 		handle_perm(g, &g->ifl[i], t);
@@ -860,12 +873,14 @@ static void *gate_supervise(void *arg)
 		struct timespec ts = {0, GATE_SUPERVISE_MS * 1000000L};
 		nanosleep(&ts, NULL);
 		bool stuck = false;
+		uint64_t seq = 0;
 		pthread_mutex_lock(&g->ifl_lock);
 		/* the clock read under the lock: a batch published while it was
 		 * taken must not look older than the clock (it would underflow) */
 		uint64_t now = pw_now_mono();
 		if (g->n_ifl && now > g->ifl_t && now - g->ifl_t > GATE_BOUND_NS) {
 			stuck = true;
+			seq = g->ifl_seq;
 			for (size_t i = 0; i < g->n_ifl; i++) {
 				struct inflight *it = &g->ifl[i];
 				if (it->answered)
@@ -876,6 +891,13 @@ static void *gate_supervise(void *arg)
 		}
 		pthread_mutex_unlock(&g->ifl_lock);
 		for (int reads = 0; stuck && reads < 64; reads++) {
+			/* only while that same batch is still being handled: once the
+			 * gate thread is back, the queue is its again */
+			pthread_mutex_lock(&g->ifl_lock);
+			stuck = g->n_ifl && g->ifl_seq == seq;
+			pthread_mutex_unlock(&g->ifl_lock);
+			if (!stuck)
+				break;
 			ssize_t n = read(g->fd, buf, sizeof(buf));
 			if (n <= 0) {
 				if (n < 0 && (errno == EMFILE || errno == ENFILE))

@@ -111,6 +111,13 @@ static void test_not_an_object(void **state)
 	buf[n] = 0;
 	assert_null(strstr(buf, "PROCWARDEN_"));
 	assert_non_null(strstr(buf, "\nMESSAGE=plain text\n"));
+	/* malformed (not the agent's JSON): ends, makes nothing up */
+	n = enc(buf, sizeof(buf), LINE("{\"rules\":[1}, \"pid\":4}"));
+	buf[n] = 0;
+	assert_null(strstr(buf, "PROCWARDEN_PID"));
+	n = enc(buf, sizeof(buf), LINE("{\"rules\":[\"a\" \"b\"],\"pid\":4}"));
+	buf[n] = 0;
+	assert_non_null(strstr(buf, "\nMESSAGE="));
 	/* a truncated line: what was read stays, nothing is made up */
 	n = enc(buf, sizeof(buf), LINE("{\"pid\":3,\"exe\":\"/unterminated"));
 	buf[n] = 0;
