@@ -628,17 +628,25 @@ static int gate_decide(void *arg, const struct gate_request *rq)
 #endif
 	proc_info_reset(pi, rq->pid);
 	proc_set_exe(pi, rq->path, strlen(rq->path));
+	/* the file held, by its fd: its identity, and whether a " (deleted)"
+	 * name leaves it without any (fileless) -- proc_read() below judges
+	 * that by /proc/PID/exe, the caller's program before this exec */
 	struct stat st;
-	if ((needs & POLICY_NEED_FILE) && rq->fd >= 0 && fstat(rq->fd, &st) == 0) {
+	bool named_deleted = pi->flags & PI_EXE_DELETED;
+	bool have_st =
+	    rq->fd >= 0 && ((needs & POLICY_NEED_FILE) || named_deleted) && fstat(rq->fd, &st) == 0;
+	if ((needs & POLICY_NEED_FILE) && have_st) {
 		pw_file_id_set(&pi->exe_file, &st);
 		pi->have |= PI_HAVE_EXE_FILE;
 	}
+	uint32_t fileless = named_deleted && (!have_st || st.st_nlink == 0) ? PI_EXE_DELETED : 0;
 	if (needs & (POLICY_NEED_PARENT | POLICY_NEED_ANCESTORS))
 		what |= PROC_READ_PARENT;
 	if (needs & POLICY_NEED_ANCESTORS)
 		what |= PROC_READ_ANCESTORS;
 	if (!file_only)
 		proc_read(a->gate_procfd, rq->pidfd, rq->pid, what, pi, &a->gate_rs);
+	pi->flags = (pi->flags & ~(uint32_t)PI_EXE_DELETED) | fileless;
 	policy_eval_preexec(p, pi, &v);
 	/* a deny rule that rested on an unknown value, or a regex that hit its
 	 * limit: not decided -- never allowed for good, and denied when the
@@ -662,6 +670,7 @@ static int gate_decide(void *arg, const struct gate_request *rq)
 	 * the read) */
 	proc_read(a->gate_procfd, rq->pidfd, rq->pid,
 	          PROC_READ_PARENT | (file_only ? PROC_READ_IDS : 0), pi, &a->gate_rs);
+	pi->flags = (pi->flags & ~(uint32_t)PI_EXE_DELETED) | fileless;
 
 	struct deny_event *de = a->gate_ev;
 	*de = (struct deny_event){
