@@ -83,7 +83,6 @@ struct gate_stats {
 	uint64_t fd_denials;    /* execs the kernel denied: the gate could not take
 	                         * their fd (EMFILE, ENFILE) */
 	uint64_t files_allowed; /* ignore marks made (GATE_ALLOW_FILE) */
-	uint64_t files_live;    /* ignore marks in place now */
 	uint64_t files_forgets; /* times they were all dropped (gate_forget, or full) */
 	uint64_t files_errors;  /* ignore marks the kernel refused */
 };

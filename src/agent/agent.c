@@ -686,10 +686,8 @@ static int gate_decide(void *arg, const struct gate_request *rq)
 	    .flags = pi->flags & (PI_EXE_DELETED | PI_EXE_MEMFD | PI_EXE_TRUNCATED),
 	    .t_ns = rq->t_ns,
 	    .decide_ns = pw_now_mono() - rq->t_ns,
-	    .dry_run = !deny,
-	    .undecided = unsure_deny,
-	    .denied = unsure_deny && deny,
-	    .unknown = unsure_deny,
+	    .denied = deny,
+	    .why = unsure_deny ? DENY_UNKNOWN : DENY_RULE,
 	};
 	memcpy(de->exe, pi->exe, sizeof(de->exe));
 	memcpy(de->parent_exe, pi->parent_exe, sizeof(de->parent_exe));
@@ -720,8 +718,8 @@ static void gate_undecided(void *arg, const struct gate_request *rq, bool denied
 	*de = (struct deny_event){.pid = rq->pid,
 	                          .t_ns = rq->t_ns,
 	                          .decide_ns = pw_now_mono() - rq->t_ns,
-	                          .undecided = true,
-	                          .denied = denied};
+	                          .denied = denied,
+	                          .why = DENY_BOUND};
 	if (rq->path)
 		snprintf(de->exe, sizeof(de->exe), "%s", rq->path);
 	gate_push(a, de);
@@ -756,37 +754,35 @@ static void handle_denial(struct agent *a, const struct deny_event *de)
 	pi->have |= de->have;
 	pi->exe_file = de->file;
 	memcpy(pi->exe, de->exe, sizeof(pi->exe));
-	if (!de->undecided || de->exe[0])
+	if (de->why != DENY_BOUND || de->exe[0])
 		pi->have |= PI_HAVE_EXE;
 	pi->flags |= de->flags;
 	memcpy(pi->parent_exe, de->parent_exe, sizeof(pi->parent_exe));
 	memcpy(pi->parent_comm, de->parent_comm, sizeof(pi->parent_comm));
-	if (de->undecided) {
-		/* answered by the gate's bound: no rule decided it (what the
-		 * request did not carry is unknown) */
-		memset(&v, 0, sizeof(v));
-		v.allow_rule = -1;
-		v.severity = SEV_WARNING;
-		acts[n_acts++] = (struct act_result){
-		    .action = de->denied || de->dry_run ? ACT_DENY : ACT_ALLOW,
-		    .result = de->dry_run   ? "dry-run"
-		              : de->unknown ? "fail-closed: a deny rule rested on an unknown value"
-		              : de->denied  ? "fail-closed: no decision within the gate's bound"
-		                            : "fail-open: no decision within the gate's bound"};
-		if (de->denied)
-			a->c.denials++;
-	} else {
+	if (de->why == DENY_RULE) {
 		/* the rules as the current policy names them (a reload in
 		 * between may name none: the record still says what the gate
 		 * did) */
 		policy_eval_preexec(p, pi, &v);
-		acts[n_acts++] = (struct act_result){.action = ACT_DENY,
-		                                     .result = de->dry_run ? "dry-run" : "ok"};
-		if (de->dry_run)
-			a->c.denials_dry_run++;
-		else
-			a->c.denials++;
+	} else {
+		/* no rule decided it (what the request did not carry is unknown) */
+		memset(&v, 0, sizeof(v));
+		v.allow_rule = -1;
+		v.severity = SEV_WARNING;
 	}
+	bool bound = de->why == DENY_BOUND;
+	acts[n_acts++] = (struct act_result){
+	    .action = bound && !de->denied ? ACT_ALLOW : ACT_DENY,
+	    .result = !de->denied && !bound  ? "dry-run"
+	              : de->why == DENY_RULE ? "ok"
+	              : de->why == DENY_UNKNOWN
+	                  ? "fail-closed: a deny rule rested on an unknown value"
+	              : de->denied ? "fail-closed: no decision within the gate's bound"
+	                           : "fail-open: no decision within the gate's bound"};
+	if (de->denied)
+		a->c.denials++;
+	else if (!bound)
+		a->c.denials_dry_run++;
 	a->c.launches++;
 	if (v.actions & ACT_LOG)
 		acts[n_acts++] = (struct act_result){.action = ACT_LOG, .result = "ok"};

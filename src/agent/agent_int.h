@@ -71,6 +71,13 @@ struct pending_kill {
 
 /* A launch the gate decided to deny, for the evaluator to record: a fixed
  * value (no pointers) crossing the gate ring. */
+/* Why the gate recorded an exec. */
+enum deny_why {
+	DENY_RULE,    /* a deny rule matched */
+	DENY_UNKNOWN, /* --gate-fail closed: a deny rule rested on an unknown value */
+	DENY_BOUND,   /* no decision within the gate's bound (its supervisor answered) */
+};
+
 struct deny_event {
 	int32_t pid, ppid;
 	uint32_t uid, euid, gid, egid;
@@ -78,10 +85,8 @@ struct deny_event {
 	uint32_t flags; /* PI_EXE_* */
 	uint64_t t_ns;  /* when the gate read the request (CLOCK_MONOTONIC) */
 	uint64_t decide_ns;
-	bool dry_run;           /* matched, but allowed: --dry-run */
-	bool undecided;         /* answered without a decision (the gate's bound) */
-	bool denied;            /* undecided: denied (--gate-fail closed), else allowed */
-	bool unknown;           /* undecided because a deny rule rested on an unknown value */
+	bool denied;            /* the exec was denied (not: --dry-run, or failing open) */
+	uint8_t why;            /* enum deny_why */
 	struct pw_file_id file; /* PI_HAVE_EXE_FILE in have */
 	char exe[PW_PATH_MAX];
 	char parent_exe[PW_PATH_MAX];

@@ -119,22 +119,10 @@ int cmd_run(int argc, char **argv)
 			o.log_path = optarg;
 			break;
 		case 's':
-			if (o.journal) {
-				fprintf(stderr,
-				        "procwarden run: --syslog and --journal: choose one "
-				        "(the journal forwards to syslog)\n");
-				goto bad;
-			}
 			o.syslog = true;
 			break;
 		case 'J':
-			if (o.syslog && !o.journal) {
-				fprintf(stderr,
-				        "procwarden run: --syslog and --journal: choose one "
-				        "(the journal forwards to syslog)\n");
-				goto bad;
-			}
-			o.syslog = o.journal = true;
+			o.journal = true;
 			break;
 		case 'F': {
 			static const struct {
@@ -244,6 +232,12 @@ int cmd_run(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (o.syslog && o.journal) {
+		fprintf(stderr, "procwarden run: --syslog and --journal: choose one (the journal "
+		                "forwards to syslog)\n");
+		goto bad;
+	}
+	o.syslog |= o.journal; /* the journal is syslog's transport then */
 	if (0) {
 	bad:
 		free(paths);

@@ -158,7 +158,7 @@ struct gate {
 	pthread_mutex_t ign_lock;
 	_Atomic uint64_t ign_gen;
 	uint64_t n_ign;
-	_Atomic uint64_t ign_added, ign_live, ign_forgets, ign_errors;
+	_Atomic uint64_t ign_added, ign_forgets, ign_errors;
 };
 
 /* Filesystems no program runs from: never marked when watching everywhere. */
@@ -663,7 +663,6 @@ static void flush_ignores(struct gate *g)
 	if (g->n_ign && fanotify_mark(g->fd, FAN_MARK_FLUSH, 0, AT_FDCWD, NULL) < 0)
 		bump(&g->ign_errors, 1);
 	g->n_ign = 0;
-	atomic_store_explicit(&g->ign_live, 0, memory_order_relaxed);
 	bump(&g->ign_forgets, 1);
 }
 
@@ -678,7 +677,6 @@ static void ignore_file(struct gate *g, int fd, uint64_t gen)
 		if (fanotify_mark(g->fd, FAN_MARK_ADD | FAN_MARK_IGNORED_MASK, FAN_OPEN_EXEC_PERM,
 		                  fd, NULL) == 0) {
 			g->n_ign++;
-			atomic_store_explicit(&g->ign_live, g->n_ign, memory_order_relaxed);
 			bump(&g->ign_added, 1);
 		} else {
 			bump(&g->ign_errors, 1);
@@ -740,21 +738,44 @@ static void handle_perm(struct gate *g, struct inflight *it, uint64_t t)
 		close(it->pidfd);
 }
 
+/* Read events into buf; a read the kernel could not give an fd to made it
+ * deny that exec (counted). */
+static ssize_t read_events(struct gate *g, char *buf, size_t cap)
+{
+	ssize_t n = read(g->fd, buf, cap);
+
+	if (n < 0 && (errno == EMFILE || errno == ENFILE))
+		bump(&g->fd_denials, 1);
+	return n;
+}
+
+/* The next whole event of buf[0, n) at *off, copied into *m (events are only
+ * 4-byte aligned: see event_info()); its start, or NULL at the end. */
+static const char *next_event(const char *buf, size_t n, size_t *off,
+                              struct fanotify_event_metadata *m)
+{
+	const char *raw = buf + *off;
+
+	if (*off + FAN_EVENT_METADATA_LEN > n)
+		return NULL;
+	memcpy(m, raw, sizeof(*m));
+	if (m->event_len < FAN_EVENT_METADATA_LEN || m->event_len > n - *off)
+		return NULL;
+	*off += m->event_len;
+	return raw;
+}
+
 /* A gate's batch of n bytes read at t: published for the supervisor, then
  * each request handled in order. */
 static void gate_batch(struct gate *g, const char *buf, size_t n, uint64_t t)
 {
 	size_t off = 0, k = 0;
 
-	pthread_mutex_lock(&g->ifl_lock);
-	while (off + FAN_EVENT_METADATA_LEN <= n && k < GATE_PERM_MAX) {
-		struct fanotify_event_metadata m;
-		const char *raw = buf + off;
+	struct fanotify_event_metadata m;
+	const char *raw;
 
-		memcpy(&m, raw, sizeof(m));
-		if (m.event_len < FAN_EVENT_METADATA_LEN || m.event_len > n - off)
-			break;
-		off += m.event_len;
+	pthread_mutex_lock(&g->ifl_lock);
+	while (k < GATE_PERM_MAX && (raw = next_event(buf, n, &off, &m))) {
 		if (m.mask & FAN_Q_OVERFLOW)
 			bump(&g->overflows, 1);
 		if (m.fd < 0)
@@ -794,13 +815,11 @@ static int read_batch(struct gate *g)
 	} u;
 	size_t off = 0, want = g->watch_only ? sizeof(u) : GATE_PERM_READ;
 	uint64_t t = pw_now_mono();
-	ssize_t n = read(g->fd, u.b, want);
+	ssize_t n = read_events(g, u.b, want);
 
 	if (n <= 0) {
 		if (n < 0 && errno == EAGAIN)
 			atomic_store_explicit(&g->drained_ns, t, memory_order_release);
-		if (n < 0 && (errno == EMFILE || errno == ENFILE))
-			bump(&g->fd_denials, 1); /* the kernel denied that exec */
 		return n < 0 ? -errno : -EAGAIN;
 	}
 	/* a read that left room for the largest event took everything queued
@@ -812,16 +831,9 @@ static int read_batch(struct gate *g)
 			atomic_store_explicit(&g->drained_ns, t, memory_order_release);
 		return drained;
 	}
-	/* events one after another, each copied out of the buffer (see
-	 * event_info() on alignment) */
-	while (off + FAN_EVENT_METADATA_LEN <= (size_t)n) {
-		struct fanotify_event_metadata m;
-		const char *raw = u.b + off;
-
-		memcpy(&m, raw, sizeof(m));
-		if (m.event_len < FAN_EVENT_METADATA_LEN || m.event_len > (size_t)n - off)
-			break;
-		off += m.event_len;
+	struct fanotify_event_metadata m;
+	const char *raw;
+	while ((raw = next_event(u.b, (size_t)n, &off, &m))) {
 		if (m.vers != FANOTIFY_METADATA_VERSION) {
 			/* cannot parse: allow it and whatever follows */
 			bump(&g->errors, 1);
@@ -898,22 +910,14 @@ static void *gate_supervise(void *arg)
 			pthread_mutex_unlock(&g->ifl_lock);
 			if (!stuck)
 				break;
-			ssize_t n = read(g->fd, buf, sizeof(buf));
-			if (n <= 0) {
-				if (n < 0 && (errno == EMFILE || errno == ENFILE))
-					bump(&g->fd_denials, 1);
+			ssize_t n = read_events(g, buf, sizeof(buf));
+			if (n <= 0)
 				break;
-			}
-			for (size_t off = 0; off + FAN_EVENT_METADATA_LEN <= (size_t)n;) {
-				struct fanotify_event_metadata m;
-				memcpy(&m, buf + off, sizeof(m));
-				if (m.event_len < FAN_EVENT_METADATA_LEN ||
-				    m.event_len > (size_t)n - off)
-					break;
-				int pidfd = m.vers == FANOTIFY_METADATA_VERSION
-				                ? event_pidfd(buf + off, &m)
-				                : -1;
-				off += m.event_len;
+			struct fanotify_event_metadata m;
+			const char *raw;
+			for (size_t off = 0; (raw = next_event(buf, (size_t)n, &off, &m));) {
+				int pidfd =
+				    m.vers == FANOTIFY_METADATA_VERSION ? event_pidfd(raw, &m) : -1;
 				if (m.mask & FAN_Q_OVERFLOW)
 					bump(&g->overflows, 1);
 				if (m.fd >= 0) {
@@ -1040,7 +1044,6 @@ void gate_get_stats(const struct gate *g, struct gate_stats *ret)
 	ret->undecided = atomic_load(&m->undecided_n);
 	ret->fd_denials = atomic_load(&m->fd_denials);
 	ret->files_allowed = atomic_load(&m->ign_added);
-	ret->files_live = atomic_load(&m->ign_live);
 	ret->files_forgets = atomic_load(&m->ign_forgets);
 	ret->files_errors = atomic_load(&m->ign_errors);
 }
