@@ -127,6 +127,26 @@ uint64_t gate_overflows(const struct gate *g);
  * is held and decided again; a decision made before this call and answered
  * after it marks nothing.  Any thread. */
 void gate_forget(struct gate *g);
+/* The group's fd (the mount watcher marks filesystems mounted later on it). */
+int gate_fd(const struct gate *g);
+/* Told of a filesystem gate_remark() marked: its mount point, device, and
+ * whether that mount shows the filesystem's root. */
+typedef void (*gate_mark_fn)(void *arg, const char *path, dev_t dev, bool whole);
+/* Mark again what the gate's options cover (every filesystem programs run
+ * from, or those holding or mounted below its directories) and is not
+ * marked yet: run by the mount watcher (mounts.c) in its own process, on its
+ * copy of the gate, with CAP_SYS_ADMIN.  Number newly marked, or negative
+ * errno; what could not be marked is added to gate_warnings(), once. */
+int gate_remark(struct gate *g, gate_mark_fn fn, void *arg);
+/* Add a mark the mount watcher made (path, dev, whole as told to fn above)
+ * to the gate's table, for gate_covers() and a watch's names.  0, 1 when the
+ * filesystem was marked already, or negative errno.  One caller at a time;
+ * readers on other threads see a mark complete or not at all. */
+int gate_adopt(struct gate *g, const char *path, dev_t dev, bool whole);
+/* A names watch that meets a filesystem it has no mark for calls fn once
+ * (on the reader's thread) before it gives up on the name: the mount
+ * watcher's marks adopted since (mount_watch_drain without fn). */
+void gate_set_refresh(struct gate *g, void (*fn)(void *arg), void *arg);
 /* Counters (any thread). */
 void gate_get_stats(const struct gate *g, struct gate_stats *ret);
 /* Stop the thread and close the group (the kernel allows what is pending).

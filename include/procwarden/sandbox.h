@@ -15,6 +15,7 @@ enum sandbox_profile {
 	SANDBOX_AGENT,    /* the agent after setup: evaluator, output writer, listener */
 	SANDBOX_LISTENER, /* stacked on the listener thread: receive, pin, queue */
 	SANDBOX_HOOKEXEC, /* the hook executor and, inherited, the hooks it runs */
+	SANDBOX_MOUNTS,   /* the mount watcher (mounts.h) */
 };
 
 #define SANDBOX_TSYNC 1u   /* every thread of the process, atomically */

@@ -858,7 +858,8 @@ static int open_gate(struct agent *a)
 }
 
 /* A gate's or the watch's part of the start record. */
-static void json_gate(struct jbuf *j, const char *key, const struct gate *g, const char *off)
+static void json_gate(const struct agent *a, struct jbuf *j, const char *key, const struct gate *g,
+                      const char *off)
 {
 	const char *const *v;
 	size_t n;
@@ -887,6 +888,17 @@ static void json_gate(struct jbuf *j, const char *key, const struct gate *g, con
 				json_str(j, v[i]);
 			json_arr_close(j);
 		}
+	}
+	if (g) { /* filesystems mounted after the start */
+		char s[400];
+		if (a->mw)
+			snprintf(s, sizeof(s), "marked as they are mounted");
+		else
+			snprintf(s, sizeof(s), "%s: %s",
+			         !strcmp(key, "gate") ? "not gated, deny rules kill after the exec"
+			                              : "not watched",
+			         a->mounts_off);
+		json_kv_str(j, "later_mounts", s);
 	}
 	json_obj_close(j);
 }
@@ -1310,6 +1322,48 @@ static bool handle_signals(struct agent *a)
 	return stop;
 }
 
+/* The watch met a filesystem it has no mark for: adopt what the mount
+ * watcher marked since (told, as records, on the event loop). */
+static void adopt_mounts(void *arg)
+{
+	struct agent *a = arg;
+
+	if (a->mw)
+		(void)mount_watch_drain(a->mw, NULL, NULL);
+}
+
+/* A filesystem the mount watcher marked, or could not. */
+static void on_mount(void *arg, size_t group, const char *path, const char *warning)
+{
+	struct agent *a = arg;
+	struct jbuf j;
+
+	if (warning) {
+		emit_error(a, "a filesystem mounted later is not watched", warning);
+		return;
+	}
+	a->mounts_marked++;
+	record_begin(&j, a->line, RECORD_SIZE, "mount");
+	json_kv_str(&j, "path", path);
+	json_kv_str(&j, "marked_for", group == 0 ? "gate" : "watch");
+	emit(a, a->line, json_finish(&j), LOG_INFO);
+}
+
+/* What the mount watcher said; said once when it is gone. */
+static void drain_mounts(struct agent *a)
+{
+	int r = mount_watch_drain(a->mw, on_mount, a);
+
+	if (r == 0)
+		return;
+	emit_error(a,
+	           "the mount watcher stopped: filesystems mounted from now on are not "
+	           "gated (deny rules kill after the exec there) nor watched",
+	           strerror(-r));
+	mount_watch_free(a->mw);
+	a->mw = NULL;
+}
+
 /* The stop record with the final counters. */
 static void emit_stop(struct agent *a)
 {
@@ -1379,6 +1433,8 @@ static void emit_stop(struct agent *a)
 		json_kv_uint(&j, "watch_errors", a->watch_stats_final.errors);
 		json_kv_uint(&j, "watch_dir_lookups", a->watch_stats_final.dir_lookups);
 	}
+	if (a->watch_on || !a->gate_off[0])
+		json_kv_uint(&j, "mounts_marked", a->mounts_marked);
 	if (!a->gate_off[0]) { /* the gate was on */
 		struct gate_stats gs = a->gate_stats_final;
 		json_kv_uint(&j, "gate_requests", gs.requests);
@@ -1496,6 +1552,16 @@ int agent_run(const struct agent_opts *o)
 		fprintf(stderr, "procwarden: cannot set up the gate: %s\n", strerror(-r));
 		goto out;
 	}
+	/* filesystems mounted later: marked by a watcher that alone keeps
+	 * CAP_SYS_ADMIN (mounts.h) */
+	if (a->gate || a->watch) {
+		struct gate *gs[2] = {a->gate, a->watch};
+		r = mount_watch_open(gs, 2, !o->no_seccomp, &a->mw, why, sizeof(why));
+		if (r < 0)
+			snprintf(a->mounts_off, sizeof(a->mounts_off), "%.300s", why);
+		else if (a->watch)
+			gate_set_refresh(a->watch, adopt_mounts, a);
+	}
 	/* a watch by names on every filesystem names each exec: no pins */
 	a->watch_on = a->watch != NULL;
 	if (a->watch && gate_names_all(a->watch))
@@ -1602,8 +1668,8 @@ int agent_run(const struct agent_opts *o)
 		json_kv_uint(&j, "rcvbuf", st.rcvbuf);
 		json_kv_bool(&j, "insecure_permissions", o->insecure_permissions);
 		json_kv_str(&j, "seccomp", a->confined ? "on" : "off");
-		json_gate(&j, "gate", a->gate, a->gate_off);
-		json_gate(&j, "watch", a->watch, a->watch_off);
+		json_gate(a, &j, "gate", a->gate, a->gate_off);
+		json_gate(a, &j, "watch", a->watch, a->watch_off);
 		emit(a, a->line, json_finish(&j), LOG_NOTICE);
 	}
 	/* ready: the start record is in the log (not only queued for it) */
@@ -1632,11 +1698,12 @@ int agent_run(const struct agent_opts *o)
 			report_losses(a, now);
 		}
 		bool gate_wait = a->gate_ring && ring_prepare_wait(a->gate_ring);
-		struct pollfd p[4] = {
+		struct pollfd p[5] = {
 		    {.fd = a->sfd, .events = POLLIN},
 		    {.fd = a->hx ? hookexec_fd(a->hx) : -1, .events = POLLIN},
 		    {.fd = a->tfd, .events = POLLIN},
 		    {.fd = gate_wait ? ring_fd(a->gate_ring) : -1, .events = POLLIN},
+		    {.fd = mount_watch_fd(a->mw), .events = POLLIN},
 		};
 		/* sleeps only when the rings are empty */
 		/* kill records waiting for descendants: look again soon */
@@ -1653,7 +1720,7 @@ int agent_run(const struct agent_opts *o)
 			if (timeout < 0 || timeout > until)
 				timeout = until;
 		}
-		r = nl_source_wait(a->src, p, 4, timeout);
+		r = nl_source_wait(a->src, p, 5, timeout);
 		if (gate_wait)
 			ring_finish_wait(a->gate_ring);
 		if (r <= 0)
@@ -1662,6 +1729,8 @@ int agent_run(const struct agent_opts *o)
 			stop = handle_signals(a);
 		if (p[1].revents & (POLLIN | POLLHUP))
 			drain_hooks(a);
+		if (p[4].revents & (POLLIN | POLLHUP))
+			drain_mounts(a);
 		if (p[2].revents & POLLIN) {
 			uint64_t exp;
 			if (read(a->tfd, &exp, sizeof(exp)) > 0) {
@@ -1674,8 +1743,11 @@ int agent_run(const struct agent_opts *o)
 		}
 	}
 
-	/* 10. stop: the gate first (the kernel allows what it held), then
+	/* 10. stop: the gate first (the kernel allows what it held, once the
+	 * mount watcher, which holds the group too, is gone), then
 	 * unsubscribe, drain (the watch still names what is left), flush */
+	mount_watch_free(a->mw);
+	a->mw = NULL;
 	if (a->gate)
 		gate_get_stats(a->gate, &a->gate_stats_final);
 	gate_free(a->gate);
@@ -1700,6 +1772,7 @@ int agent_run(const struct agent_opts *o)
 		agent_write_metrics(a);
 	rc = 0;
 out:
+	mount_watch_free(a->mw);
 	gate_free(a->gate);
 	gate_free(a->watch);
 	ring_free(a->gate_ring);

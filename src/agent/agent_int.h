@@ -13,6 +13,7 @@
 #include "procwarden/exehint.h"
 #include "procwarden/gate.h"
 #include "procwarden/proc.h"
+#include "procwarden/mounts.h"
 #include "procwarden/procscan.h"
 #include "procwarden/ptable.h"
 
@@ -122,7 +123,10 @@ struct agent {
 	                                 * thread (denials) and its supervisor */
 	struct gate *gate;              /* NULL: no deny rule, --no-gate, or no fanotify */
 	struct gate *watch; /* the exec watch (off: --no-watch-exec); then the only hint writer */
-	bool watch_on;      /* the watch ran (its counters go in the stop record) */
+	struct mount_watch *mw; /* marks later mounts for both (NULL: not on this kernel) */
+	char mounts_off[320];   /* why not, for the start record */
+	uint64_t mounts_marked; /* filesystems it marked (for the gate or the watch) */
+	bool watch_on;          /* the watch ran (its counters go in the stop record) */
 	char watch_off[320];
 	struct ring *gate_ring;         /* gate thread -> evaluator: struct deny_event */
 	struct proc_info *gate_pi;      /* the gate thread's own */

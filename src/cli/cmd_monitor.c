@@ -41,6 +41,7 @@
 #include "procwarden/output.h"
 #include "procwarden/policy.h"
 #include "procwarden/proc.h"
+#include "procwarden/mounts.h"
 #include "procwarden/procscan.h"
 #include "procwarden/ptable.h"
 #include "procwarden/ring.h"
@@ -67,6 +68,7 @@ struct monitor {
 	uint64_t last_rescan_ns;  /* CLOCK_MONOTONIC of the last rescan; 0: none */
 	bool no_watch;            /* --no-watch-exec */
 	struct gate *watch;       /* the exec watch (names what each exec ran), or NULL */
+	struct mount_watch *mw;   /* marks later mounts for the watch (mounts.h), or NULL */
 	struct exe_hints *hints;  /* what it saw, by pid */
 	struct ptable *pt;        /* the process table, kept from the events */
 	struct launch_ctx lc;     /* the launch step shared with the agent */
@@ -475,6 +477,27 @@ static int watch_note(void *arg, const struct gate_request *rq)
 	return GATE_ALLOW;
 }
 
+/* The watch met a filesystem it has no mark for: adopt the mount watcher's. */
+static void adopt_mounts(void *arg)
+{
+	struct monitor *m = arg;
+
+	if (m->mw)
+		(void)mount_watch_drain(m->mw, NULL, NULL);
+}
+
+/* A filesystem the mount watcher marked for the watch, or could not. */
+static void on_mount(void *arg, size_t group, const char *path, const char *warning)
+{
+	(void)arg;
+	(void)group;
+	if (warning)
+		fprintf(stderr, "procwarden monitor: warning: %s\n", warning);
+	else
+		fprintf(stderr, "procwarden monitor: watching '%s' too (mounted after the start)\n",
+		        path);
+}
+
 /* Start the exec watch (fanotify FAN_OPEN_EXEC by names on every filesystem
  * programs run from): it names every exec, so the listener pins no exe.
  * Without it (no fanotify, no permission) the monitor says so and goes on. */
@@ -496,6 +519,14 @@ static void open_watch(struct monitor *m)
 	gate_start(m->watch, watch_note, NULL, m); /* a watch by names has no thread */
 	if (gate_names_all(m->watch))
 		nl_source_pin_exe(m->src, false);
+	/* filesystems mounted later: marked as they appear (Linux 6.14+) */
+	if (mount_watch_open(&m->watch, 1, true, &m->mw, why, sizeof(why)) < 0)
+		fprintf(stderr,
+		        "procwarden monitor: note: filesystems mounted from now on are not "
+		        "watched: %s\n",
+		        why);
+	else
+		gate_set_refresh(m->watch, adopt_mounts, m);
 }
 
 /* procscan callback: a rescanned process printed as an exec. */
@@ -767,8 +798,18 @@ int cmd_monitor(int argc, char **argv)
 				m->unflushed_since = pw_now_mono();
 			handle(m, &ev);
 		}
-		struct pollfd p = {.fd = sfd, .events = POLLIN};
-		if (nl_source_wait(m->src, &p, 1, flush_due(m, 1000)) > 0 && (p.revents & POLLIN)) {
+		struct pollfd p[2] = {{.fd = sfd, .events = POLLIN},
+		                      {.fd = mount_watch_fd(m->mw), .events = POLLIN}};
+		if (nl_source_wait(m->src, p, 2, flush_due(m, 1000)) <= 0)
+			continue;
+		if ((p[1].revents & (POLLIN | POLLHUP)) &&
+		    mount_watch_drain(m->mw, on_mount, m) < 0) {
+			fprintf(stderr, "procwarden monitor: warning: the mount watcher stopped: "
+			                "filesystems mounted from now on are not watched\n");
+			mount_watch_free(m->mw);
+			m->mw = NULL;
+		}
+		if (p[0].revents & POLLIN) {
 			struct signalfd_siginfo si;
 			if (read(sfd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo != SIGHUP)
 				break;
@@ -782,6 +823,7 @@ int cmd_monitor(int argc, char **argv)
 	rc = 0;
 out:
 	nl_source_free(m->src);
+	mount_watch_free(m->mw);
 	gate_free(m->watch);
 	free(m->hints);
 	if (sfd >= 0)

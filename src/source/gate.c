@@ -117,9 +117,18 @@ struct gate {
 	gate_decide_fn fn;
 	void *arg;
 
+	/* the marks: appended only (a slot is filled, then n_marks published),
+	 * so that other threads read them while filesystems mounted later are
+	 * added (gate_adopt) */
 	char *marks[GATE_MAX_MARKS];
 	dev_t mark_dev[GATE_MAX_MARKS];
-	size_t n_marks;
+	_Atomic size_t n_marks;
+	char **cfg_dirs; /* gate_opts.dirs, copied: what later mounts are marked for */
+	size_t n_cfg_dirs;
+	gate_mark_fn on_mark; /* gate_remark()'s: told of each new mark */
+	void *on_mark_arg;
+	void (*refresh)(void *); /* a names watch: adopt marks made since */
+	void *refresh_arg;
 	char **warnings;
 	size_t n_warnings;
 	bool everywhere;
@@ -177,12 +186,8 @@ static void bump(_Atomic uint64_t *c, uint64_t n)
  * memory). */
 static void warn(struct gate *g, const char *path, int err)
 {
-	char **v = realloc(g->warnings, (g->n_warnings + 1) * sizeof(*v));
-	char *s = NULL;
+	char **v, *s = NULL;
 
-	if (!v)
-		return;
-	g->warnings = v;
 	if (err == EPROTONOSUPPORT ? asprintf(&s,
 	                                      "not gated '%s': a FUSE filesystem (its server "
 	                                      "could hold every exec); deny rules kill after the "
@@ -190,6 +195,17 @@ static void warn(struct gate *g, const char *path, int err)
 	                                      path) < 0
 	                           : asprintf(&s, "cannot watch '%s': %s", path, strerror(err)) < 0)
 		return;
+	for (size_t i = 0; i < g->n_warnings; i++)
+		if (!strcmp(g->warnings[i], s)) { /* said (a mount watcher marks again) */
+			free(s);
+			return;
+		}
+	v = realloc(g->warnings, (g->n_warnings + 1) * sizeof(*v));
+	if (!v) {
+		free(s);
+		return;
+	}
+	g->warnings = v;
 	v[g->n_warnings++] = s;
 }
 
@@ -213,6 +229,32 @@ static int stat_existing(const char *path, char *p, struct stat *st)
 	return 0;
 }
 
+/* Append a mark made (by this process, or by the mount watcher's: see
+ * gate_adopt) to the table.  0 or negative errno. */
+static int remember(struct gate *g, const char *p, dev_t dev, bool whole)
+{
+	size_t n = atomic_load_explicit(&g->n_marks, memory_order_relaxed);
+
+	if (n >= GATE_MAX_MARKS)
+		return -E2BIG;
+	g->marks[n] = strdup(p);
+	if (!g->marks[n])
+		return -ENOMEM;
+	g->mark_whole[n] = whole;
+	if (g->names) {
+		struct statfs sf;
+
+		g->mark_fsid_ok[n] = statfs(p, &sf) == 0;
+		if (g->mark_fsid_ok[n])
+			memcpy(&g->mark_fsid[n], &sf.f_fsid, sizeof(sf.f_fsid));
+		else if (!g->on_mark)
+			warn(g, p, errno); /* marked, but its names cannot be resolved */
+	}
+	g->mark_dev[n] = dev;
+	atomic_store_explicit(&g->n_marks, n + 1, memory_order_release);
+	return 0;
+}
+
 /* Mark the filesystem holding path (or its nearest existing ancestor);
  * whole: the mount there shows the filesystem's root (mountinfo ROOT "/"),
  * the one a watch by names resolves directory handles through.  0, 1 when
@@ -221,7 +263,6 @@ static int mark_fs(struct gate *g, const char *path, bool whole)
 {
 	char p[PATH_MAX];
 	struct stat st;
-	size_t len;
 	int r = stat_existing(path, p, &st);
 
 	if (r < 0)
@@ -250,21 +291,11 @@ static int mark_fs(struct gate *g, const char *path, bool whole)
 	if (fanotify_mark(g->fd, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, g->mask, AT_FDCWD, p) < 0 &&
 	    fanotify_mark(g->fd, FAN_MARK_ADD | FAN_MARK_MOUNT, g->mask, AT_FDCWD, p) < 0)
 		return -errno;
-	len = strlen(p);
-	g->marks[g->n_marks] = strndup(p, len);
-	if (!g->marks[g->n_marks])
-		return -ENOMEM;
-	g->mark_whole[g->n_marks] = whole;
-	if (g->names) {
-		struct statfs sf;
-
-		g->mark_fsid_ok[g->n_marks] = statfs(p, &sf) == 0;
-		if (g->mark_fsid_ok[g->n_marks])
-			memcpy(&g->mark_fsid[g->n_marks], &sf.f_fsid, sizeof(sf.f_fsid));
-		else
-			warn(g, p, errno); /* marked, but its names cannot be resolved */
-	}
-	g->mark_dev[g->n_marks++] = st.st_dev;
+	r = remember(g, p, st.st_dev, whole);
+	if (r < 0)
+		return r;
+	if (g->on_mark)
+		g->on_mark(g->on_mark_arg, p, st.st_dev, whole);
 	return 0;
 }
 
@@ -285,9 +316,29 @@ static void unescape(char *s)
 	*d = '\0';
 }
 
-/* Mark every filesystem mounted where programs can run from (not noexec,
- * not a pseudo filesystem).  Number marked, or negative errno. */
-static int mark_everywhere(struct gate *g)
+/* True when the mount point mp is below one of the configured directories
+ * (a deny rule's files there live on that filesystem, not on the one that
+ * holds the directory). */
+static bool below_cfg_dir(const struct gate *g, const char *mp)
+{
+	for (size_t i = 0; i < g->n_cfg_dirs; i++) {
+		const char *d = g->cfg_dirs[i];
+		size_t n = strlen(d);
+
+		while (n > 1 && d[n - 1] == '/')
+			n--;
+		if (n == 1 && d[0] == '/')
+			return true;
+		if (!strncmp(mp, d, n) && mp[n] == '/')
+			return true;
+	}
+	return false;
+}
+
+/* Mark the filesystems mounted where programs can run from (not noexec,
+ * not a pseudo filesystem): every one (everywhere), or those mounted below a
+ * configured directory.  Number newly marked, or negative errno. */
+static int mark_mounts(struct gate *g, bool everywhere)
 {
 	FILE *f = fopen("/proc/self/mountinfo", "re");
 	char *line = NULL;
@@ -320,6 +371,8 @@ static int mark_everywhere(struct gate *g)
 		if (skip || strstr(opts, ",noexec,"))
 			continue;
 		unescape(fields[4]);
+		if (!everywhere && !below_cfg_dir(g, fields[4]))
+			continue;
 		int r = mark_fs(g, fields[4], !strcmp(fields[3], "/"));
 		if (r == 0)
 			n++;
@@ -390,12 +443,27 @@ int gate_open(const struct gate_opts *o, struct gate **ret, char *why, size_t wh
 	}
 	g->everywhere = o->everywhere;
 	if (o->everywhere) {
-		r = mark_everywhere(g);
+		r = mark_mounts(g, true);
 		if (r < 0) {
 			snprintf(why, whylen, "cannot read the mount table: %s", strerror(-r));
 			goto fail;
 		}
 	} else {
+		g->cfg_dirs = calloc(o->n_dirs ? o->n_dirs : 1, sizeof(*g->cfg_dirs));
+		if (!g->cfg_dirs) {
+			r = -ENOMEM;
+			snprintf(why, whylen, "out of memory");
+			goto fail;
+		}
+		for (size_t i = 0; i < o->n_dirs; i++) {
+			g->cfg_dirs[i] = strdup(o->dirs[i]);
+			if (!g->cfg_dirs[i]) {
+				r = -ENOMEM;
+				snprintf(why, whylen, "out of memory");
+				goto fail;
+			}
+			g->n_cfg_dirs++;
+		}
 		for (size_t i = 0; i < o->n_dirs; i++) {
 			r = mark_fs(g, o->dirs[i], false);
 			if (r < 0 && (r == -EINVAL || r == -EPERM) && !g->n_marks) {
@@ -410,6 +478,9 @@ int gate_open(const struct gate_opts *o, struct gate **ret, char *why, size_t wh
 				warn(g, o->dirs[i], -r);
 		}
 	}
+	/* and what is mounted below those directories */
+	if (!o->everywhere && g->n_marks && (r = mark_mounts(g, false)) < 0)
+		warn(g, "/proc/self/mountinfo", -r);
 	if (!g->n_marks) {
 		r = -ENOENT;
 		snprintf(why, whylen, "the gate has no filesystem to watch");
@@ -499,6 +570,8 @@ static ssize_t dir_path(struct gate *g, const __kernel_fsid_t *fsid, struct file
 		memcpy(buf, d->path, (size_t)n + 1);
 		return n;
 	}
+	bool refreshed = false;
+again:
 	for (size_t i = 0; i < g->n_marks && mfd < 0; i++) {
 		struct statfs sf;
 		if (!g->mark_fsid_ok[i] || memcmp(&g->mark_fsid[i], fsid, sizeof(*fsid)))
@@ -511,6 +584,13 @@ static ssize_t dir_path(struct gate *g, const __kernel_fsid_t *fsid, struct file
 			close(mfd);
 			mfd = -1;
 		}
+	}
+	if (mfd < 0 && g->refresh && !refreshed) {
+		/* a filesystem mounted later, whose mark may be told but not
+		 * adopted yet (mounts.h) */
+		g->refresh(g->refresh_arg);
+		refreshed = true;
+		goto again;
 	}
 	if (mfd < 0)
 		return -ENODEV;
@@ -1017,7 +1097,10 @@ bool gate_covers(const struct gate *g, const char *dir)
 
 bool gate_covers_dev(const struct gate *g, dev_t dev)
 {
-	for (size_t i = 0; i < g->n_marks; i++)
+	size_t n =
+	    atomic_load_explicit(&((struct gate *)(uintptr_t)g)->n_marks, memory_order_acquire);
+
+	for (size_t i = 0; i < n; i++)
 		if (g->mark_dev[i] == dev)
 			return true;
 	return false;
@@ -1048,6 +1131,42 @@ void gate_get_stats(const struct gate *g, struct gate_stats *ret)
 	ret->files_errors = atomic_load(&m->ign_errors);
 }
 
+void gate_set_refresh(struct gate *g, void (*fn)(void *arg), void *arg)
+{
+	g->refresh = fn;
+	g->refresh_arg = arg;
+}
+
+int gate_fd(const struct gate *g)
+{
+	return g->fd;
+}
+
+int gate_remark(struct gate *g, gate_mark_fn fn, void *arg)
+{
+	int n = 0, r;
+
+	g->on_mark = fn;
+	g->on_mark_arg = arg;
+	if (g->everywhere) {
+		n = mark_mounts(g, true);
+	} else {
+		for (size_t i = 0; i < g->n_cfg_dirs; i++)
+			n += mark_fs(g, g->cfg_dirs[i], false) == 0;
+		r = mark_mounts(g, false);
+		n = r < 0 ? r : n + r;
+	}
+	g->on_mark = NULL;
+	return n;
+}
+
+int gate_adopt(struct gate *g, const char *path, dev_t dev, bool whole)
+{
+	if (gate_covers_dev(g, dev))
+		return 1;
+	return remember(g, path, dev, whole);
+}
+
 void gate_free(struct gate *g)
 {
 	if (!g)
@@ -1064,6 +1183,9 @@ void gate_free(struct gate *g)
 		close(g->procfd);
 	for (size_t i = 0; i < g->n_marks; i++)
 		free(g->marks[i]);
+	for (size_t i = 0; i < g->n_cfg_dirs; i++)
+		free(g->cfg_dirs[i]);
+	free(g->cfg_dirs);
 	for (size_t i = 0; g->dirs && i < DIR_SLOTS; i++)
 		free(g->dirs[i].path);
 	free(g->dirs);

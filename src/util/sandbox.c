@@ -1,7 +1,8 @@
 /*
- * sandbox.c - seccomp allowlists for the agent and the hook executor.
+ * sandbox.c - seccomp allowlists for the agent, the hook executor and the
+ * mount watcher.
  *
- * Overview: three static lists of system call names, each found by running
+ * Overview: four static lists of system call names, each found by running
  * the agent under `strace -f` with every policy feature in use (log file and
  * reopen, syslog, metrics, reload, kills, hooks, rescans after an overrun,
  * stop), and kept to what appeared there.  sandbox_apply() builds a libseccomp
@@ -143,6 +144,16 @@ static const char *const hookexec_calls[] = {
 };
 /* clang-format on */
 
+/* The mount watcher (src/source/mounts.c): wait for a mount notification,
+ * read the mount table, stat and mark a filesystem, report it on a pipe. */
+/* clang-format off */
+static const char *const mounts_calls[] = {
+	"read", "write", "close", "openat", "newfstatat", "fstat", "lseek", "statfs", "fstatfs",
+	"fanotify_mark", "poll", "ppoll", "brk", "mmap", "munmap", "mremap", "madvise",
+	"restart_syscall", "rt_sigreturn", "exit", "exit_group", NULL,
+};
+/* clang-format on */
+
 #ifdef PW_SANITIZED
 /* What the ASan/LSan runtimes call in the agent's threads (leak check at
  * exit: StopTheWorld clones a tracer that ptraces every thread). */
@@ -163,6 +174,7 @@ static void profile_lists(enum sandbox_profile p, const char *const **l1, const 
 {
 	*l1 = p == SANDBOX_AGENT      ? agent_calls
 	      : p == SANDBOX_LISTENER ? listener_calls
+	      : p == SANDBOX_MOUNTS   ? mounts_calls
 	                              : hookexec_calls;
 	*l2 = NULL;
 #ifdef PW_SANITIZED
@@ -214,7 +226,7 @@ int sandbox_apply(enum sandbox_profile p, unsigned flags)
 
 		r = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, &c);
 	}
-	if (r == 0 && p != SANDBOX_HOOKEXEC) { /* ids of a pinned process, from its pidfd */
+	if (r == 0 && p != SANDBOX_HOOKEXEC && p != SANDBOX_MOUNTS) { /* a pinned process's ids */
 		struct scmp_arg_cmp c = {.arg = 1,
 		                         .op = SCMP_CMP_MASKED_EQ,
 		                         .datum_a = 0xffffffffu,

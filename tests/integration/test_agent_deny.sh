@@ -37,7 +37,7 @@ rules:
     actions: [log]
 EOF2
 start_agent --policy "$T/deny.yaml" --metrics "$T/metrics.prom" --metrics-interval 1
-grep -q '"gate":{"state":"on","fail":"open","answer_bound_ms":250,"watching":\["'"$G"'"\]}' "$T/agent.json" ||
+grep -q '"gate":{"state":"on","fail":"open","answer_bound_ms":250,"watching":\["'"$G"'"\],"later_mounts":"marked as they are mounted"}' "$T/agent.json" ||
 	fail "the start record does not show the gate watching only $G: $(head -1 "$T/agent.json")"
 
 # 1,000 launches: every execve fails, the program never writes its byte

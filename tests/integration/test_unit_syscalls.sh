@@ -101,7 +101,7 @@ for l in open(f"{T}/strace.txt"):
 assert {"fanotify_init", "pidfd_send_signal", "execve", "open_by_handle_at"} <= used, sorted(used)
 src = open(sandbox).read()
 lists = {}
-for name in ("agent_calls", "listener_calls", "hookexec_calls"):
+for name in ("agent_calls", "listener_calls", "hookexec_calls", "mounts_calls"):
     m = re.search(r"static const char \*const " + name + r"\[\] = \{(.*?)NULL", src, re.S)
     lists[name] = set(re.findall(r'"([a-z0-9_]+)"', re.sub(r"/\*.*?\*/", "", m.group(1), flags=re.S)))
 bad = {"strace": sorted(used - allowed)}

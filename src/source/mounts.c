@@ -1,0 +1,356 @@
+/*
+ * mounts.c - the mount watcher (mounts.h): filesystems mounted after the
+ * agent started are marked for the gate and the exec watch as they appear.
+ *
+ * Overview: mount_watch_open() creates a FAN_REPORT_MNT group with a mark on
+ * the agent's mount namespace (FAN_MNT_ATTACH), a pipe, and forks.  The
+ * child keeps the fanotify groups' fds, the namespace group and the pipe's
+ * write end (every other fd is closed), CAP_SYS_ADMIN alone (bounding set
+ * too), no_new_privs and SANDBOX_MOUNTS; it marks once at once (what was
+ * mounted between the gate's marks and the namespace's) and again on every
+ * notification: gate_remark() on its own copy of each gate, made at the fork,
+ * re-reads the mount table and marks what is new.  Each new mark (or what
+ * could not be marked) goes to the agent as one pipe write (atomic: at most
+ * PIPE_BUF), which the agent adopts into its gate (gate_adopt) on its event
+ * loop.  What the notification names is not read: a scan of the mount table
+ * is as cheap, covers a queue overflow too, and needs no statmount().
+ *
+ * Window: an exec in the microseconds between a mount and its mark is not
+ * held; a deny rule then kills it after the exec, as on a kernel without
+ * mount notifications.  Mounts in other mount namespaces (a container's) are
+ * not seen; the propagated copies of mounts made in the host's are.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <poll.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/fanotify.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "procwarden/gate.h"
+#include "procwarden/mounts.h"
+#include "procwarden/sandbox.h"
+
+#ifndef FAN_MNT_ATTACH
+#define FAN_MNT_ATTACH 0x01000000
+#endif
+#ifndef FAN_REPORT_MNT
+#define FAN_REPORT_MNT 0x00004000
+#endif
+#ifndef FAN_MARK_MNTNS
+#define FAN_MARK_MNTNS 0x00000110
+#endif
+
+#define MW_GROUPS 2
+#define MW_TEXT_MAX 2048 /* a report's text; longer mount points are cut */
+
+/* One report, a single pipe write. */
+struct mw_report {
+	uint32_t len;  /* bytes of text, its NUL included */
+	uint8_t group; /* index into the gates given */
+	uint8_t kind;  /* MW_MARKED, MW_WARNING */
+	uint8_t whole; /* the mount shows the filesystem's root */
+	uint8_t pad;
+	uint64_t dev;
+	char text[MW_TEXT_MAX];
+};
+enum { MW_MARKED = 0, MW_WARNING = 1 };
+#define MW_HEAD offsetof(struct mw_report, text)
+
+/* A report adopted, not yet told (mount_watch_drain without fn). */
+struct mw_told {
+	uint8_t group, kind;
+	char *text;
+};
+
+struct mount_watch {
+	pid_t pid;
+	int rfd;
+	struct gate *gates[MW_GROUPS];
+	size_t marked;
+	size_t have; /* bytes of a report read so far */
+	struct mw_report rep;
+	struct mw_told *untold;
+	size_t n_untold;
+};
+
+/* The child's context for gate_remark's callback. */
+struct mw_child {
+	int wfd;
+	uint8_t group;
+};
+
+static void send_report(int wfd, uint8_t group, uint8_t kind, const char *text, uint64_t dev,
+                        bool whole)
+{
+	struct mw_report r = {.group = group, .kind = kind, .whole = whole, .dev = dev};
+	size_t n = strnlen(text, MW_TEXT_MAX - 1);
+
+	if (kind == MW_MARKED && n == MW_TEXT_MAX - 1)
+		return; /* a mount point too long to name: marked, but not said */
+	memcpy(r.text, text, n);
+	r.text[n] = '\0';
+	r.len = (uint32_t)n + 1;
+	while (write(wfd, &r, MW_HEAD + r.len) < 0)
+		if (errno != EINTR)
+			_exit(0); /* the agent is gone */
+}
+
+static void on_mark(void *arg, const char *path, dev_t dev, bool whole)
+{
+	struct mw_child *c = arg;
+
+	send_report(c->wfd, c->group, MW_MARKED, path, (uint64_t)dev, whole);
+}
+
+/* Mark what is new for every group, say what could not be marked. */
+static void remark_all(struct gate *const *gates, size_t *said, int wfd)
+{
+	for (uint8_t i = 0; i < MW_GROUPS; i++) {
+		const char *const *w;
+		size_t nw;
+		struct mw_child c = {.wfd = wfd, .group = i};
+
+		if (!gates[i])
+			continue;
+		(void)gate_remark(gates[i], on_mark, &c);
+		nw = gate_warnings(gates[i], &w);
+		for (; said[i] < nw; said[i]++)
+			send_report(wfd, i, MW_WARNING, w[said[i]], 0, false);
+	}
+}
+
+/* CAP_SYS_ADMIN alone, in every set (best effort for the bounding set:
+ * without CAP_SETPCAP the agent runs with less already). */
+static int keep_sys_admin(void)
+{
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct data[2];
+
+	for (int cap = 0; cap < 64; cap++)
+		if (cap != CAP_SYS_ADMIN && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 &&
+		    errno != EINVAL && errno != EPERM)
+			return -errno;
+	(void)prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	memset(data, 0, sizeof(data));
+	data[CAP_SYS_ADMIN / 32].effective = data[CAP_SYS_ADMIN / 32].permitted =
+	    1u << (CAP_SYS_ADMIN % 32);
+	return syscall(SYS_capset, &hdr, data) < 0 ? -errno : 0;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+/* Close every fd but those in keep (n of them). */
+static void close_others(int *keep, size_t n)
+{
+	unsigned lo = 3;
+
+	qsort(keep, n, sizeof(*keep), cmp_int);
+	for (size_t i = 0; i < n; i++) {
+		if (keep[i] < (int)lo)
+			continue;
+		if ((unsigned)keep[i] > lo)
+			syscall(SYS_close_range, lo, (unsigned)keep[i] - 1, 0);
+		lo = (unsigned)keep[i] + 1;
+	}
+	syscall(SYS_close_range, lo, ~0u, 0);
+}
+
+static _Noreturn void child_main(struct gate *const *gates, int mntfd, int wfd, pid_t agent,
+                                 bool confine)
+{
+	int keep[2 + MW_GROUPS];
+	size_t nk = 0, said[MW_GROUPS] = {0};
+	sigset_t none;
+
+	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+	(void)prctl(PR_SET_NAME, "pw-mounts");
+	if (getppid() != agent)
+		_exit(0);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	keep[nk++] = mntfd;
+	keep[nk++] = wfd;
+	for (size_t i = 0; i < MW_GROUPS; i++)
+		if (gates[i])
+			keep[nk++] = gate_fd(gates[i]);
+	close_others(keep, nk);
+	if (keep_sys_admin() < 0)
+		_exit(1);
+	if (confine && sandbox_apply(SANDBOX_MOUNTS, 0) < 0)
+		_exit(1);
+	remark_all(gates, said, wfd);
+	for (;;) {
+		struct pollfd p[2] = {{.fd = mntfd, .events = POLLIN}, {.fd = wfd, .events = 0}};
+		char buf[4096];
+
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			_exit(1);
+		}
+		if (p[1].revents & (POLLERR | POLLHUP))
+			_exit(0); /* the agent closed its end */
+		if (!(p[0].revents & POLLIN))
+			continue;
+		while (read(mntfd, buf, sizeof(buf)) > 0)
+			; /* what changed is read from the mount table */
+		remark_all(gates, said, wfd);
+	}
+}
+
+int mount_watch_open(struct gate *const *gates, size_t n, bool confine, struct mount_watch **ret,
+                     char *why, size_t whylen)
+{
+	struct mount_watch *mw;
+	int mntfd, p[2], r;
+	pid_t agent = getpid();
+
+	if (n > MW_GROUPS)
+		return -EINVAL;
+	mntfd = fanotify_init(FAN_CLASS_NOTIF | FAN_REPORT_MNT | FAN_CLOEXEC | FAN_NONBLOCK, 0);
+	if (mntfd < 0) {
+		r = -errno;
+		snprintf(why, whylen, "%s",
+		         errno == EINVAL ? "the kernel has no mount notifications (Linux 6.14 "
+		                           "and later have them)"
+		                         : strerror(errno));
+		return r;
+	}
+	if (fanotify_mark(mntfd, FAN_MARK_ADD | FAN_MARK_MNTNS, FAN_MNT_ATTACH, AT_FDCWD,
+	                  "/proc/self/ns/mnt") < 0) {
+		r = -errno;
+		snprintf(why, whylen, "cannot watch the mount namespace: %s", strerror(errno));
+		close(mntfd);
+		return r;
+	}
+	mw = calloc(1, sizeof(*mw));
+	if (!mw || pipe2(p, O_CLOEXEC) < 0) {
+		r = mw ? -errno : -ENOMEM;
+		snprintf(why, whylen, "%s", strerror(-r));
+		free(mw);
+		close(mntfd);
+		return r;
+	}
+	for (size_t i = 0; i < n; i++)
+		mw->gates[i] = gates[i];
+	mw->pid = fork();
+	if (mw->pid == 0)
+		child_main(mw->gates, mntfd, p[1], agent, confine);
+	r = mw->pid < 0 ? -errno : 0;
+	close(mntfd);
+	close(p[1]);
+	if (r < 0) {
+		snprintf(why, whylen, "cannot fork the mount watcher: %s", strerror(-r));
+		close(p[0]);
+		free(mw);
+		return r;
+	}
+	mw->rfd = p[0];
+	(void)fcntl(mw->rfd, F_SETFL, O_NONBLOCK);
+	*ret = mw;
+	return 0;
+}
+
+int mount_watch_fd(const struct mount_watch *mw)
+{
+	return mw ? mw->rfd : -1;
+}
+
+size_t mount_watch_marked(const struct mount_watch *mw)
+{
+	return mw ? mw->marked : 0;
+}
+
+/* Keep a report to tell later (best effort: dropped when out of memory). */
+static void keep_untold(struct mount_watch *mw, const struct mw_report *r)
+{
+	struct mw_told *v = realloc(mw->untold, (mw->n_untold + 1) * sizeof(*v));
+	char *t = strdup(r->text);
+
+	if (!v || !t) {
+		free(t);
+		if (v)
+			mw->untold = v;
+		return;
+	}
+	mw->untold = v;
+	v[mw->n_untold++] = (struct mw_told){.group = r->group, .kind = r->kind, .text = t};
+}
+
+/* Read every report queued: adopt the marks, keep what to tell. */
+static int read_reports(struct mount_watch *mw)
+{
+	for (;;) {
+		char *dst = (char *)&mw->rep + mw->have;
+		size_t want =
+		    mw->have < MW_HEAD ? MW_HEAD - mw->have : MW_HEAD + mw->rep.len - mw->have;
+		ssize_t n;
+
+		if (mw->have >= MW_HEAD && (mw->rep.len == 0 || mw->rep.len > MW_TEXT_MAX))
+			return -EPROTO;
+		n = read(mw->rfd, dst, want);
+		if (n == 0)
+			return -EPIPE;
+		if (n < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+		mw->have += (size_t)n;
+		if (mw->have < MW_HEAD || mw->have < MW_HEAD + mw->rep.len)
+			continue;
+		struct mw_report *r = &mw->rep;
+		mw->have = 0;
+		r->text[r->len - 1] = '\0';
+		if (r->group >= MW_GROUPS || !mw->gates[r->group])
+			continue;
+		if (r->kind == MW_WARNING) {
+			keep_untold(mw, r);
+		} else if (gate_adopt(mw->gates[r->group], r->text, (dev_t)r->dev, r->whole) == 0) {
+			mw->marked++;
+			keep_untold(mw, r);
+		}
+	}
+}
+
+int mount_watch_drain(struct mount_watch *mw, mount_watch_fn fn, void *arg)
+{
+	int r = read_reports(mw);
+
+	for (size_t i = 0; fn && i < mw->n_untold; i++) {
+		struct mw_told *t = &mw->untold[i];
+		fn(arg, t->group, t->kind == MW_WARNING ? NULL : t->text,
+		   t->kind == MW_WARNING ? t->text : NULL);
+		free(t->text);
+	}
+	if (fn)
+		mw->n_untold = 0;
+	return r;
+}
+
+void mount_watch_free(struct mount_watch *mw)
+{
+	if (!mw)
+		return;
+	if (mw->pid > 0) {
+		kill(mw->pid, SIGKILL);
+		while (waitpid(mw->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	if (mw->rfd >= 0)
+		close(mw->rfd);
+	for (size_t i = 0; i < mw->n_untold; i++)
+		free(mw->untold[i].text);
+	free(mw->untold);
+	free(mw);
+}
