@@ -138,6 +138,9 @@ typedef void (*gate_mark_fn)(void *arg, const char *path, dev_t dev, bool whole)
  * copy of the gate, with CAP_SYS_ADMIN.  Number newly marked, or negative
  * errno; what could not be marked is added to gate_warnings(), once. */
 int gate_remark(struct gate *g, gate_mark_fn fn, void *arg);
+/* What gate_remark() marks from now on: the filesystems holding dirs[0..n)
+ * and mounted below them, or every one (everywhere).  0 or -ENOMEM. */
+int gate_set_dirs(struct gate *g, const char *const *dirs, size_t n, bool everywhere);
 /* Add a mark the mount watcher made (path, dev, whole as told to fn above)
  * to the gate's table, for gate_covers() and a watch's names.  0, 1 when the
  * filesystem was marked already, or negative errno.  One caller at a time;

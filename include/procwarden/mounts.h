@@ -7,7 +7,8 @@
  * the fanotify groups' fds and a mount-namespace mark (FAN_MNT_ATTACH,
  * Linux 6.14 and later), marks what a group's options cover as it appears
  * (gate_remark), and tells the agent through a pipe, whose end the agent
- * polls and reads (mount_watch_drain).  It runs with CAP_SYS_ADMIN only and
+ * polls and reads (mount_watch_drain); a reload sends it the new policy's
+ * deny directories through another (mount_watch_set_dirs).  It runs with CAP_SYS_ADMIN only and
  * a seccomp list of the few calls it makes (SANDBOX_MOUNTS), and dies with
  * the agent (PR_SET_PDEATHSIG): as long as it lives it holds the gate's
  * group open, so mount_watch_free() comes before gate_free().
@@ -38,6 +39,12 @@ int mount_watch_fd(const struct mount_watch *mw);
  * gate's refresh, which must not write records) adopted.  0; -EPIPE once the
  * watcher is gone. */
 int mount_watch_drain(struct mount_watch *mw, mount_watch_fn fn, void *arg);
+/* A new policy's deny directories (or everywhere) for the gate, gates[0]:
+ * the watcher marks what they cover, now and as it is mounted; this waits
+ * up to timeout_ms for it and adopts the marks (told at the next drain).
+ * 0, -ETIMEDOUT, -EPIPE (the watcher is gone), or another negative errno. */
+int mount_watch_set_dirs(struct mount_watch *mw, const char *const *dirs, size_t n, bool everywhere,
+                         unsigned timeout_ms);
 /* Filesystems marked later so far. */
 size_t mount_watch_marked(const struct mount_watch *mw);
 /* Kill and reap the watcher, close the pipe. */

@@ -1101,6 +1101,34 @@ static int load_policy(struct agent *a, struct policy **ret, struct diags *d)
 	return policy_load_configured(a->o->policy_paths, a->o->n_policy_paths, NULL, ret, d);
 }
 
+static void drain_mounts(struct agent *a);
+
+/* Before a reload's swap: the mount watcher marks what the new policy's
+ * deny rules cover (it keeps the capability the agent gave up), so that the
+ * gate holds execs there once the new policy decides them.  Said in an
+ * `error` record when it cannot (warn_ungated then says what is not
+ * covered). */
+static void remark_for(struct agent *a, const struct policy *np)
+{
+	const char *const *dirs;
+	int n, r;
+
+	if (!a->mw || !a->gate || !policy_has_deny(np))
+		return;
+	n = policy_deny_dirs(np, &dirs);
+	r = mount_watch_set_dirs(a->mw, dirs, n > 0 ? (size_t)n : 0, n < 0, 1000);
+	if (r == 0) {
+		if (n < 0 || !gate_everywhere(a->gate))
+			(void)gate_set_dirs(a->gate, dirs, n > 0 ? (size_t)n : 0, n < 0);
+		drain_mounts(a);  /* the marks it made, as `mount` records */
+	} else if (r != -EPIPE) { /* a watcher gone is said by drain_mounts */
+		emit_error(a, "the mount watcher did not mark the new policy's directories",
+		           strerror(-r));
+	} else {
+		drain_mounts(a);
+	}
+}
+
 /* After a reload: say so when deny rules reach where the gate does not
  * watch (marks need a capability the agent gave up after starting). */
 static void warn_ungated(struct agent *a)
@@ -1178,6 +1206,7 @@ static void reload(struct agent *a)
 		return;
 	}
 	diags_free(&d);
+	remark_for(a, np);
 	struct policy *old = a->pol;
 	pthread_mutex_lock(&a->pol_lock);
 	a->pol = np; /* the swap: evaluations take their own reference */

@@ -75,6 +75,7 @@
 #include "procwarden/gate.h"
 
 #define GATE_MAX_MARKS 256
+#define GATE_MAX_MARKS_S "256"
 #define GATE_READ_BUF 16384
 #define GATE_PERM_READ 4096 /* a gate's read (see above) */
 #define GATE_PERM_MAX (GATE_PERM_READ / FAN_EVENT_METADATA_LEN)
@@ -188,6 +189,8 @@ static void warn(struct gate *g, const char *path, int err)
 {
 	char **v, *s = NULL;
 
+	if (err == E2BIG) /* one warning, however many more are mounted */
+		path = "(more than " GATE_MAX_MARKS_S " filesystems)";
 	if (err == EPROTONOSUPPORT ? asprintf(&s,
 	                                      "not gated '%s': a FUSE filesystem (its server "
 	                                      "could hold every exec); deny rules kill after the "
@@ -1135,6 +1138,28 @@ void gate_set_refresh(struct gate *g, void (*fn)(void *arg), void *arg)
 {
 	g->refresh = fn;
 	g->refresh_arg = arg;
+}
+
+int gate_set_dirs(struct gate *g, const char *const *dirs, size_t n, bool everywhere)
+{
+	char **v = calloc(n ? n : 1, sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if (!(v[i] = strdup(dirs[i]))) {
+			while (i--)
+				free(v[i]);
+			free(v);
+			return -ENOMEM;
+		}
+	for (size_t i = 0; i < g->n_cfg_dirs; i++)
+		free(g->cfg_dirs[i]);
+	free(g->cfg_dirs);
+	g->cfg_dirs = v;
+	g->n_cfg_dirs = n;
+	g->everywhere = everywhere;
+	return 0;
 }
 
 int gate_fd(const struct gate *g)

@@ -36,6 +36,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "procwarden/clock.h"
 #include "procwarden/gate.h"
 #include "procwarden/mounts.h"
 #include "procwarden/sandbox.h"
@@ -63,7 +64,18 @@ struct mw_report {
 	uint64_t dev;
 	char text[MW_TEXT_MAX];
 };
-enum { MW_MARKED = 0, MW_WARNING = 1 };
+enum { MW_MARKED = 0, MW_WARNING = 1, MW_DONE = 2 /* dev: the request's number */ };
+
+/* A request to the watcher (mount_watch_set_dirs): this head, then len bytes
+ * of NUL-terminated directories. */
+struct mw_request {
+	uint32_t len;
+	uint32_t n;
+	uint32_t seq;
+	uint8_t everywhere;
+	uint8_t pad[3];
+};
+#define MW_REQUEST_MAX (60u << 10) /* within a pipe's capacity: never blocks */
 #define MW_HEAD offsetof(struct mw_report, text)
 
 /* A report adopted, not yet told (mount_watch_drain without fn). */
@@ -75,6 +87,9 @@ struct mw_told {
 struct mount_watch {
 	pid_t pid;
 	int rfd;
+	int wfd;       /* requests to the watcher */
+	uint32_t seq;  /* requests sent */
+	uint32_t done; /* the last request the watcher finished */
 	struct gate *gates[MW_GROUPS];
 	size_t marked;
 	size_t have; /* bytes of a report read so far */
@@ -168,10 +183,53 @@ static void close_others(int *keep, size_t n)
 	syscall(SYS_close_range, lo, ~0u, 0);
 }
 
-static _Noreturn void child_main(struct gate *const *gates, int mntfd, int wfd, pid_t agent,
-                                 bool confine)
+/* Read exactly n bytes (blocking), or exit: the agent is gone. */
+static void read_all(int fd, void *buf, size_t n)
 {
-	int keep[2 + MW_GROUPS];
+	for (size_t got = 0; got < n;) {
+		ssize_t r = read(fd, (char *)buf + got, n - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			_exit(0);
+		got += (size_t)r;
+	}
+}
+
+/* A request: the gate's new directories, marked at once, then MW_DONE. */
+static void handle_request(struct gate *const *gates, size_t *said, int cfd, int wfd)
+{
+	struct mw_request rq;
+	char *buf;
+	const char **dirs;
+
+	read_all(cfd, &rq, sizeof(rq));
+	if (rq.len > MW_REQUEST_MAX || rq.n > rq.len)
+		_exit(1);
+	buf = malloc(rq.len + 1);
+	dirs = calloc(rq.n ? rq.n : 1, sizeof(*dirs));
+	if (!buf || !dirs)
+		_exit(1);
+	read_all(cfd, buf, rq.len);
+	buf[rq.len] = '\0';
+	for (size_t i = 0, off = 0; i < rq.n; i++) {
+		if (off >= rq.len)
+			_exit(1);
+		dirs[i] = buf + off;
+		off += strlen(buf + off) + 1;
+	}
+	if (gates[0])
+		(void)gate_set_dirs(gates[0], dirs, rq.n, rq.everywhere);
+	free(dirs);
+	free(buf);
+	remark_all(gates, said, wfd);
+	send_report(wfd, 0, MW_DONE, "", rq.seq, false);
+}
+
+static _Noreturn void child_main(struct gate *const *gates, int mntfd, int wfd, int cfd,
+                                 pid_t agent, bool confine)
+{
+	int keep[3 + MW_GROUPS];
 	size_t nk = 0, said[MW_GROUPS] = {0};
 	sigset_t none;
 
@@ -183,6 +241,7 @@ static _Noreturn void child_main(struct gate *const *gates, int mntfd, int wfd, 
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	keep[nk++] = mntfd;
 	keep[nk++] = wfd;
+	keep[nk++] = cfd;
 	for (size_t i = 0; i < MW_GROUPS; i++)
 		if (gates[i])
 			keep[nk++] = gate_fd(gates[i]);
@@ -193,16 +252,22 @@ static _Noreturn void child_main(struct gate *const *gates, int mntfd, int wfd, 
 		_exit(1);
 	remark_all(gates, said, wfd);
 	for (;;) {
-		struct pollfd p[2] = {{.fd = mntfd, .events = POLLIN}, {.fd = wfd, .events = 0}};
+		struct pollfd p[3] = {{.fd = mntfd, .events = POLLIN},
+		                      {.fd = wfd, .events = 0},
+		                      {.fd = cfd, .events = POLLIN}};
 		char buf[4096];
 
-		if (poll(p, 2, -1) < 0) {
+		if (poll(p, 3, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			_exit(1);
 		}
 		if (p[1].revents & (POLLERR | POLLHUP))
 			_exit(0); /* the agent closed its end */
+		if (p[2].revents & POLLIN)
+			handle_request(gates, said, cfd, wfd);
+		else if (p[2].revents & (POLLERR | POLLHUP))
+			_exit(0);
 		if (!(p[0].revents & POLLIN))
 			continue;
 		while (read(mntfd, buf, sizeof(buf)) > 0)
@@ -215,7 +280,7 @@ int mount_watch_open(struct gate *const *gates, size_t n, bool confine, struct m
                      char *why, size_t whylen)
 {
 	struct mount_watch *mw;
-	int mntfd, p[2], r;
+	int mntfd, p[2], c[2], r;
 	pid_t agent = getpid();
 
 	if (n > MW_GROUPS)
@@ -244,21 +309,34 @@ int mount_watch_open(struct gate *const *gates, size_t n, bool confine, struct m
 		close(mntfd);
 		return r;
 	}
+	if (pipe2(c, O_CLOEXEC) < 0) {
+		r = -errno;
+		snprintf(why, whylen, "%s", strerror(-r));
+		close(p[0]);
+		close(p[1]);
+		free(mw);
+		close(mntfd);
+		return r;
+	}
 	for (size_t i = 0; i < n; i++)
 		mw->gates[i] = gates[i];
 	mw->pid = fork();
 	if (mw->pid == 0)
-		child_main(mw->gates, mntfd, p[1], agent, confine);
+		child_main(mw->gates, mntfd, p[1], c[0], agent, confine);
 	r = mw->pid < 0 ? -errno : 0;
 	close(mntfd);
 	close(p[1]);
+	close(c[0]);
 	if (r < 0) {
 		snprintf(why, whylen, "cannot fork the mount watcher: %s", strerror(-r));
 		close(p[0]);
+		close(c[1]);
 		free(mw);
 		return r;
 	}
 	mw->rfd = p[0];
+	mw->wfd = c[1];
+	(void)fcntl(mw->wfd, F_SETFL, O_NONBLOCK);
 	(void)fcntl(mw->rfd, F_SETFL, O_NONBLOCK);
 	*ret = mw;
 	return 0;
@@ -314,13 +392,62 @@ static int read_reports(struct mount_watch *mw)
 		r->text[r->len - 1] = '\0';
 		if (r->group >= MW_GROUPS || !mw->gates[r->group])
 			continue;
-		if (r->kind == MW_WARNING) {
+		if (r->kind == MW_DONE) {
+			mw->done = (uint32_t)r->dev;
+		} else if (r->kind == MW_WARNING) {
 			keep_untold(mw, r);
 		} else if (gate_adopt(mw->gates[r->group], r->text, (dev_t)r->dev, r->whole) == 0) {
 			mw->marked++;
 			keep_untold(mw, r);
 		}
 	}
+}
+
+int mount_watch_set_dirs(struct mount_watch *mw, const char *const *dirs, size_t n, bool everywhere,
+                         unsigned timeout_ms)
+{
+	struct mw_request rq = {.n = (uint32_t)n, .seq = ++mw->seq, .everywhere = everywhere};
+	size_t len = 0, off = 0;
+	char *msg;
+	int r = 0;
+
+	for (size_t i = 0; i < n; i++)
+		len += strlen(dirs[i]) + 1;
+	if (len > MW_REQUEST_MAX)
+		return -E2BIG;
+	rq.len = (uint32_t)len;
+	msg = malloc(sizeof(rq) + len);
+	if (!msg)
+		return -ENOMEM;
+	memcpy(msg, &rq, sizeof(rq));
+	for (size_t i = 0; i < n; i++) {
+		size_t l = strlen(dirs[i]) + 1;
+		memcpy(msg + sizeof(rq) + off, dirs[i], l);
+		off += l;
+	}
+	for (size_t done = 0; done < sizeof(rq) + len && r == 0;) {
+		ssize_t w = write(mw->wfd, msg + done, sizeof(rq) + len - done);
+		if (w < 0 && errno != EINTR)
+			r = errno == EPIPE ? -EPIPE : -errno;
+		else if (w > 0)
+			done += (size_t)w;
+	}
+	free(msg);
+	if (r < 0)
+		return r;
+	uint64_t until = pw_now_mono() + (uint64_t)timeout_ms * 1000000u;
+	while (mw->done != rq.seq) {
+		uint64_t now = pw_now_mono();
+		struct pollfd p = {.fd = mw->rfd, .events = POLLIN};
+		if (now >= until)
+			return -ETIMEDOUT;
+		if (poll(&p, 1, (int)((until - now) / 1000000u) + 1) < 0 && errno != EINTR)
+			return -errno;
+		r = read_reports(mw);
+		if (r < 0)
+			return r;
+	}
+	return 0;
 }
 
 int mount_watch_drain(struct mount_watch *mw, mount_watch_fn fn, void *arg)
@@ -349,6 +476,8 @@ void mount_watch_free(struct mount_watch *mw)
 	}
 	if (mw->rfd >= 0)
 		close(mw->rfd);
+	if (mw->wfd >= 0)
+		close(mw->wfd);
 	for (size_t i = 0; i < mw->n_untold; i++)
 		free(mw->untold[i].text);
 	free(mw->untold);

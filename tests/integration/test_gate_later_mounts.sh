@@ -5,7 +5,8 @@
 # the mount watcher (a `mount` record), and the binary's exec is denied
 # before it runs (its first act, a write, never happens) and recorded.  A
 # filesystem mounted below a deny rule's directory before the start is
-# marked too.  The watcher holds the gate's group: the agent's stop still
+# marked too, and so is one that a reload's new deny rule covers.  The
+# watcher holds the gate's group: the agent's stop still
 # releases what it held, and SIGKILL of the agent takes the watcher with it.
 # On an older kernel the start record says that later mounts fall back to
 # kill-after-exec (and the test skips).
@@ -19,6 +20,7 @@ G="$T/gate"
 gated_tmpfs "$G"
 mkdir -p "$G/usb" "$G/opt/early"
 gated_tmpfs "$G/opt/early" # mounted below a deny directory before the start
+gated_tmpfs "$T/other"     # covered by no deny rule until a reload
 cp "$HELPERS/pw_victim" "$G/opt/early/denied"
 write_policy p.yaml <<EOF2
 version: 1
@@ -74,6 +76,19 @@ for i in $(seq 1 20); do
 	[ "$rc" = 126 ] || early=$((early + 1))
 done
 echo "execs right after a mount and a copy that ran before the mark: $early of 20"
+
+# a reload that denies on a filesystem the start's policy did not cover:
+# the watcher marks it before the new policy decides
+cp "$HELPERS/pw_victim" "$T/other/denied"
+"$T/other/denied" --exit 0 || fail "before the reload, $T/other/denied did not run"
+sed -i "s|exe: \[|exe: [\"$T/other/**\", |" "$T/p.yaml"
+kill -HUP "$AGENT"
+wait_for "$T/agent.json" 10 '"type":"reload"' || fail "no reload record"
+grep -q "\"type\":\"mount\",.*\"path\":\"$T/other\"" "$T/agent.json" ||
+	fail "the reload's new deny directory was not marked: $(grep '"type":"error"' "$T/agent.json")"
+denied_run "$T/other/denied"
+! grep -q 'denies where the gate does not watch' "$T/agent.json" ||
+	fail "the reload said the gate does not watch the new deny directory"
 stop_agent
 python3 - "$T" "$G" "$early" <<'PY'
 import json, sys
@@ -87,11 +102,11 @@ print(f"mount records: {len(mounts)}; denials recorded: {len(denials)}; "
 assert f"{G}/usb" in mounts, mounts
 assert stop["mounts_marked"] == len(mounts), (stop.get("mounts_marked"), len(mounts))
 exes = [d.get("exe") for d in denials]
-for p in (f"{G}/opt/early/denied", f"{G}/usb/denied"):
+for p in (f"{G}/opt/early/denied", f"{G}/usb/denied", f"{T}/other/denied"):
     assert p in exes, (p, exes)
 # every exec that ran before its mount's mark was killed after it (the
 # deny rule's fallback): nothing ran unrecorded
-assert len(denials) >= 2 + 20 - early, (len(denials), early)
+assert len(denials) >= 3 + 20 - early, (len(denials), early)
 PY
 
 # SIGKILL of the agent: the watcher goes with it, held execs proceed
