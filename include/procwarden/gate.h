@@ -131,21 +131,25 @@ void gate_forget(struct gate *g);
 int gate_fd(const struct gate *g);
 /* Told of a filesystem gate_remark() marked: its mount point, device, and
  * whether that mount shows the filesystem's root. */
-typedef void (*gate_mark_fn)(void *arg, const char *path, dev_t dev, bool whole);
+typedef void (*gate_mark_fn)(void *arg, const char *path, dev_t dev, bool whole, const void *fsid);
 /* Mark again what the gate's options cover (every filesystem programs run
  * from, or those holding or mounted below its directories) and is not
  * marked yet: run by the mount watcher (mounts.c) in its own process, on its
- * copy of the gate, with CAP_SYS_ADMIN.  Number newly marked, or negative
- * errno; what could not be marked is added to gate_warnings(), once. */
+ * copy of the gate, with CAP_SYS_ADMIN; fsid: the filesystem's
+ * (__kernel_fsid_t, for a watch by names), or NULL.  A mount point from the
+ * mount table is not touched but by the mark (FUSE ones not at all), and a
+ * device marked before is marked again (a new filesystem may have it now).
+ * Number newly marked, or negative errno; what could not be marked is added
+ * to gate_warnings(), once (at most 64 warnings are kept). */
 int gate_remark(struct gate *g, gate_mark_fn fn, void *arg);
 /* What gate_remark() marks from now on: the filesystems holding dirs[0..n)
  * and mounted below them, or every one (everywhere).  0 or -ENOMEM. */
 int gate_set_dirs(struct gate *g, const char *const *dirs, size_t n, bool everywhere);
-/* Add a mark the mount watcher made (path, dev, whole as told to fn above)
+/* Add a mark the mount watcher made (path, dev, whole, fsid as told to fn)
  * to the gate's table, for gate_covers() and a watch's names.  0, 1 when the
  * filesystem was marked already, or negative errno.  One caller at a time;
  * readers on other threads see a mark complete or not at all. */
-int gate_adopt(struct gate *g, const char *path, dev_t dev, bool whole);
+int gate_adopt(struct gate *g, const char *path, dev_t dev, bool whole, const void *fsid);
 /* A names watch that meets a filesystem it has no mark for calls fn once
  * (on the reader's thread) before it gives up on the name: the mount
  * watcher's marks adopted since (mount_watch_drain without fn). */

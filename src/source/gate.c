@@ -67,6 +67,7 @@
 #include <sys/fanotify.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -76,6 +77,7 @@
 
 #define GATE_MAX_MARKS 256
 #define GATE_MAX_MARKS_S "256"
+#define GATE_MAX_WARNINGS 64
 #define GATE_READ_BUF 16384
 #define GATE_PERM_READ 4096 /* a gate's read (see above) */
 #define GATE_PERM_MAX (GATE_PERM_READ / FAN_EVENT_METADATA_LEN)
@@ -203,6 +205,15 @@ static void warn(struct gate *g, const char *path, int err)
 			free(s);
 			return;
 		}
+	if (g->n_warnings >= GATE_MAX_WARNINGS) { /* a flood of mounts: said once */
+		free(s);
+		if (g->n_warnings > GATE_MAX_WARNINGS ||
+		    asprintf(&s,
+		             "more than %d filesystems could not be watched; the rest are not "
+		             "named",
+		             GATE_MAX_WARNINGS) < 0)
+			return;
+	}
 	v = realloc(g->warnings, (g->n_warnings + 1) * sizeof(*v));
 	if (!v) {
 		free(s);
@@ -234,7 +245,8 @@ static int stat_existing(const char *path, char *p, struct stat *st)
 
 /* Append a mark made (by this process, or by the mount watcher's: see
  * gate_adopt) to the table.  0 or negative errno. */
-static int remember(struct gate *g, const char *p, dev_t dev, bool whole)
+static int remember(struct gate *g, const char *p, dev_t dev, bool whole,
+                    const __kernel_fsid_t *fsid)
 {
 	size_t n = atomic_load_explicit(&g->n_marks, memory_order_relaxed);
 
@@ -244,7 +256,10 @@ static int remember(struct gate *g, const char *p, dev_t dev, bool whole)
 	if (!g->marks[n])
 		return -ENOMEM;
 	g->mark_whole[n] = whole;
-	if (g->names) {
+	if (g->names && fsid) { /* the mount watcher's (the agent may not statfs) */
+		g->mark_fsid_ok[n] = true;
+		g->mark_fsid[n] = *fsid;
+	} else if (g->names) {
 		struct statfs sf;
 
 		g->mark_fsid_ok[n] = statfs(p, &sf) == 0;
@@ -262,17 +277,30 @@ static int remember(struct gate *g, const char *p, dev_t dev, bool whole)
  * whole: the mount there shows the filesystem's root (mountinfo ROOT "/"),
  * the one a watch by names resolves directory handles through.  0, 1 when
  * already marked, or negative errno. */
-static int mark_fs(struct gate *g, const char *path, bool whole)
+static int mark_fs(struct gate *g, const char *path, bool whole, dev_t known_dev)
 {
 	char p[PATH_MAX];
 	struct stat st;
-	int r = stat_existing(path, p, &st);
+	int r;
 
-	if (r < 0)
+	if (known_dev) { /* a mount point from the mount table: not touched */
+		if (strlen(path) >= PATH_MAX)
+			return -ENAMETOOLONG;
+		strcpy(p, path);
+		st.st_dev = known_dev;
+	} else if ((r = stat_existing(path, p, &st)) < 0) {
 		return r;
+	}
 	for (size_t i = 0; i < g->n_marks; i++) {
 		if (g->mark_dev[i] != st.st_dev)
 			continue;
+		/* the mount watcher marks again: the filesystem of that device
+		 * may be a new one (unmounted, mounted again: device numbers are
+		 * reused), and adding a mark that exists changes nothing */
+		if (g->on_mark && fanotify_mark(g->fd, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, g->mask,
+		                                AT_FDCWD, p) < 0)
+			(void)fanotify_mark(g->fd, FAN_MARK_ADD | FAN_MARK_MOUNT, g->mask, AT_FDCWD,
+			                    p);
 		if (whole && !g->mark_whole[i]) { /* a bind mount came first */
 			char *dup = strdup(p);
 			if (dup) {
@@ -289,16 +317,22 @@ static int mark_fs(struct gate *g, const char *path, bool whole)
 	 * held exec inside the gate's read, and a server that never answers
 	 * that open would hold the gate -- and every exec on the machine */
 	struct statfs fs;
-	if (!g->watch_only && statfs(p, &fs) == 0 && fs.f_type == 0x65735546 /* FUSE_SUPER_MAGIC */)
+	bool have_fs = !known_dev && statfs(p, &fs) == 0;
+	if (!g->watch_only && have_fs && fs.f_type == 0x65735546 /* FUSE_SUPER_MAGIC */)
 		return -EPROTONOSUPPORT;
 	if (fanotify_mark(g->fd, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, g->mask, AT_FDCWD, p) < 0 &&
 	    fanotify_mark(g->fd, FAN_MARK_ADD | FAN_MARK_MOUNT, g->mask, AT_FDCWD, p) < 0)
 		return -errno;
-	r = remember(g, p, st.st_dev, whole);
+	/* the watcher learns the fsid for the agent (whose seccomp list has no
+	 * statfs): after the mark, so from a filesystem that is not FUSE */
+	if (!have_fs && g->on_mark && g->names)
+		have_fs = statfs(p, &fs) == 0;
+	r = remember(g, p, st.st_dev, whole, have_fs ? (const __kernel_fsid_t *)&fs.f_fsid : NULL);
 	if (r < 0)
 		return r;
 	if (g->on_mark)
-		g->on_mark(g->on_mark_arg, p, st.st_dev, whole);
+		g->on_mark(g->on_mark_arg, p, st.st_dev, whole,
+		           have_fs ? (const void *)&fs.f_fsid : NULL);
 	return 0;
 }
 
@@ -338,24 +372,58 @@ static bool below_cfg_dir(const struct gate *g, const char *mp)
 	return false;
 }
 
-/* Mark the filesystems mounted where programs can run from (not noexec,
- * not a pseudo filesystem): every one (everywhere), or those mounted below a
- * configured directory.  Number newly marked, or negative errno. */
-static int mark_mounts(struct gate *g, bool everywhere)
+/* One line of the mount table (mark_mounts). */
+struct mnt_line {
+	char *mp, *root, *type;
+	dev_t dev;
+	bool noexec;
+	size_t idx; /* its place in the table: a later mount on the same point
+	             * hides an earlier one */
+};
+
+static int cmp_mnt(const void *a, const void *b)
+{
+	const struct mnt_line *x = a, *y = b;
+	int c = strcmp(x->mp, y->mp);
+
+	return c ? c : x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* The mount table's lines (strings point into *text).  Number, or -errno. */
+static ssize_t read_mounts(char **text, struct mnt_line **ret)
 {
 	FILE *f = fopen("/proc/self/mountinfo", "re");
-	char *line = NULL;
-	size_t cap = 0;
-	int n = 0;
+	char *line = NULL, *all = NULL;
+	size_t cap = 0, len = 0, n = 0, ncap = 0;
+	struct mnt_line *v = NULL;
+	ssize_t got;
 
 	if (!f)
 		return -errno;
-	while (getline(&line, &cap, f) > 0) {
+	while ((got = getline(&line, &cap, f)) > 0) {
+		char *a = realloc(all, len + (size_t)got + 1);
+		if (!a)
+			goto nomem;
+		all = a;
+		memcpy(all + len, line, (size_t)got + 1);
+		len += (size_t)got + 1;
+		n++;
+	}
+	free(line);
+	fclose(f);
+	line = NULL;
+	f = NULL;
+	v = calloc(n ? n : 1, sizeof(*v));
+	if (!v)
+		goto nomem;
+	for (size_t off = 0, k = 0; k < n; k++) {
 		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - TYPE SOURCE SUPER */
-		char *save = NULL, *fields[6], *type = NULL, *tok;
+		char *l = all + off, *save = NULL, *fields[6], *type = NULL, *tok;
 		int i = 0;
+		unsigned maj, min;
 
-		while (i < 6 && (tok = strtok_r(i ? NULL : line, " \n", &save)))
+		off += strlen(l) + 1;
+		while (i < 6 && (tok = strtok_r(i ? NULL : l, " \n", &save)))
 			fields[i++] = tok;
 		if (i < 6)
 			continue;
@@ -364,26 +432,70 @@ static int mark_mounts(struct gate *g, bool everywhere)
 				type = strtok_r(NULL, " \n", &save);
 				break;
 			}
-		if (!type)
+		if (!type || sscanf(fields[2], "%u:%u", &maj, &min) != 2)
 			continue;
-		bool skip = false;
-		for (size_t k = 0; k < sizeof(skip_types) / sizeof(skip_types[0]); k++)
-			skip |= !strcmp(type, skip_types[k]);
 		char opts[256];
 		snprintf(opts, sizeof(opts), ",%s,", fields[5]);
-		if (skip || strstr(opts, ",noexec,"))
-			continue;
 		unescape(fields[4]);
-		if (!everywhere && !below_cfg_dir(g, fields[4]))
+		v[ncap] = (struct mnt_line){.mp = fields[4],
+		                            .root = fields[3],
+		                            .type = type,
+		                            .dev = makedev(maj, min),
+		                            .noexec = strstr(opts, ",noexec,") != NULL,
+		                            .idx = ncap};
+		ncap++;
+	}
+	qsort(v, ncap, sizeof(*v), cmp_mnt);
+	*text = all;
+	*ret = v;
+	return (ssize_t)ncap;
+nomem:
+	free(line);
+	free(all);
+	free(v);
+	if (f)
+		fclose(f);
+	return -ENOMEM;
+}
+
+/* Mark the filesystems mounted where programs can run from (not noexec,
+ * not a pseudo filesystem, not hidden under a later mount on the same
+ * point): every one (everywhere), or those mounted below a configured
+ * directory.  Number newly marked, or negative errno. */
+static int mark_mounts(struct gate *g, bool everywhere)
+{
+	struct mnt_line *v;
+	char *text;
+	ssize_t nl = read_mounts(&text, &v);
+	int n = 0;
+
+	if (nl < 0)
+		return (int)nl;
+	for (ssize_t k = 0; k < nl; k++) {
+		struct mnt_line *m = &v[k];
+
+		if (k + 1 < nl && !strcmp(v[k + 1].mp, m->mp))
+			continue; /* overmounted: what the path reaches is the later one */
+		bool skip = m->noexec;
+		for (size_t t = 0; t < sizeof(skip_types) / sizeof(skip_types[0]); t++)
+			skip |= !strcmp(m->type, skip_types[t]);
+		if (skip || (!everywhere && !below_cfg_dir(g, m->mp)))
 			continue;
-		int r = mark_fs(g, fields[4], !strcmp(fields[3], "/"));
+		/* FUSE: never touched by the mount watcher (a server that does
+		 * not answer would hang it), never gated (see mark_fs) */
+		if (!strncmp(m->type, "fuse", 4) && (g->on_mark || !g->watch_only)) {
+			if (!g->watch_only)
+				warn(g, m->mp, EPROTONOSUPPORT);
+			continue;
+		}
+		int r = mark_fs(g, m->mp, !strcmp(m->root, "/"), g->on_mark ? m->dev : 0);
 		if (r == 0)
 			n++;
 		else if (r < 0)
-			warn(g, fields[4], -r);
+			warn(g, m->mp, -r);
 	}
-	free(line);
-	fclose(f);
+	free(v);
+	free(text);
 	return n;
 }
 
@@ -468,7 +580,7 @@ int gate_open(const struct gate_opts *o, struct gate **ret, char *why, size_t wh
 			g->n_cfg_dirs++;
 		}
 		for (size_t i = 0; i < o->n_dirs; i++) {
-			r = mark_fs(g, o->dirs[i], false);
+			r = mark_fs(g, o->dirs[i], false, 0);
 			if (r < 0 && (r == -EINVAL || r == -EPERM) && !g->n_marks) {
 				snprintf(why, whylen, "cannot watch '%s' for execs: %s%s",
 				         o->dirs[i], strerror(-r),
@@ -1177,7 +1289,7 @@ int gate_remark(struct gate *g, gate_mark_fn fn, void *arg)
 		n = mark_mounts(g, true);
 	} else {
 		for (size_t i = 0; i < g->n_cfg_dirs; i++)
-			n += mark_fs(g, g->cfg_dirs[i], false) == 0;
+			n += mark_fs(g, g->cfg_dirs[i], false, 0) == 0;
 		r = mark_mounts(g, false);
 		n = r < 0 ? r : n + r;
 	}
@@ -1185,11 +1297,11 @@ int gate_remark(struct gate *g, gate_mark_fn fn, void *arg)
 	return n;
 }
 
-int gate_adopt(struct gate *g, const char *path, dev_t dev, bool whole)
+int gate_adopt(struct gate *g, const char *path, dev_t dev, bool whole, const void *fsid)
 {
 	if (gate_covers_dev(g, dev))
 		return 1;
-	return remember(g, path, dev, whole);
+	return remember(g, path, dev, whole, fsid);
 }
 
 void gate_free(struct gate *g)

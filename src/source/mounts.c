@@ -31,9 +31,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/fanotify.h>
+#include <linux/types.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "procwarden/clock.h"
@@ -56,12 +58,13 @@
 
 /* One report, a single pipe write. */
 struct mw_report {
-	uint32_t len;  /* bytes of text, its NUL included */
-	uint8_t group; /* index into the gates given */
-	uint8_t kind;  /* MW_MARKED, MW_WARNING */
-	uint8_t whole; /* the mount shows the filesystem's root */
-	uint8_t pad;
+	uint32_t len;      /* bytes of text, its NUL included */
+	uint8_t group;     /* index into the gates given */
+	uint8_t kind;      /* MW_MARKED, MW_WARNING */
+	uint8_t whole;     /* the mount shows the filesystem's root */
+	uint8_t have_fsid; /* fsid is the filesystem's */
 	uint64_t dev;
+	__kernel_fsid_t fsid;
 	char text[MW_TEXT_MAX];
 };
 enum { MW_MARKED = 0, MW_WARNING = 1, MW_DONE = 2 /* dev: the request's number */ };
@@ -105,9 +108,14 @@ struct mw_child {
 };
 
 static void send_report(int wfd, uint8_t group, uint8_t kind, const char *text, uint64_t dev,
-                        bool whole)
+                        bool whole, const void *fsid)
 {
 	struct mw_report r = {.group = group, .kind = kind, .whole = whole, .dev = dev};
+
+	if (fsid) {
+		memcpy(&r.fsid, fsid, sizeof(r.fsid));
+		r.have_fsid = 1;
+	}
 	size_t n = strnlen(text, MW_TEXT_MAX - 1);
 
 	if (kind == MW_MARKED && n == MW_TEXT_MAX - 1)
@@ -120,11 +128,11 @@ static void send_report(int wfd, uint8_t group, uint8_t kind, const char *text, 
 			_exit(0); /* the agent is gone */
 }
 
-static void on_mark(void *arg, const char *path, dev_t dev, bool whole)
+static void on_mark(void *arg, const char *path, dev_t dev, bool whole, const void *fsid)
 {
 	struct mw_child *c = arg;
 
-	send_report(c->wfd, c->group, MW_MARKED, path, (uint64_t)dev, whole);
+	send_report(c->wfd, c->group, MW_MARKED, path, (uint64_t)dev, whole, fsid);
 }
 
 /* Mark what is new for every group, say what could not be marked. */
@@ -140,7 +148,7 @@ static void remark_all(struct gate *const *gates, size_t *said, int wfd)
 		(void)gate_remark(gates[i], on_mark, &c);
 		nw = gate_warnings(gates[i], &w);
 		for (; said[i] < nw; said[i]++)
-			send_report(wfd, i, MW_WARNING, w[said[i]], 0, false);
+			send_report(wfd, i, MW_WARNING, w[said[i]], 0, false, NULL);
 	}
 }
 
@@ -223,7 +231,7 @@ static void handle_request(struct gate *const *gates, size_t *said, int cfd, int
 	free(dirs);
 	free(buf);
 	remark_all(gates, said, wfd);
-	send_report(wfd, 0, MW_DONE, "", rq.seq, false);
+	send_report(wfd, 0, MW_DONE, "", rq.seq, false, NULL);
 }
 
 static _Noreturn void child_main(struct gate *const *gates, int mntfd, int wfd, int cfd,
@@ -237,8 +245,22 @@ static _Noreturn void child_main(struct gate *const *gates, int mntfd, int wfd, 
 	(void)prctl(PR_SET_NAME, "pw-mounts");
 	if (getppid() != agent)
 		_exit(0);
+	/* dies by SIGKILL (the agent's, or its death), or when the agent's end
+	 * of a pipe closes: a SIGTERM meant for the agent (systemd signals the
+	 * whole unit) is not for it */
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			(void)signal(sig, SIG_IGN);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null >= 0) { /* it writes nothing but its reports */
+		for (int fd = 0; fd < 3; fd++)
+			if (null != fd)
+				dup2(null, fd);
+		if (null > 2)
+			close(null);
+	}
 	keep[nk++] = mntfd;
 	keep[nk++] = wfd;
 	keep[nk++] = cfd;
@@ -246,6 +268,11 @@ static _Noreturn void child_main(struct gate *const *gates, int mntfd, int wfd, 
 		if (gates[i])
 			keep[nk++] = gate_fd(gates[i]);
 	close_others(keep, nk);
+	for (size_t i = 0; i < MW_GROUPS; i++) /* said in the start record */
+		if (gates[i]) {
+			const char *const *w;
+			said[i] = gate_warnings(gates[i], &w);
+		}
 	if (keep_sys_admin() < 0)
 		_exit(1);
 	if (confine && sandbox_apply(SANDBOX_MOUNTS, 0) < 0)
@@ -385,7 +412,11 @@ static int read_reports(struct mount_watch *mw)
 		if (n < 0)
 			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
 		mw->have += (size_t)n;
-		if (mw->have < MW_HEAD || mw->have < MW_HEAD + mw->rep.len)
+		if (mw->have < MW_HEAD)
+			continue;
+		if (mw->rep.len == 0 || mw->rep.len > MW_TEXT_MAX)
+			return -EPROTO;
+		if (mw->have < MW_HEAD + mw->rep.len)
 			continue;
 		struct mw_report *r = &mw->rep;
 		mw->have = 0;
@@ -396,7 +427,8 @@ static int read_reports(struct mount_watch *mw)
 			mw->done = (uint32_t)r->dev;
 		} else if (r->kind == MW_WARNING) {
 			keep_untold(mw, r);
-		} else if (gate_adopt(mw->gates[r->group], r->text, (dev_t)r->dev, r->whole) == 0) {
+		} else if (gate_adopt(mw->gates[r->group], r->text, (dev_t)r->dev, r->whole,
+		                      r->have_fsid ? (const void *)&r->fsid : NULL) == 0) {
 			mw->marked++;
 			keep_untold(mw, r);
 		}
@@ -409,7 +441,7 @@ int mount_watch_set_dirs(struct mount_watch *mw, const char *const *dirs, size_t
 	struct mw_request rq = {.n = (uint32_t)n, .seq = ++mw->seq, .everywhere = everywhere};
 	size_t len = 0, off = 0;
 	char *msg;
-	int r = 0;
+	int r;
 
 	for (size_t i = 0; i < n; i++)
 		len += strlen(dirs[i]) + 1;
@@ -425,16 +457,17 @@ int mount_watch_set_dirs(struct mount_watch *mw, const char *const *dirs, size_t
 		memcpy(msg + sizeof(rq) + off, dirs[i], l);
 		off += l;
 	}
-	for (size_t done = 0; done < sizeof(rq) + len && r == 0;) {
-		ssize_t w = write(mw->wfd, msg + done, sizeof(rq) + len - done);
-		if (w < 0 && errno != EINTR)
-			r = errno == EPIPE ? -EPIPE : -errno;
-		else if (w > 0)
-			done += (size_t)w;
-	}
+	ssize_t w;
+	do
+		w = write(mw->wfd, msg, sizeof(rq) + len);
+	while (w < 0 && errno == EINTR);
 	free(msg);
-	if (r < 0)
-		return r;
+	if (w != (ssize_t)(sizeof(rq) + len)) {
+		/* not taken whole (the watcher stopped reading): a request cut
+		 * in two would leave it waiting for the rest; it is ended */
+		kill(mw->pid, SIGKILL);
+		return -EPIPE;
+	}
 	uint64_t until = pw_now_mono() + (uint64_t)timeout_ms * 1000000u;
 	while (mw->done != rq.seq) {
 		uint64_t now = pw_now_mono();
@@ -470,9 +503,16 @@ void mount_watch_free(struct mount_watch *mw)
 	if (!mw)
 		return;
 	if (mw->pid > 0) {
+		/* reaped within a second; one stuck in the kernel (an unanswered
+		 * NFS server) is left: the agent does not hang on it */
 		kill(mw->pid, SIGKILL);
-		while (waitpid(mw->pid, NULL, 0) < 0 && errno == EINTR)
-			;
+		for (int i = 0; i < 100; i++) {
+			pid_t w = waitpid(mw->pid, NULL, WNOHANG);
+			if (w == mw->pid || (w < 0 && errno != EINTR))
+				break;
+			struct timespec ts = {0, 10000000};
+			nanosleep(&ts, NULL);
+		}
 	}
 	if (mw->rfd >= 0)
 		close(mw->rfd);

@@ -27,6 +27,8 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+#include <fcntl.h>
+#include <sys/fanotify.h>
 #include <sys/ioctl.h>
 
 #include <seccomp.h>
@@ -148,9 +150,11 @@ static const char *const hookexec_calls[] = {
  * read the mount table, stat and mark a filesystem, report it on a pipe. */
 /* clang-format off */
 static const char *const mounts_calls[] = {
-	"read", "write", "close", "openat", "newfstatat", "fstat", "lseek", "statfs", "fstatfs",
-	"fanotify_mark", "poll", "ppoll", "brk", "mmap", "munmap", "mremap", "madvise",
-	"restart_syscall", "rt_sigreturn", "exit", "exit_group", NULL,
+	"read", "write", "close", "newfstatat", "fstat", "lseek", "statfs", "fstatfs", "poll",
+	"ppoll", "brk", "mmap", "munmap", "mremap", "madvise", "restart_syscall", "rt_sigreturn",
+	"exit", "exit_group",
+	/* with argument checks (sandbox_apply): openat read-only, fanotify_mark adding marks */
+	NULL,
 };
 /* clang-format on */
 
@@ -233,6 +237,23 @@ int sandbox_apply(enum sandbox_profile p, unsigned flags)
 		                         .datum_b = PIDFD_GET_INFO_CMD};
 
 		r = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, &c);
+	}
+	if (r == 0 && p == SANDBOX_MOUNTS) { /* reads files, adds marks: nothing else */
+		struct scmp_arg_cmp ro = {.arg = 2,
+		                          .op = SCMP_CMP_MASKED_EQ,
+		                          .datum_a = O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND,
+		                          .datum_b = O_RDONLY};
+		struct scmp_arg_cmp add = {.arg = 1,
+		                           .op = SCMP_CMP_MASKED_EQ,
+		                           .datum_a = FAN_MARK_ADD | FAN_MARK_REMOVE |
+		                                      FAN_MARK_FLUSH | FAN_MARK_IGNORED_MASK |
+		                                      0x400 /* IGNORE */,
+		                           .datum_b = FAN_MARK_ADD};
+
+		r = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1, &ro);
+		if (r == 0)
+			r = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fanotify_mark), 1,
+			                           &add);
 	}
 	if (r == 0 && (flags & SANDBOX_STACKED)) /* no_new_privs is set: no prctl */
 		r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
