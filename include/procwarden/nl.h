@@ -49,6 +49,9 @@ struct nl_source_opts {
 	unsigned ack_timeout_ms; /* wait for the subscription ack; 0: 1000 */
 	bool no_kernel_filter;   /* do not use struct proc_input (testing) */
 	bool no_threads;         /* drop fork and exit events of threads (pid != tid) */
+	bool quiet_non_exec;     /* wake the consumer at once for execs only: other
+	                          * events wait for the next exec, 10 ms at most
+	                          * (one wake-up a launch instead of three) */
 	int nice;                /* the listener thread's nice value (0: inherited) */
 };
 

@@ -25,6 +25,9 @@ void ring_free(struct ring *r);
 int ring_push(struct ring *r, const void *item);
 /* Producer: wake the consumer if it is sleeping (after a batch of pushes). */
 void ring_kick(struct ring *r);
+/* Producer: push without waking the consumer (it finds the item at its next
+ * wake-up; a ring_kick() later wakes it).  0 or -ENOBUFS. */
+int ring_push_quiet(struct ring *r, const void *item);
 
 /* Consumer: copy the oldest item out.  0, or -EAGAIN when empty. */
 int ring_pop(struct ring *r, void *item);

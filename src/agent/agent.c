@@ -1567,6 +1567,7 @@ int agent_run(const struct agent_opts *o)
 	/* the table is built from the events: lineage, ids, comm as they change */
 	so.events = PW_EV_FORK | PW_EV_EXEC | PW_EV_EXIT | PW_EV_UID | PW_EV_GID | PW_EV_COMM;
 	so.no_threads = true;
+	so.quiet_non_exec = true; /* the table's events wait for the next exec */
 	so.rcvbuf = o->rcvbuf ? o->rcvbuf : (8u << 20);
 	so.batch = o->batch;
 	so.ring_capacity = o->ring_capacity;

@@ -138,6 +138,8 @@ void ring_free(struct ring *r)
 	free(r);
 }
 
+int ring_push_quiet(struct ring *r, const void *item);
+
 /* Producer: write the eventfd if the consumer announced sleep. */
 static void ring_wake(struct ring *r)
 {
@@ -156,6 +158,15 @@ static void ring_wake(struct ring *r)
 
 int ring_push(struct ring *r, const void *item)
 {
+	int rc = ring_push_quiet(r, item);
+
+	if (rc == 0)
+		ring_wake(r);
+	return rc;
+}
+
+int ring_push_quiet(struct ring *r, const void *item)
+{
 	size_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
 
 	if (head - r->tail_cache > r->mask) {
@@ -167,7 +178,6 @@ int ring_push(struct ring *r, const void *item)
 	}
 	memcpy(r->slots + (head & r->mask) * r->item_size, item, r->item_size);
 	atomic_store_explicit(&r->head, head + 1, memory_order_release);
-	ring_wake(r);
 	return 0;
 }
 

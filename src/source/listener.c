@@ -45,6 +45,10 @@
 
 #define NL_MAX_BATCH 256
 #define NL_DGRAM 256 /* one connector datagram is 76 bytes today */
+/* The longest a fork, exit or id event waits in the ring unannounced
+ * (nl_source_opts.quiet_non_exec); the socket's receive timeout (25 ms)
+ * bounds how late the listener looks. */
+#define NL_QUIET_MAX_NS 10000000ull
 /* Exit times by pid, for nl_source_exited(): a slot is reused only after
  * EXIT_SLOTS more pids have been allocated (pids grow until they wrap), far
  * longer than a kill waits for its check. */
@@ -71,6 +75,7 @@ struct nl_source {
 	int fd;
 	struct ring *ring;
 	struct nl_source_opts o;
+	uint64_t quiet_since_ns; /* the oldest event queued unannounced, 0: none */
 	pthread_t thread;
 	bool started;
 	bool subscribed;
@@ -371,7 +376,15 @@ static int handle_dgram(struct nl_source *s, const void *buf, size_t len, uint32
 		}
 	}
 	flush_overrun(s);
-	if (s->pending_overruns || ring_push(s->ring, &ev) < 0) {
+	/* only an exec wakes the consumer at once: forks, exits and id changes
+	 * wait (in order) for the next exec, or NL_QUIET_MAX_NS (recv_batch) */
+	bool urgent = ev.type == PW_EV_EXEC || !s->o.quiet_non_exec;
+	if (urgent)
+		s->quiet_since_ns = 0; /* the consumer wakes for all queued so far */
+	else if (!s->quiet_since_ns)
+		s->quiet_since_ns = now;
+	if (s->pending_overruns ||
+	    (urgent ? ring_push(s->ring, &ev) : ring_push_quiet(s->ring, &ev)) < 0) {
 		s->cap_head = cap_head; /* its capture's space is free again */
 		if (ev.pidfd >= 0)
 			close(ev.pidfd);
@@ -398,6 +411,18 @@ static void probe_drained(struct nl_source *s)
 	if (recvmsg(s->fd, &mh, MSG_PEEK | MSG_DONTWAIT) < 0 &&
 	    (errno == EAGAIN || errno == EWOULDBLOCK))
 		atomic_store_explicit(&s->drained_ns, t, memory_order_release);
+}
+
+/* Wake the consumer for what the batch queued: an exec woke it already
+ * (ring_push); quiet events once the oldest has waited NL_QUIET_MAX_NS. */
+static void kick(struct nl_source *s, uint64_t now)
+{
+	if (s->quiet_since_ns && now - s->quiet_since_ns >= NL_QUIET_MAX_NS) {
+		s->quiet_since_ns = 0;
+		ring_kick(s->ring);
+	} else if (!s->o.quiet_non_exec) {
+		ring_kick(s->ring);
+	}
 }
 
 /* Receive one batch with a blocking recvmmsg (MSG_WAITFORONE).  Returns the
@@ -430,6 +455,7 @@ static int recv_batch(struct nl_source *s, unsigned batch, uint32_t want_ack, in
 		if (errno == EAGAIN || errno == EWOULDBLOCK) {
 			/* the queue was empty during the call: all sent before it is in */
 			atomic_store_explicit(&s->drained_ns, t0, memory_order_release);
+			kick(s, pw_now_mono()); /* what waited quietly, once due */
 			return 0;
 		}
 		if (errno == EINTR)
@@ -471,7 +497,7 @@ static int recv_batch(struct nl_source *s, unsigned batch, uint32_t want_ack, in
 		s->pinned = false;
 		probe_drained(s);
 	}
-	ring_kick(s->ring);
+	kick(s, now);
 	return n;
 }
 

@@ -156,6 +156,45 @@ static void test_wait_protocol(void **state)
 	ring_free(r);
 }
 
+/* A quiet push queues without waking a sleeper; the next kick (or push)
+ * wakes it, and the consumer finds both in order. */
+static void test_quiet_push(void **state)
+{
+	struct ring *r;
+	struct pw_event ev = {0}, out;
+	struct pollfd pfd;
+
+	(void)state;
+	assert_int_equal(ring_new(sizeof(ev), 4, &r), 0);
+	pfd.fd = ring_fd(r);
+	pfd.events = POLLIN;
+	assert_int_equal(ring_prepare_wait(r), 1);
+	ev.pid = 1;
+	assert_int_equal(ring_push_quiet(r, &ev), 0);
+	assert_int_equal(poll(&pfd, 1, 0), 0); /* still asleep */
+	ev.pid = 2;
+	assert_int_equal(ring_push(r, &ev), 0);
+	assert_int_equal(poll(&pfd, 1, 0), 1);
+	ring_finish_wait(r);
+	assert_int_equal(ring_pop(r, &out), 0);
+	assert_int_equal(out.pid, 1);
+	assert_int_equal(ring_pop(r, &out), 0);
+	assert_int_equal(out.pid, 2);
+	/* quiet, then a kick */
+	assert_int_equal(ring_prepare_wait(r), 1);
+	assert_int_equal(ring_push_quiet(r, &ev), 0);
+	assert_int_equal(poll(&pfd, 1, 0), 0);
+	ring_kick(r);
+	assert_int_equal(poll(&pfd, 1, 0), 1);
+	ring_finish_wait(r);
+	assert_int_equal(ring_pop(r, &out), 0);
+	/* a full ring refuses quietly too, and counts it */
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(ring_push_quiet(r, &ev), 0);
+	assert_int_equal(ring_push_quiet(r, &ev), -ENOBUFS);
+	ring_free(r);
+}
+
 struct run {
 	struct ring *r;
 	uint64_t retries;     /* producer: pushes refused (full) */
@@ -266,6 +305,7 @@ int main(void)
 	    cmocka_unit_test(test_full_empty_drops),
 	    cmocka_unit_test(test_wrap_around),
 	    cmocka_unit_test(test_wait_protocol),
+	    cmocka_unit_test(test_quiet_push),
 	    cmocka_unit_test(test_two_threads_2m),
 	};
 
