@@ -74,6 +74,7 @@
 #include "procwarden/clock.h"
 #include "procwarden/thread.h"
 #include "procwarden/gate.h"
+#include "source/gate_internal.h"
 
 #define GATE_MAX_MARKS 256
 #define GATE_MAX_MARKS_S "256"
@@ -356,10 +357,10 @@ static void unescape(char *s)
 /* True when the mount point mp is below one of the configured directories
  * (a deny rule's files there live on that filesystem, not on the one that
  * holds the directory). */
-static bool below_cfg_dir(const struct gate *g, const char *mp)
+bool gate_below_dirs(const char *const *dirs, size_t n_dirs, const char *mp)
 {
-	for (size_t i = 0; i < g->n_cfg_dirs; i++) {
-		const char *d = g->cfg_dirs[i];
+	for (size_t i = 0; i < n_dirs; i++) {
+		const char *d = dirs[i];
 		size_t n = strlen(d);
 
 		while (n > 1 && d[n - 1] == '/')
@@ -372,30 +373,20 @@ static bool below_cfg_dir(const struct gate *g, const char *mp)
 	return false;
 }
 
-/* One line of the mount table (mark_mounts). */
-struct mnt_line {
-	char *mp, *root, *type;
-	dev_t dev;
-	bool noexec;
-	size_t idx; /* its place in the table: a later mount on the same point
-	             * hides an earlier one */
-};
-
 static int cmp_mnt(const void *a, const void *b)
 {
-	const struct mnt_line *x = a, *y = b;
+	const struct gate_mount *x = a, *y = b;
 	int c = strcmp(x->mp, y->mp);
 
 	return c ? c : x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
-/* The mount table's lines (strings point into *text).  Number, or -errno. */
-static ssize_t read_mounts(char **text, struct mnt_line **ret)
+ssize_t gate_read_mounts(const char *path, char **text, struct gate_mount **ret)
 {
-	FILE *f = fopen("/proc/self/mountinfo", "re");
+	FILE *f = fopen(path, "re");
 	char *line = NULL, *all = NULL;
 	size_t cap = 0, len = 0, n = 0, ncap = 0;
-	struct mnt_line *v = NULL;
+	struct gate_mount *v = NULL;
 	ssize_t got;
 
 	if (!f)
@@ -437,12 +428,12 @@ static ssize_t read_mounts(char **text, struct mnt_line **ret)
 		char opts[256];
 		snprintf(opts, sizeof(opts), ",%s,", fields[5]);
 		unescape(fields[4]);
-		v[ncap] = (struct mnt_line){.mp = fields[4],
-		                            .root = fields[3],
-		                            .type = type,
-		                            .dev = makedev(maj, min),
-		                            .noexec = strstr(opts, ",noexec,") != NULL,
-		                            .idx = ncap};
+		v[ncap] = (struct gate_mount){.mp = fields[4],
+		                              .root = fields[3],
+		                              .type = type,
+		                              .dev = makedev(maj, min),
+		                              .noexec = strstr(opts, ",noexec,") != NULL,
+		                              .idx = ncap};
 		ncap++;
 	}
 	qsort(v, ncap, sizeof(*v), cmp_mnt);
@@ -464,22 +455,23 @@ nomem:
  * directory.  Number newly marked, or negative errno. */
 static int mark_mounts(struct gate *g, bool everywhere)
 {
-	struct mnt_line *v;
+	struct gate_mount *v;
 	char *text;
-	ssize_t nl = read_mounts(&text, &v);
+	ssize_t nl = gate_read_mounts("/proc/self/mountinfo", &text, &v);
 	int n = 0;
 
 	if (nl < 0)
 		return (int)nl;
 	for (ssize_t k = 0; k < nl; k++) {
-		struct mnt_line *m = &v[k];
+		struct gate_mount *m = &v[k];
 
 		if (k + 1 < nl && !strcmp(v[k + 1].mp, m->mp))
 			continue; /* overmounted: what the path reaches is the later one */
 		bool skip = m->noexec;
 		for (size_t t = 0; t < sizeof(skip_types) / sizeof(skip_types[0]); t++)
 			skip |= !strcmp(m->type, skip_types[t]);
-		if (skip || (!everywhere && !below_cfg_dir(g, m->mp)))
+		if (skip || (!everywhere && !gate_below_dirs((const char *const *)g->cfg_dirs,
+		                                             g->n_cfg_dirs, m->mp)))
 			continue;
 		/* FUSE: never touched by the mount watcher (a server that does
 		 * not answer would hang it), never gated (see mark_fs) */

@@ -131,8 +131,13 @@ print(f"mount records: {len(mounts)}; denials recorded: {len(denials)}; "
       f"stop mounts_marked {stop.get('mounts_marked')}, watch_errors {stop.get('watch_errors')}")
 named = [r for r in recs if r["type"] == "exec" and "named-on-usb" in (r.get("argv") or [])]
 assert len(named) == 1 and named[0]["exe"] == f"{G}/free/fine", named
-assert stop["watch_errors"] == 0 and stop["watch_pins_resumed"] == 0, stop
-assert not [r for r in recs if r["type"] == "error"], [r for r in recs if r["type"] == "error"]
+# no error record -- but the one an exec from another mount namespace's
+# filesystem makes (another test's, a container's): the watch cannot see it
+errs = [r for r in recs if r["type"] == "error"]
+foreign = [r for r in errs if "does not mark" in r["error"] and not r.get("detail", "").startswith(T)]
+assert [r for r in errs if r not in foreign] == [], errs
+assert stop["watch_errors"] == 0, stop
+assert stop["watch_pins_resumed"] == (1 if foreign else 0), (stop, foreign)
 assert f"{G}/usb" in mounts, mounts
 assert stop["mounts_marked"] == len(mounts), (stop.get("mounts_marked"), len(mounts))
 exes = [d.get("exe") for d in denials]
