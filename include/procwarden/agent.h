@@ -20,7 +20,8 @@
 struct agent_opts {
 	const char **policy_paths; /* --policy, in order; none: configured default */
 	size_t n_policy_paths;
-	const char *log_path; /* NULL or "-": standard output */
+	const char *log_path;   /* NULL or "-": standard output */
+	const char *trace_path; /* --trace: every launch as an exec record, or NULL */
 	bool syslog;
 	bool journal;        /* syslog as native journal entries (--journal) */
 	int syslog_facility; /* LOG_* facility; 0: LOG_AUTHPRIV */

@@ -111,6 +111,9 @@ int policy_deny_dirs(const struct policy *p, const char *const **ret);
 const char *policy_rule_description(const struct policy *p, uint32_t rule);
 /* A rule's own ACT_* bits; *ret_signal (may be NULL) gets its kill signal. */
 uint32_t policy_rule_actions(const struct policy *p, uint32_t rule, int *ret_signal);
+/* A rule's actions that `mode: audit` keeps from being carried out (ACT_KILL,
+ * ACT_DENY, ACT_HOOK), or 0 for a rule that enforces. */
+uint32_t policy_rule_audit(const struct policy *p, uint32_t rule);
 /* Files loaded, in order, for `check`'s one-line summaries. */
 size_t policy_file_count(const struct policy *p);
 /* Name, number of rules and number of actions of file i. */
@@ -133,6 +136,8 @@ struct policy_verdict {
 	uint32_t rules[POLICY_MAX_MATCHES]; /* their indices */
 	uint32_t rules_truncated;           /* more matched than POLICY_MAX_MATCHES */
 	uint32_t actions;                   /* ACT_* accumulated up to an allow */
+	uint32_t audit;                     /* ACT_KILL, DENY, HOOK of rules in audit
+	                                     * mode: recorded, not carried out */
 	int signal;                         /* the signal to send (strongest), or 0 */
 	uint32_t signal_rule;               /* rule that chose it */
 	int severity;                       /* highest severity of matching rules */

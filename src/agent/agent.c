@@ -95,6 +95,32 @@ static void emit_error(struct agent *a, const char *what, const char *detail)
 	emit(a, a->line, json_finish(&j), LOG_ERR);
 }
 
+/* What the verdict's rules in audit mode would have done, each with
+ * "result": "audit" (their kill with its signal, deny, every hook). */
+static void audit_acts(const struct policy *p, const struct policy_verdict *v,
+                       struct act_result *acts, size_t *n)
+{
+	for (uint32_t i = 0; i < v->n_rules; i++) {
+		uint32_t rule = v->rules[i], au = policy_rule_audit(p, rule);
+		int sig = 0;
+		const struct policy_hook *h;
+		size_t nh = au & ACT_HOOK ? policy_rule_hooks(p, rule, &h) : 0;
+
+		(void)policy_rule_actions(p, rule, &sig);
+		if ((au & ACT_KILL) && *n < RECORD_MAX_ACTIONS)
+			acts[(*n)++] = (struct act_result){
+			    .action = ACT_KILL, .signal = sig, .rule = rule, .result = "audit"};
+		if ((au & ACT_DENY) && *n < RECORD_MAX_ACTIONS)
+			acts[(*n)++] = (struct act_result){
+			    .action = ACT_DENY, .rule = rule, .result = "audit"};
+		for (size_t k = 0; k < nh && *n < RECORD_MAX_ACTIONS; k++)
+			acts[(*n)++] = (struct act_result){.action = ACT_HOOK,
+			                                   .rule = rule,
+			                                   .hook = (uint32_t)k,
+			                                   .result = "audit"};
+	}
+}
+
 /* Submit the hooks of every hook rule of the verdict; fills act results. */
 static void run_hooks(struct agent *a, const struct policy *p, const struct policy_verdict *v,
                       const struct proc_info *pi, struct act_result *acts, size_t *n_acts,
@@ -193,6 +219,19 @@ static bool over_budget(struct agent *a, uint32_t uid, size_t len)
  * launch whose kill was sent), the record waits in a pending slot until
  * the descendants that the kill takes with it are counted
  * (settle_pending()). */
+/* --trace: the launch as an exec record, whatever the policy says (no
+ * budget: the trace is the administrator's own file; a full queue is
+ * counted, a loss of class trace). */
+static void write_trace(struct agent *a, const struct exec_record *rec)
+{
+	size_t len = record_exec(a->trace_line, RECORD_SIZE, rec);
+
+	if (output_write(a->trace, a->trace_line, len, -1) < 0)
+		a->c.trace_drops++;
+	else
+		a->c.trace_lines++;
+}
+
 static void write_record(struct agent *a, struct exec_record *rec, struct act_result *acts,
                          struct pt_proc *root)
 {
@@ -392,6 +431,8 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source, 
 	 * reported them; /proc gives what events do not carry. */
 	/* the exe's identity always: rules on files, and the check below that
 	 * /proc still shows the program of this exec */
+	if (a->trace) /* the trace holds every field a rule can match */
+		needs |= POLICY_NEED_ARGV | POLICY_NEED_COMM | POLICY_NEED_PARENT;
 	what = PROC_READ_EXE | PROC_READ_EXE_FILE;
 	if (!delivered)
 		what |= PROC_READ_IDS;
@@ -480,7 +521,9 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source, 
 			           pi->exe);
 		}
 	}
-	if (!(v.actions & (ACT_LOG | ACT_KILL | ACT_HOOK | ACT_DENY)) && !v.n_undecided)
+	bool record =
+	    (v.actions & (ACT_LOG | ACT_KILL | ACT_HOOK | ACT_DENY)) || v.audit || v.n_undecided;
+	if (!record && !a->trace)
 		goto out; /* nothing matched, or only an allow */
 	/* a deny that ran anyway (no gate, a filesystem it does not watch, ids
 	 * changed by the exec, the gate failing open): kill it now */
@@ -542,6 +585,8 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source, 
 		struct act_result *ar = &acts[n_acts++];
 		*ar = (struct act_result){.action = ACT_LOG, .result = "ok"};
 	}
+	if (v.audit)
+		audit_acts(p, &v, acts, &n_acts);
 	/* the rest of the record (after a kill the process may be dying: what
 	 * cannot be read any more is left out, and counted) */
 	if (same) {
@@ -568,7 +613,10 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source, 
 	    .ancestors_used = (needs & POLICY_NEED_ANCESTORS) != 0,
 	    .matched_by_identity = v.by_identity != 0,
 	};
-	write_record(a, &rec, acts, killed);
+	if (a->trace) /* before the hooks add their results: the launch, the verdict */
+		write_trace(a, &rec);
+	if (record)
+		write_record(a, &rec, acts, killed);
 out:
 	if (e)
 		launch_learn(a->pt, e, pi);
@@ -1159,6 +1207,8 @@ static void reload(struct agent *a)
 	int r;
 
 	output_reopen(a->out);
+	if (a->trace)
+		output_reopen(a->trace);
 	diags_init(&d);
 	r = agent_check_trust(a, NULL, why, sizeof(why)) < 0 ? -EPERM : load_policy(a, &np, &d);
 	if (r == -EPERM)
@@ -1289,6 +1339,8 @@ static void report_losses(struct agent *a, uint64_t now)
 	    {"receive_errors", st.recv_errors},
 	    /* execs the kernel denied: the gate could not take their fd */
 	    {"gate_fd_denials", gs.fd_denials},
+	    /* --trace lines its queue refused */
+	    {"trace", a->c.trace_drops},
 	};
 	_Static_assert(sizeof(v) / sizeof(v[0]) <= sizeof(a->c.loss_said) / sizeof(uint64_t),
 	               "loss classes");
@@ -1341,9 +1393,11 @@ static bool handle_signals(struct agent *a)
 			reload(a);
 			sd_notify("READY=1");
 			notify_status(a);
-		} else if (si.ssi_signo == SIGUSR1)
+		} else if (si.ssi_signo == SIGUSR1) {
 			output_reopen(a->out); /* log rotation: the policy stays as it is */
-		else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+			if (a->trace)
+				output_reopen(a->trace);
+		} else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
 			stop = true;
 		else if (si.ssi_signo == SIGCHLD)
 			continue;
@@ -1430,6 +1484,10 @@ static void emit_stop(struct agent *a)
 	json_kv_uint(&j, "p99", nl_pin_delay_quantile(&st, 0.99));
 	json_obj_close(&j);
 	json_kv_uint(&j, "output_drops", a->c.output_drops);
+	if (a->trace) {
+		json_kv_uint(&j, "trace_lines", a->c.trace_lines);
+		json_kv_uint(&j, "trace_drops", a->c.trace_drops);
+	}
 	if (a->out && a->o->syslog) {
 		struct output_stats os;
 		output_get_stats(a->out, &os);
@@ -1618,6 +1676,19 @@ int agent_run(const struct agent_opts *o)
 		fprintf(stderr, "procwarden: cannot open the log '%s': %s\n",
 		        o->log_path ? o->log_path : "-", strerror(-r));
 		goto out;
+	}
+	if (o->trace_path) { /* every launch: a larger queue, no syslog */
+		struct output_opts to = oo;
+		to.log_path = o->trace_path;
+		to.syslog = to.journal = false;
+		to.ring_bytes = 4u << 20;
+		a->trace_line = malloc(RECORD_SIZE);
+		r = a->trace_line ? output_new(&to, &a->trace) : -ENOMEM;
+		if (r < 0) {
+			fprintf(stderr, "procwarden: cannot open the trace '%s': %s\n",
+			        o->trace_path, strerror(-r));
+			goto out;
+		}
 	}
 
 	nl_source_capture(a->src, true); /* what /proc shows at the pin (launch.h) */
@@ -1819,6 +1890,11 @@ out:
 		output_flush(a->out, 5000);
 		output_free(a->out);
 	}
+	if (a->trace) {
+		output_flush(a->trace, 5000);
+		output_free(a->trace);
+	}
+	free(a->trace_line);
 	policy_unref(a->pol);
 	diags_free(&d);
 	if (a->sfd >= 0)

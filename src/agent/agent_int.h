@@ -46,8 +46,9 @@ struct agent_counters {
 	uint64_t pending_overflow;      /* kill records written before their descendants settled */
 	uint64_t undecided;             /* launches a rule could not judge (unknown values) */
 	/* loss records: what each class had when last said, and when */
-	uint64_t loss_said[8];
-	uint64_t loss_said_ns[8];
+	uint64_t loss_said[12];
+	uint64_t loss_said_ns[12];
+	uint64_t trace_lines, trace_drops; /* --trace: launches written, refused */
 };
 
 /* A kill record waiting until the launch's descendants have been signalled
@@ -115,6 +116,8 @@ struct agent {
 	int nice; /* the nice value the agent was started with */
 	struct nl_source *src;
 	struct output *out;
+	struct output *trace; /* --trace: every launch (NULL: off) */
+	char *trace_line;     /* RECORD_SIZE, the evaluator's */
 	struct hookexec *hx;
 	struct policy *pol; /* the current policy: swapped whole on reload, under pol_lock
 	                     * (the gate thread takes its references under it) */

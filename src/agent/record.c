@@ -205,7 +205,8 @@ size_t record_exec(char *buf, size_t size, const struct exec_record *r)
 			const char *s = pw_signal_name(a->signal);
 			json_kv_str(&j, "signal", s ? s : "?");
 		}
-		if (a->action == ACT_HOOK || a->action == ACT_KILL)
+		if (a->action == ACT_HOOK || a->action == ACT_KILL ||
+		    (a->action == ACT_DENY && !strcmp(a->result, "audit")))
 			json_kv_str(&j, "rule", policy_rule_name(r->p, a->rule));
 		if (a->action == ACT_HOOK) {
 			const struct policy_hook *h;

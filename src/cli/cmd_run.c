@@ -18,7 +18,7 @@ static void usage(FILE *f)
 	fprintf(f,
 	        "usage: procwarden run [--policy PATH]... [--log PATH|-] [--syslog|--journal]\n"
 	        "                      [--syslog-facility NAME] [--syslog-min-severity LEVEL]\n"
-	        "                      [--dry-run]\n"
+	        "                      [--dry-run] [--trace PATH]\n"
 	        "                      [--no-scan] [--metrics PATH] [--metrics-interval SECONDS]\n"
 	        "                      [--rcvbuf BYTES] [--insecure-permissions] [--no-gate]\n"
 	        "                      [--no-watch-exec] [--allow-empty-policy]\n"
@@ -28,6 +28,10 @@ static void usage(FILE *f)
 	        "                  Default: /etc/procwarden/policy.d if it exists, else the\n"
 	        "                  built-in default policy.\n"
 	        "  --log PATH      append JSON lines to PATH ('-': standard output, the default)\n"
+	        "  --trace PATH    also append every launch, whatever the policy says, to PATH\n"
+	        "                  as an exec record (for replay and learn; reopened with the\n"
+	        "                  log on SIGHUP and SIGUSR1); with --dry-run and an empty\n"
+	        "                  policy: observation only\n"
 	        "  --syslog        also send records to syslog (facility authpriv)\n"
 	        "  --journal       instead of --syslog: send records to the systemd journal\n"
 	        "                  as native entries (MESSAGE: the JSON line; PRIORITY,\n"
@@ -77,6 +81,7 @@ int cmd_run(int argc, char **argv)
 	static const struct option opts[] = {
 	    {"policy", required_argument, NULL, 'p'},
 	    {"log", required_argument, NULL, 'l'},
+	    {"trace", required_argument, NULL, 'T'},
 	    {"syslog", no_argument, NULL, 's'},
 	    {"journal", no_argument, NULL, 'J'},
 	    {"syslog-facility", required_argument, NULL, 'F'},
@@ -117,6 +122,9 @@ int cmd_run(int argc, char **argv)
 			break;
 		case 'l':
 			o.log_path = optarg;
+			break;
+		case 'T':
+			o.trace_path = optarg;
 			break;
 		case 's':
 			o.syslog = true;

@@ -110,8 +110,9 @@ static void print_verdict(const struct policy *p, const struct proc_info *pi,
 	}
 	printf("matching rules, in order:\n");
 	for (uint32_t i = 0; i < v->n_rules; i++)
-		printf("  %u. %s (%s)\n", i + 1, policy_rule_name(p, v->rules[i]),
-		       pw_severity_name(policy_rule_severity(p, v->rules[i])));
+		printf("  %u. %s (%s%s)\n", i + 1, policy_rule_name(p, v->rules[i]),
+		       pw_severity_name(policy_rule_severity(p, v->rules[i])),
+		       policy_rule_audit(p, v->rules[i]) ? ", mode audit" : "");
 	if (v->rules_truncated)
 		printf("  ... and %u more\n", v->rules_truncated);
 	printf("severity: %s\n", pw_severity_name(v->severity));
@@ -136,6 +137,11 @@ static void print_verdict(const struct policy *p, const struct proc_info *pi,
 			       h[k].timeout_s);
 		}
 	}
+	if (v->audit)
+		printf("  audit (staged, recorded with \"result\": \"audit\", not carried "
+		       "out):%s%s%s\n",
+		       v->audit & ACT_KILL ? " kill" : "", v->audit & ACT_DENY ? " deny" : "",
+		       v->audit & ACT_HOOK ? " hook" : "");
 	if (v->allow_rule >= 0)
 		printf("  allowed by %s: no later rule applies\n",
 		       policy_rule_name(p, (uint32_t)v->allow_rule));

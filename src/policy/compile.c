@@ -510,6 +510,11 @@ uint32_t policy_rule_actions(const struct policy *p, uint32_t rule, int *ret_sig
 	return p->rules[rule].actions;
 }
 
+uint32_t policy_rule_audit(const struct policy *p, uint32_t rule)
+{
+	return rule < p->n_rules ? p->rules[rule].audit : 0;
+}
+
 unsigned policy_needs(const struct policy *p)
 {
 	return p->needs;

@@ -290,12 +290,13 @@ static int apply_rule(struct eval_ctx *c, uint32_t r)
 	if (ru->severity > v->severity)
 		v->severity = ru->severity;
 	v->actions |= ru->actions;
+	v->audit |= ru->audit;
 	if ((ru->actions & ACT_KILL) &&
 	    (v->signal == 0 || (ru->signal == SIGKILL && v->signal != SIGKILL))) {
 		v->signal = ru->signal;
 		v->signal_rule = r;
 	}
-	if (ru->n_hooks && v->n_hook_rules < POLICY_MAX_MATCHES)
+	if (ru->n_hooks && (ru->actions & ACT_HOOK) && v->n_hook_rules < POLICY_MAX_MATCHES)
 		v->hook_rules[v->n_hook_rules++] = r;
 	if (ru->actions & ACT_ALLOW) {
 		v->allow_rule = (int32_t)r;
@@ -325,6 +326,7 @@ static int eval(const struct policy *p, const struct proc_info *pi, struct polic
 	v->n_rules = 0;
 	v->rules_truncated = 0;
 	v->actions = 0;
+	v->audit = 0;
 	v->signal = 0;
 	v->signal_rule = 0;
 	v->severity = SEV_INFO;
@@ -380,7 +382,8 @@ static int eval(const struct policy *p, const struct proc_info *pi, struct polic
 			continue;
 		c.by_identity = by_identity;
 		if (m < 0) {
-			if ((ru->actions & (ACT_LOG | ACT_KILL | ACT_DENY | ACT_HOOK)) &&
+			if (((ru->actions | ru->audit) &
+			     (ACT_LOG | ACT_KILL | ACT_DENY | ACT_HOOK)) &&
 			    v->n_undecided < POLICY_MAX_MATCHES)
 				v->undecided[v->n_undecided++] = r;
 			continue;

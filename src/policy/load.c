@@ -51,8 +51,8 @@ struct loader {
 enum { K_NULL, K_STR, K_LIST, K_MAP };
 
 static const char *const top_keys[] = {"version", "rules"};
-static const char *const rule_keys[] = {"name",  "description", "severity",
-                                        "match", "unless",      "actions"};
+static const char *const rule_keys[] = {"name",   "description", "severity", "match",
+                                        "unless", "actions",     "mode"};
 static const char *const cond_keys[] = {
     [SF_EXE] = "exe",
     [SF_COMM] = "comm",
@@ -797,6 +797,7 @@ static void parse_rule(struct loader *L, const yaml_node_t *n)
 {
 	struct rule ru = {.severity = SEV_NOTICE, .file = L->file};
 	uint32_t mask = 0;
+	bool audit = false;
 	const char *rname = NULL;
 	int named = 0;
 
@@ -884,6 +885,14 @@ static void parse_rule(struct loader *L, const yaml_node_t *n)
 		case 5: /* actions */
 			parse_actions(L, &ru, v, rname ? rname : "");
 			break;
+		case 6: /* mode */
+			s = want_str(L, v, "mode");
+			if (s && !strcmp(s, "audit"))
+				audit = true;
+			else if (s && strcmp(s, "enforce"))
+				err(L, v, "unknown mode '%s' (expected enforce or audit)",
+				    shown(L, s));
+			break;
 		default:
 			break;
 		}
@@ -898,6 +907,13 @@ static void parse_rule(struct loader *L, const yaml_node_t *n)
 	}
 	if (ru.actions & ACT_DENY)
 		check_preexec(L, &ru, "denies", NULL);
+	if (audit) { /* staged: evaluated and recorded, not carried out */
+		ru.audit = ru.actions & (ACT_KILL | ACT_DENY | ACT_HOOK);
+		ru.actions &= ~ru.audit;
+		if (!ru.audit)
+			warn(L, n, "rule '%s' is in audit mode but has no kill, deny or hook",
+			     shown(L, rname ? rname : ""));
+	}
 	if (!named) {
 		/* Not indexed by name: keep it anyway, it is freed with the
 		 * policy (a load with errors is refused). */

@@ -97,7 +97,10 @@ struct rule {
 	uint8_t exe_indexed; /* reachable through the exe indexes (not general) */
 	struct cond match;
 	struct cond unless;
-	uint32_t actions; /* ACT_* */
+	uint32_t actions; /* ACT_* carried out (a rule in audit mode: none of kill,
+	                   * deny, hook) */
+	uint32_t audit;   /* mode: audit: its ACT_KILL, ACT_DENY, ACT_HOOK, recorded
+	                   * with "result": "audit" instead of carried out */
 	uint32_t n_actions;
 	int signal; /* with ACT_KILL */
 	struct policy_hook *hooks;

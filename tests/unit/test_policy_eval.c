@@ -505,6 +505,40 @@ static void test_deny_preexec(void **state)
 	policy_unref(p);
 }
 
+/* mode: audit -- the rule matches and is recorded, its kill, deny and hook
+ * are staged (v.audit), not carried out; it denies nothing before the exec
+ * (no gate for it); an enforcing rule beside it still acts */
+static void test_audit_mode(void **state)
+{
+	static const char text[] =
+	    "version: 1\nrules:\n"
+	    "  - {name: a, mode: audit, match: {exe: '/tmp/**'}, actions: [kill, deny, "
+	    "{hook: [/bin/true]}]}\n"
+	    "  - {name: e, mode: enforce, match: {exe: /tmp/e}, actions: [log]}\n";
+	struct policy *p = load_ok(text);
+	struct proc_info *pi = pi_new("/tmp/x", 64001);
+	struct policy_verdict v;
+
+	(void)state;
+	assert_false(policy_has_deny(p));
+	policy_eval(p, pi, &v);
+	assert_int_equal(v.n_rules, 1);
+	assert_int_equal(v.actions, 0);
+	assert_int_equal(v.audit, ACT_KILL | ACT_DENY | ACT_HOOK);
+	assert_int_equal(v.signal, 0);
+	assert_int_equal(v.n_hook_rules, 0);
+	assert_int_equal(policy_rule_audit(p, 0), ACT_KILL | ACT_DENY | ACT_HOOK);
+	assert_int_equal(policy_rule_audit(p, 1), 0);
+	strcpy(pi->exe, "/tmp/e");
+	policy_eval(p, pi, &v);
+	assert_int_equal(v.n_rules, 2);
+	assert_int_equal(v.actions, ACT_LOG);
+	policy_eval_preexec(p, pi, &v);
+	assert_int_equal(v.actions, 0);
+	free(pi);
+	policy_unref(p);
+}
+
 static void test_deny_anywhere(void **state)
 {
 	struct policy *p = load_ok("version: 1\nrules:\n"
@@ -943,6 +977,7 @@ int main(void)
 	    cmocka_unit_test(test_many_exact_rules),
 	    cmocka_unit_test(test_refcount),
 	    cmocka_unit_test(test_deny_preexec),
+	    cmocka_unit_test(test_audit_mode),
 	    cmocka_unit_test(test_deny_anywhere),
 	    cmocka_unit_test(test_deny_needs_preexec_keys),
 	    cmocka_unit_test(test_glob_index),

@@ -1,0 +1,60 @@
+#!/bin/bash
+# `run --trace PATH` writes every launch the agent saw, whatever the policy
+# says, as an exec record (every field a rule can match: exe, argv, comm,
+# ids, parent; unknown ones named): a storm of 20,000 launches under a
+# dry-run policy that matches none of them is all in the trace -- as many
+# lines as the stop record's `launches`, none refused -- and not in the log;
+# SIGUSR1 reopens the trace (rotation).
+#
+# Safety: the policy's one rule names a file that is never run; --dry-run.
+. "$(dirname "$0")/lib.sh"
+
+private_bin pw_victim stormbin
+write_policy p.yaml <<EOF2
+version: 1
+rules:
+  - name: never
+    match: {exe: "$T/never"}
+    actions: [kill]
+EOF2
+start_agent --policy "$T/p.yaml" --no-scan --dry-run --trace "$T/trace.json"
+out=$("$HELPERS/pw_storm" -n 20000 -w 2 "$T/stormbin")
+echo "$out" | grep -q "failed 0\$" || fail "the storm failed: $out"
+"$T/stormbin" --sleep-ms 200 --exit 0 "first arg" second
+sleep 0.5
+mv "$T/trace.json" "$T/trace.1.json"
+kill -USR1 "$AGENT"
+sleep 0.5
+"$T/stormbin" --sleep-ms 200 --exit 0 after-rotation
+sleep 0.5
+stop_agent
+python3 - "$T" <<'PY'
+import json, sys
+T = sys.argv[1]
+t1 = [json.loads(l) for l in open(f"{T}/trace.1.json")]
+t2 = [json.loads(l) for l in open(f"{T}/trace.json")]
+log = [json.loads(l) for l in open(f"{T}/agent.json")]
+stop = [r for r in log if r["type"] == "stop"][0]
+trace = t1 + t2
+assert all(r["type"] == "exec" for r in trace), {r["type"] for r in trace}
+storm = [r for r in t1 if r.get("exe") == f"{T}/stormbin" and r.get("argv") == [f"{T}/stormbin"]]
+print(f"trace: {len(trace)} lines ({len(storm)} of the storm's 20,000 named with their argv), "
+      f"stop launches {stop['launches']}, trace_lines {stop['trace_lines']}, "
+      f"trace_drops {stop['trace_drops']}")
+assert stop["trace_lines"] == len(trace) == stop["launches"], (stop, len(trace))
+assert stop["trace_drops"] == 0, stop
+mine = [r for r in trace if r.get("exe") == f"{T}/stormbin" or
+        f"{T}/stormbin" in (r.get("argv") or [])[:1]]
+assert len(mine) >= 20002, len(mine)  # named, or said unknown: never missing
+one = [r for r in t1 if r.get("argv") == [f"{T}/stormbin", "--sleep-ms", "200", "--exit", "0",
+                                        "first arg", "second"]]
+assert len(one) == 1, one
+r = one[0]
+for k in ("pid", "ppid", "uid", "euid", "gid", "egid", "exe", "argv", "comm", "parent_exe",
+          "parent_comm", "rules", "actions", "source"):
+    assert k in r, (k, r)
+assert r["rules"] == [] and r["actions"] == [], r
+assert [x for x in t2 if "after-rotation" in (x.get("argv") or [])], "nothing after the reopen"
+assert not [x for x in log if x["type"] == "exec"], "the log holds launches no rule matched"
+PY
+echo PASS
