@@ -50,8 +50,10 @@ struct nl_source_opts {
 	bool no_kernel_filter;   /* do not use struct proc_input (testing) */
 	bool no_threads;         /* drop fork and exit events of threads (pid != tid) */
 	bool quiet_non_exec;     /* wake the consumer at once for execs only: other
-	                          * events wait for the next exec, 10 ms at most
-	                          * (one wake-up a launch instead of three) */
+	                          * events wait for the next exec, 10 ms after the
+	                          * oldest (the listener looks at least every 25 ms,
+	                          * its receive timeout), or 1,024 queued (one
+	                          * wake-up a launch instead of three) */
 	int nice;                /* the listener thread's nice value (0: inherited) */
 };
 
@@ -61,6 +63,9 @@ struct nl_source;
  * elsewhere, e.g. from an exec watch).  On by default; any thread, any
  * time (the listener follows from its next event). */
 void nl_source_pin_exe(struct nl_source *s, bool pin);
+/* With quiet_non_exec: forks wake the consumer too while on (a killed
+ * launch's descendants are signalled as they are forked). */
+void nl_source_urgent_forks(struct nl_source *s, bool on);
 /* Whether the listener pins exes (as nl_source_pin_exe() last set it). */
 bool nl_source_pins_exe(const struct nl_source *s);
 

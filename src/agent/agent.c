@@ -266,8 +266,8 @@ static void write_record(struct agent *a, struct exec_record *rec, struct act_re
 	}
 	if (root)
 		a->c.pending_overflow++;
-	if (!root && !(v->actions & (ACT_KILL | ACT_DENY)) && v->severity < SEV_WARNING &&
-	    (rec->pi->have & PI_HAVE_UID) &&
+	if (!root && !((v->actions | v->audit) & (ACT_KILL | ACT_DENY)) &&
+	    v->severity < SEV_WARNING && (rec->pi->have & PI_HAVE_UID) &&
 	    over_budget(a, rec->pi->uid, len + a->prefix_len + 24 /* "seq":N, */))
 		return; /* counted: said in a loss record */
 	emit(a, a->line, len, prio);
@@ -431,8 +431,6 @@ static void handle_exec(struct agent *a, const struct pw_event *ev, int source, 
 	 * reported them; /proc gives what events do not carry. */
 	/* the exe's identity always: rules on files, and the check below that
 	 * /proc still shows the program of this exec */
-	if (a->trace) /* the trace holds every field a rule can match */
-		needs |= POLICY_NEED_ARGV | POLICY_NEED_COMM | POLICY_NEED_PARENT;
 	what = PROC_READ_EXE | PROC_READ_EXE_FILE;
 	if (!delivered)
 		what |= PROC_READ_IDS;
@@ -846,6 +844,8 @@ static void handle_denial(struct agent *a, const struct deny_event *de)
 	    .gate_us = (int64_t)(de->decide_ns / 1000),
 	    .matched_by_identity = v.by_identity != 0,
 	};
+	if (a->trace) /* a launch the gate stopped is a launch too */
+		write_trace(a, &rec);
 	write_record(a, &rec, acts, NULL);
 	policy_unref(p);
 }
@@ -1792,6 +1792,8 @@ int agent_run(const struct agent_opts *o)
 		while (a->gate_ring && ring_pop(a->gate_ring, a->deny_buf) == 0)
 			handle_denial(a, a->deny_buf);
 		settle_pending(a, false);
+		/* a killed launch's descendants: their forks wake us at once */
+		nl_source_urgent_forks(a->src, a->n_pending > 0);
 		pt_expire(a->pt, a->last_ktime);
 		uint64_t now = pw_now_mono();
 		if (now - a->last_loss_check_ns >= 100000000ull) {

@@ -907,6 +907,11 @@ static void parse_rule(struct loader *L, const yaml_node_t *n)
 	}
 	if (ru.actions & ACT_DENY)
 		check_preexec(L, &ru, "denies", NULL);
+	if (audit && (ru.actions & ACT_ALLOW))
+		err(L, n,
+		    "rule '%s': an allow cannot be staged (mode: audit stages kill, deny and "
+		    "hook; an allow would still stop the rules after it)",
+		    shown(L, rname ? rname : ""));
 	if (audit) { /* staged: evaluated and recorded, not carried out */
 		ru.audit = ru.actions & (ACT_KILL | ACT_DENY | ACT_HOOK);
 		ru.actions &= ~ru.audit;

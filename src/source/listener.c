@@ -49,6 +49,7 @@
  * (nl_source_opts.quiet_non_exec); the socket's receive timeout (25 ms)
  * bounds how late the listener looks. */
 #define NL_QUIET_MAX_NS 10000000ull
+#define NL_QUIET_MAX_QUEUED 1024 /* or once this many wait */
 /* Exit times by pid, for nl_source_exited(): a slot is reused only after
  * EXIT_SLOTS more pids have been allocated (pids grow until they wrap), far
  * longer than a kill waits for its check. */
@@ -75,7 +76,8 @@ struct nl_source {
 	int fd;
 	struct ring *ring;
 	struct nl_source_opts o;
-	uint64_t quiet_since_ns; /* the oldest event queued unannounced, 0: none */
+	uint64_t quiet_since_ns;  /* the oldest event queued unannounced, 0: none */
+	atomic_bool urgent_forks; /* nl_source_urgent_forks() */
 	pthread_t thread;
 	bool started;
 	bool subscribed;
@@ -300,6 +302,8 @@ static void capture_exec(struct nl_source *s, struct pw_event *ev)
 	bump(&s->captures, 1);
 }
 
+static void kick(struct nl_source *s, uint64_t now);
+
 static int handle_dgram(struct nl_source *s, const void *buf, size_t len, uint32_t sender,
                         uint64_t now, uint32_t want_ack, int *err)
 {
@@ -378,13 +382,12 @@ static int handle_dgram(struct nl_source *s, const void *buf, size_t len, uint32
 	flush_overrun(s);
 	/* only an exec wakes the consumer at once: forks, exits and id changes
 	 * wait (in order) for the next exec, or NL_QUIET_MAX_NS (recv_batch) */
-	bool urgent = ev.type == PW_EV_EXEC || !s->o.quiet_non_exec;
-	if (urgent)
-		s->quiet_since_ns = 0; /* the consumer wakes for all queued so far */
-	else if (!s->quiet_since_ns)
-		s->quiet_since_ns = now;
+	bool urgent =
+	    ev.type == PW_EV_EXEC || !s->o.quiet_non_exec ||
+	    (ev.type == PW_EV_FORK && atomic_load_explicit(&s->urgent_forks, memory_order_relaxed));
 	if (s->pending_overruns ||
 	    (urgent ? ring_push(s->ring, &ev) : ring_push_quiet(s->ring, &ev)) < 0) {
+		ring_kick(s->ring);     /* a full ring: the consumer must drain it now */
 		s->cap_head = cap_head; /* its capture's space is free again */
 		if (ev.pidfd >= 0)
 			close(ev.pidfd);
@@ -398,6 +401,12 @@ static int handle_dgram(struct nl_source *s, const void *buf, size_t len, uint32
 		return 0;
 	}
 	bump(&s->events, 1);
+	if (urgent)
+		s->quiet_since_ns = 0; /* the consumer wakes for all queued so far */
+	else if (!s->quiet_since_ns)
+		s->quiet_since_ns = now;
+	if (!urgent && ring_count(s->ring) >= NL_QUIET_MAX_QUEUED)
+		kick(s, now + NL_QUIET_MAX_NS); /* a flood of quiet events: drained now */
 	return 0;
 }
 
@@ -705,6 +714,7 @@ static void *listener_main(void *arg)
 			 * make a busy loop: 10 ms before the next try */
 			struct timespec pause = {.tv_nsec = 10 * 1000000L};
 			bump(&s->recv_errors, 1);
+			kick(s, pw_now_mono());
 			nanosleep(&pause, NULL);
 			continue;
 		}
@@ -759,6 +769,12 @@ void nl_source_capture_done(struct nl_source *s, const struct pw_event *ev)
 	if ((ev->cap & ~(uint32_t)PW_CAP_RACED) &&
 	    end > atomic_load_explicit(&s->cap_tail, memory_order_relaxed))
 		atomic_store_explicit(&s->cap_tail, end, memory_order_release);
+}
+
+void nl_source_urgent_forks(struct nl_source *s, bool on)
+{
+	if (atomic_load_explicit(&s->urgent_forks, memory_order_relaxed) != on)
+		atomic_store_explicit(&s->urgent_forks, on, memory_order_relaxed);
 }
 
 void nl_source_pin_exe(struct nl_source *s, bool pin)

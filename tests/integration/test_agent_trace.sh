@@ -2,25 +2,38 @@
 # `run --trace PATH` writes every launch the agent saw, whatever the policy
 # says, as an exec record (every field a rule can match: exe, argv, comm,
 # ids, parent; unknown ones named): a storm of 20,000 launches under a
-# dry-run policy that matches none of them is all in the trace -- as many
+# policy that matches none of them is all in the trace -- as many
 # lines as the stop record's `launches`, none refused -- and not in the log;
 # SIGUSR1 reopens the trace (rotation).
 #
-# Safety: the policy's one rule names a file that is never run; --dry-run.
+# A launch the gate denied is in the trace too.
+#
+# Safety: the kill rule names a file that is never run; the deny rule a
+# private binary on a tmpfs the gate marks in a private mount namespace.
+PW_MOUNT_NS=1 # a private mount namespace (the gate marks a tmpfs there)
 . "$(dirname "$0")/lib.sh"
 
 private_bin pw_victim stormbin
+G="$T/gate"
+gated_tmpfs "$G"
+cp "$HELPERS/pw_victim" "$G/denied"
 write_policy p.yaml <<EOF2
 version: 1
 rules:
   - name: never
     match: {exe: "$T/never"}
     actions: [kill]
+  - name: deny-denied
+    match: {exe: "$G/denied"}
+    actions: [deny]
 EOF2
-start_agent --policy "$T/p.yaml" --no-scan --dry-run --trace "$T/trace.json"
+start_agent --policy "$T/p.yaml" --no-scan --trace "$T/trace.json"
 out=$("$HELPERS/pw_storm" -n 20000 -w 2 "$T/stormbin")
 echo "$out" | grep -q "failed 0\$" || fail "the storm failed: $out"
 "$T/stormbin" --sleep-ms 200 --exit 0 "first arg" second
+rc=0
+"$G/denied" --exit 0 2>/dev/null || rc=$?
+[ "$rc" = 126 ] || fail "the denied binary ran (exit $rc)"
 sleep 0.5
 mv "$T/trace.json" "$T/trace.1.json"
 kill -USR1 "$AGENT"
@@ -55,6 +68,9 @@ for k in ("pid", "ppid", "uid", "euid", "gid", "egid", "exe", "argv", "comm", "p
     assert k in r, (k, r)
 assert r["rules"] == [] and r["actions"] == [], r
 assert [x for x in t2 if "after-rotation" in (x.get("argv") or [])], "nothing after the reopen"
-assert not [x for x in log if x["type"] == "exec"], "the log holds launches no rule matched"
+den = [x for x in t1 if x.get("exe") == f"{T}/gate/denied"]
+assert len(den) == 1 and den[0]["actions"][0] == {"action": "deny", "result": "ok"}, den
+assert [x["exe"] for x in log if x["type"] == "exec"] == [f"{T}/gate/denied"], \
+    "the log holds launches no rule matched"
 PY
 echo PASS

@@ -47,6 +47,16 @@ msg=$("$PROCWARDEN" check "$T/bad.yaml" 2>&1) || rc=$?
 [ "$rc" != 0 ] || fail "check accepted mode: enforcing"
 echo "$msg" | grep -q "bad.yaml:4:11: .*unknown mode 'enforcing'" || fail "check's message: $msg"
 
+write_policy allow.yaml <<EOF2
+version: 1
+rules:
+  - name: staged-allow
+    mode: audit
+    match: {exe: "$T/staged"}
+    actions: [allow]
+EOF2
+! "$PROCWARDEN" check "$T/allow.yaml" >/dev/null 2>&1 || fail "check accepted a staged allow"
+
 start_agent --policy "$T/p.yaml" --no-scan
 for b in staged denied hooked; do
 	rm -f "$T/ran-$b"
