@@ -58,7 +58,11 @@ assert stop["trace_lines"] == len(trace) == stop["launches"], (stop, len(trace))
 assert stop["trace_drops"] == 0, stop
 mine = [r for r in trace if r.get("exe") == f"{T}/stormbin" or
         f"{T}/stormbin" in (r.get("argv") or [])[:1]]
-assert len(mine) >= 20002, len(mine)  # named, or said unknown: never missing
+# named, or said unknown (exe and argv null, named in "unknown": a launch
+# gone before anything of it could be read; at most 1%): never missing
+unnamed = [r for r in trace if r.get("exe") is None and not r.get("argv") and
+           "exe" in r.get("unknown", [])]
+assert len(mine) + len(unnamed) >= 20002 and len(unnamed) <= 200, (len(mine), len(unnamed))
 one = [r for r in t1 if r.get("argv") == [f"{T}/stormbin", "--sleep-ms", "200", "--exit", "0",
                                         "first arg", "second"]]
 assert len(one) == 1, one
