@@ -138,8 +138,6 @@ void ring_free(struct ring *r)
 	free(r);
 }
 
-int ring_push_quiet(struct ring *r, const void *item);
-
 /* Producer: write the eventfd if the consumer announced sleep. */
 static void ring_wake(struct ring *r)
 {

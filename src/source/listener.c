@@ -405,8 +405,10 @@ static int handle_dgram(struct nl_source *s, const void *buf, size_t len, uint32
 		s->quiet_since_ns = 0; /* the consumer wakes for all queued so far */
 	else if (!s->quiet_since_ns)
 		s->quiet_since_ns = now;
-	if (!urgent && ring_count(s->ring) >= NL_QUIET_MAX_QUEUED)
-		kick(s, now + NL_QUIET_MAX_NS); /* a flood of quiet events: drained now */
+	if (!urgent && ring_count(s->ring) >= NL_QUIET_MAX_QUEUED) {
+		s->quiet_since_ns = 0; /* a flood of quiet events: drained now */
+		ring_kick(s->ring);
+	}
 	return 0;
 }
 
